@@ -1,0 +1,130 @@
+// Vigil's media shim: the only code that touches libavformat, libavcodec and libswscale.
+//
+// Swift sees opaque handles and plain C structs. No FFmpeg type or macro crosses this header.
+// Threading: a `vg_source` belongs to one thread (the capture thread that opened it). A
+// `vg_stop_token` may be set from any thread; it ends a blocked open or read within ~100 ms.
+#ifndef VG_MEDIA_H
+#define VG_MEDIA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Outcome of a shim call. `VG_OK` is success; every other value is a classified failure.
+typedef enum {
+    VG_OK = 0,
+    /// The stream ended (end of file, or the server closed the session).
+    VG_END_OF_STREAM = 1,
+    /// A deadline fired: the open took longer than the open deadline, or no frame came
+    /// within the read deadline.
+    VG_STALLED = 2,
+    /// The stop token was set.
+    VG_STOPPED = 3,
+    /// The server answered 401 or 403.
+    VG_CREDENTIALS_REJECTED = 4,
+    /// The server answered 404, or a file does not exist.
+    VG_NOT_FOUND = 5,
+    /// Nothing listens at the address (the camera is down or rebooting).
+    VG_CONNECTION_REFUSED = 6,
+    /// The input is not decodable video (corrupt data, no video stream, unsupported codec).
+    VG_INVALID_DATA = 7,
+    /// An option was not recognised by libav (it would have been silently ignored).
+    VG_UNKNOWN_OPTION = 8,
+    /// Anything else (permission denied, out of memory, network unreachable, ...).
+    VG_OTHER = 9,
+} vg_status;
+
+/// Cancels blocking calls of any source it is attached to. Thread-safe.
+typedef struct vg_stop_token vg_stop_token;
+
+vg_stop_token *vg_stop_token_create(void);
+void vg_stop_token_destroy(vg_stop_token *token);
+/// Requests a stop; safe to call from any thread, any number of times.
+void vg_stop_token_set(vg_stop_token *token);
+int vg_stop_token_is_set(const vg_stop_token *token);
+
+/// What to open and how long each blocking step may take.
+typedef struct {
+    /// A file path, `file:` URL, or `rtsp://` / `rtsps://` URL (credentials percent-encoded in userinfo).
+    const char *url;
+    /// Extra libav options as parallel arrays; RTSP sources get `rtsp_transport=tcp` and
+    /// `allowed_media_types=video` unless given here. Unconsumed options fail the open.
+    const char *const *option_keys;
+    const char *const *option_values;
+    size_t option_count;
+    /// Deadline for opening the input and finding the stream info, in microseconds (0 = none).
+    int64_t open_timeout_us;
+    /// Deadline for producing each decoded frame, in microseconds (0 = none).
+    int64_t read_timeout_us;
+    /// Decoder threads (1 is best when cameras outnumber cores; 0 lets libav choose).
+    int decoder_threads;
+    /// Skip the H.264/HEVC loop filter (cheaper decoding for analysis-only use).
+    int skip_loop_filter;
+} vg_open_params;
+
+/// What the opened video stream says about itself.
+typedef struct {
+    char codec_name[32];
+    int width;
+    int height;
+    /// Average frame rate, or 0 when unknown.
+    double frames_per_second;
+} vg_stream_info;
+
+/// One decoded picture. The luma pointer is owned by the source and valid until the next
+/// call of `vg_source_next_frame` or `vg_source_close` on it.
+typedef struct {
+    const uint8_t *luma;
+    int luma_stride;
+    int width;
+    int height;
+    /// Presentation time in seconds (stream time base), or NaN when the stream has none.
+    double pts_seconds;
+    int is_keyframe;
+    /// The decoder flagged this picture as damaged (concealment may look like motion).
+    int is_corrupt;
+    /// Size in bytes of the compressed packet that produced this picture.
+    int packet_size;
+} vg_frame;
+
+typedef struct vg_source vg_source;
+
+/// Opens and probes `params->url`, then prepares a decoder for its best video stream.
+/// On failure returns NULL, writes the status to `*status` and a readable reason (never
+/// containing the URL) to `error` (`error_size` bytes, always NUL-terminated).
+vg_source *vg_source_open(const vg_open_params *params, vg_stop_token *stop, vg_status *status, char *error,
+                          size_t error_size);
+
+/// Describes the opened video stream.
+void vg_source_info(const vg_source *source, vg_stream_info *info);
+
+/// Decodes the next picture. On `VG_OK`, fills `*frame`. Otherwise the status says why
+/// (`VG_END_OF_STREAM` once everything was drained) and `error` holds a readable reason.
+/// Corrupt packets do not end the stream: they are skipped or flagged.
+vg_status vg_source_next_frame(vg_source *source, vg_frame *frame, char *error, size_t error_size);
+
+/// Number of packets the decoder rejected as invalid so far.
+int64_t vg_source_rejected_packets(const vg_source *source);
+
+/// Closes the input and frees everything the source holds.
+void vg_source_close(vg_source *source);
+
+/// Receives each line libav logs, whole and without the trailing newline. `level` is
+/// libav's (8 fatal, 16 error, 24 warning, 32 info, 40 verbose, 48 debug). Called from any
+/// thread that runs libav code. The line may contain credentials: redact before printing.
+typedef void (*vg_log_sink)(int level, const char *line);
+
+/// Routes libav's log through `sink`, dropping lines above `max_level`.
+void vg_set_log_sink(vg_log_sink sink, int max_level);
+
+/// libav's readable text for a negative error code.
+void vg_error_string(int code, char *buffer, size_t size);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,387 @@
+// Vigil's media shim over libavformat/libavcodec/libswscale (FFmpeg 5.1). See vg_media.h.
+//
+// Every blocking libav call runs under an interrupt callback that checks a stop token and a
+// deadline on the monotonic clock. FFmpeg 5.1 hides an interrupt inside av_read_frame (it
+// returns the last buffered packet as success), so the callback also sets a sticky flag that
+// is checked after every call: a stall is reported at 1.0x the deadline, not 2x.
+#include "vg_media.h"
+
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/avstring.h>
+#include <libavutil/imgutils.h>
+#include <libswscale/swscale.h>
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct vg_stop_token {
+    atomic_int requested;
+};
+
+vg_stop_token *vg_stop_token_create(void) {
+    vg_stop_token *token = calloc(1, sizeof(*token));
+    if (token) atomic_init(&token->requested, 0);
+    return token;
+}
+
+void vg_stop_token_destroy(vg_stop_token *token) { free(token); }
+
+void vg_stop_token_set(vg_stop_token *token) { atomic_store(&token->requested, 1); }
+
+int vg_stop_token_is_set(const vg_stop_token *token) {
+    return atomic_load(&((vg_stop_token *)token)->requested);
+}
+
+struct vg_source {
+    AVFormatContext *format;
+    AVCodecContext *decoder;
+    AVPacket *packet;
+    AVFrame *frame;
+    int stream_index;
+    AVRational time_base;
+
+    vg_stop_token *stop;
+    int64_t deadline_ns;    // monotonic; 0 = no deadline armed
+    int64_t armed_us;       // the duration armed, for messages
+    int deadline_fired;     // sticky until re-armed
+    int stop_seen;
+    int64_t read_timeout_us;
+    int input_ended;        // the demuxer hit the end; the decoder is draining
+    int64_t rejected_packets;
+
+    // Pictures whose first plane is not 8-bit luma are converted to GRAY8 here.
+    struct SwsContext *gray_scaler;
+    uint8_t *gray_plane;
+    int gray_stride, gray_width, gray_height;
+};
+
+static int64_t monotonic_ns(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+}
+
+static void arm_deadline(vg_source *source, int64_t timeout_us) {
+    source->deadline_fired = 0;
+    source->armed_us = timeout_us;
+    source->deadline_ns = timeout_us > 0 ? monotonic_ns() + timeout_us * 1000 : 0;
+}
+
+static int interrupt_requested(void *opaque) {
+    vg_source *source = opaque;
+    if (source->stop && vg_stop_token_is_set(source->stop)) {
+        source->stop_seen = 1;
+        return 1;
+    }
+    if (source->deadline_ns && monotonic_ns() >= source->deadline_ns) {
+        source->deadline_fired = 1;
+        return 1;
+    }
+    return 0;
+}
+
+static void write_error(char *error, size_t size, const char *format, ...) {
+    if (!error || size == 0) return;
+    va_list args;
+    va_start(args, format);
+    vsnprintf(error, size, format, args);
+    va_end(args);
+}
+
+void vg_error_string(int code, char *buffer, size_t size) {
+    if (av_strerror(code, buffer, size) < 0) snprintf(buffer, size, "error %d", code);
+}
+
+/// Turns a libav return code into a status and message. The sticky flags win: after an
+/// interrupt libav reports AVERROR_INVALIDDATA or AVERROR_EXIT, which would mislead.
+static vg_status classify(vg_source *source, int code, const char *what, char *error, size_t size) {
+    if (source->stop_seen || (source->stop && vg_stop_token_is_set(source->stop))) {
+        write_error(error, size, "stopped");
+        return VG_STOPPED;
+    }
+    if (source->deadline_fired) {
+        write_error(error, size, "no data within the %s deadline (%.1f s)", what, source->armed_us / 1e6);
+        return VG_STALLED;
+    }
+    char reason[AV_ERROR_MAX_STRING_SIZE];
+    vg_error_string(code, reason, sizeof(reason));
+    write_error(error, size, "%s", reason);
+    switch (code) {
+    case AVERROR_EOF: return VG_END_OF_STREAM;
+    case AVERROR_HTTP_UNAUTHORIZED:
+    case AVERROR_HTTP_FORBIDDEN: return VG_CREDENTIALS_REJECTED;
+    case AVERROR_HTTP_NOT_FOUND:
+    case AVERROR(ENOENT): return VG_NOT_FOUND;
+    case AVERROR(ECONNREFUSED): return VG_CONNECTION_REFUSED;
+    case AVERROR(ETIMEDOUT): return VG_STALLED;
+    case AVERROR_INVALIDDATA:
+    case AVERROR_DECODER_NOT_FOUND:
+    case AVERROR_DEMUXER_NOT_FOUND:
+    case AVERROR_STREAM_NOT_FOUND:
+    case AVERROR_PATCHWELCOME: return VG_INVALID_DATA;
+    default: return VG_OTHER;
+    }
+}
+
+static int is_rtsp_url(const char *url) {
+    return av_strstart(url, "rtsp://", NULL) || av_strstart(url, "rtsps://", NULL);
+}
+
+/// Fills the option dictionary: RTSP defaults first, then the caller's options override them.
+static void build_options(const vg_open_params *params, AVDictionary **options) {
+    if (is_rtsp_url(params->url)) {
+        av_dict_set(options, "rtsp_transport", "tcp", 0);
+        av_dict_set(options, "allowed_media_types", "video", 0);
+    }
+    for (size_t i = 0; i < params->option_count; i++) {
+        av_dict_set(options, params->option_keys[i], params->option_values[i], 0);
+    }
+}
+
+static vg_status open_decoder(vg_source *source, const vg_open_params *params, char *error, size_t size) {
+    const AVCodec *codec = NULL;
+    int index = av_find_best_stream(source->format, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
+    if (index < 0 || !codec) {
+        write_error(error, size, index == AVERROR_DECODER_NOT_FOUND ? "no decoder for the video codec"
+                                                                      : "no video stream in the input");
+        return VG_INVALID_DATA;
+    }
+    AVStream *stream = source->format->streams[index];
+    for (unsigned i = 0; i < source->format->nb_streams; i++) {
+        if ((int)i != index) source->format->streams[i]->discard = AVDISCARD_ALL;
+    }
+    source->stream_index = index;
+    source->time_base = stream->time_base;
+    source->decoder = avcodec_alloc_context3(codec);
+    if (!source->decoder) {
+        write_error(error, size, "out of memory");
+        return VG_OTHER;
+    }
+    int code = avcodec_parameters_to_context(source->decoder, stream->codecpar);
+    if (code < 0) return classify(source, code, "open", error, size);
+    source->decoder->thread_count = params->decoder_threads;
+    source->decoder->pkt_timebase = stream->time_base;
+    if (params->skip_loop_filter) source->decoder->skip_loop_filter = AVDISCARD_ALL;
+    code = avcodec_open2(source->decoder, codec, NULL);
+    if (code < 0) return classify(source, code, "open", error, size);
+    source->packet = av_packet_alloc();
+    source->frame = av_frame_alloc();
+    if (!source->packet || !source->frame) {
+        write_error(error, size, "out of memory");
+        return VG_OTHER;
+    }
+    return VG_OK;
+}
+
+vg_source *vg_source_open(const vg_open_params *params, vg_stop_token *stop, vg_status *status, char *error,
+                          size_t error_size) {
+    vg_source *source = calloc(1, sizeof(*source));
+    AVDictionary *options = NULL;
+    vg_status result = VG_OTHER;
+    if (!source || !(source->format = avformat_alloc_context())) {
+        write_error(error, error_size, "out of memory");
+        goto fail;
+    }
+    source->stop = stop;
+    source->read_timeout_us = params->read_timeout_us;
+    source->format->interrupt_callback.callback = interrupt_requested;
+    source->format->interrupt_callback.opaque = source;
+    build_options(params, &options);
+
+    arm_deadline(source, params->open_timeout_us);
+    int code = avformat_open_input(&source->format, params->url, NULL, &options);
+    if (code < 0) {  // libav freed the context and set it to NULL
+        result = classify(source, code, "open", error, error_size);
+        goto fail;
+    }
+    const AVDictionaryEntry *leftover = av_dict_get(options, "", NULL, AV_DICT_IGNORE_SUFFIX);
+    if (leftover) {
+        write_error(error, error_size, "libav does not recognise the option '%s' for this input", leftover->key);
+        result = VG_UNKNOWN_OPTION;
+        goto fail;
+    }
+    code = avformat_find_stream_info(source->format, NULL);
+    if (code < 0 || source->deadline_fired || source->stop_seen) {
+        result = classify(source, code < 0 ? code : AVERROR_EXIT, "open", error, error_size);
+        goto fail;
+    }
+    result = open_decoder(source, params, error, error_size);
+    if (result != VG_OK) goto fail;
+    av_dict_free(&options);
+    source->deadline_ns = 0;
+    *status = VG_OK;
+    return source;
+
+fail:
+    av_dict_free(&options);
+    vg_source_close(source);
+    *status = result;
+    return NULL;
+}
+
+void vg_source_info(const vg_source *source, vg_stream_info *info) {
+    memset(info, 0, sizeof(*info));
+    const AVStream *stream = source->format->streams[source->stream_index];
+    av_strlcpy(info->codec_name, source->decoder->codec->name, sizeof(info->codec_name));
+    info->width = source->decoder->width;
+    info->height = source->decoder->height;
+    AVRational rate = stream->avg_frame_rate.num ? stream->avg_frame_rate : stream->r_frame_rate;
+    info->frames_per_second = rate.num && rate.den ? av_q2d(rate) : 0;
+}
+
+static int has_luma_first_plane(enum AVPixelFormat format) {
+    switch (format) {
+    case AV_PIX_FMT_YUV420P: case AV_PIX_FMT_YUVJ420P: case AV_PIX_FMT_YUV422P: case AV_PIX_FMT_YUVJ422P:
+    case AV_PIX_FMT_YUV444P: case AV_PIX_FMT_YUVJ444P: case AV_PIX_FMT_YUV440P: case AV_PIX_FMT_YUVJ440P:
+    case AV_PIX_FMT_YUV411P: case AV_PIX_FMT_YUVJ411P: case AV_PIX_FMT_YUV410P: case AV_PIX_FMT_YUVA420P:
+    case AV_PIX_FMT_GRAY8: case AV_PIX_FMT_NV12: case AV_PIX_FMT_NV21: case AV_PIX_FMT_NV16:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/// Converts a picture without an 8-bit luma plane (RGB, 10-bit, ...) to GRAY8 in a buffer that is
+/// reallocated only when the size changes.
+static vg_status convert_to_gray(vg_source *source, const AVFrame *picture, char *error, size_t size) {
+    if (picture->width != source->gray_width || picture->height != source->gray_height) {
+        av_freep(&source->gray_plane);
+        source->gray_stride = FFALIGN(picture->width, 64);
+        source->gray_plane = av_malloc((size_t)source->gray_stride * picture->height);
+        source->gray_width = picture->width;
+        source->gray_height = picture->height;
+    }
+    source->gray_scaler = sws_getCachedContext(source->gray_scaler, picture->width, picture->height, picture->format,
+                                               picture->width, picture->height, AV_PIX_FMT_GRAY8, SWS_POINT, NULL,
+                                               NULL, NULL);
+    if (!source->gray_plane || !source->gray_scaler) {
+        write_error(error, size, "cannot convert pixel format %s", av_get_pix_fmt_name(picture->format));
+        return VG_INVALID_DATA;
+    }
+    uint8_t *planes[4] = {source->gray_plane, NULL, NULL, NULL};
+    int strides[4] = {source->gray_stride, 0, 0, 0};
+    sws_scale(source->gray_scaler, (const uint8_t *const *)picture->data, picture->linesize, 0, picture->height,
+              planes, strides);
+    return VG_OK;
+}
+
+static vg_status fill_frame(vg_source *source, vg_frame *out, char *error, size_t size) {
+    const AVFrame *picture = source->frame;
+    if (has_luma_first_plane(picture->format)) {
+        out->luma = picture->data[0];
+        out->luma_stride = picture->linesize[0];
+    } else {
+        vg_status converted = convert_to_gray(source, picture, error, size);
+        if (converted != VG_OK) return converted;
+        out->luma = source->gray_plane;
+        out->luma_stride = source->gray_stride;
+    }
+    out->width = picture->width;
+    out->height = picture->height;
+    int64_t pts = picture->best_effort_timestamp;
+    out->pts_seconds = pts == AV_NOPTS_VALUE ? NAN : pts * av_q2d(source->time_base);
+    out->is_keyframe = picture->key_frame;
+    out->is_corrupt = (picture->flags & AV_FRAME_FLAG_CORRUPT) || picture->decode_error_flags != 0;
+    out->packet_size = picture->pkt_size;
+    return VG_OK;
+}
+
+/// Reads the next packet of the video stream into the decoder; at the end of the input it
+/// starts draining the decoder instead.
+static vg_status feed_decoder(vg_source *source, char *error, size_t size) {
+    int code = av_read_frame(source->format, source->packet);
+    if (source->deadline_fired || source->stop_seen) {
+        av_packet_unref(source->packet);
+        return classify(source, AVERROR_EXIT, "read", error, size);
+    }
+    if (code == AVERROR(EAGAIN)) return VG_OK;
+    if (code == AVERROR_EOF || (code < 0 && source->format->pb && avio_feof(source->format->pb))) {
+        source->input_ended = 1;
+        avcodec_send_packet(source->decoder, NULL);
+        return VG_OK;
+    }
+    if (code < 0) return classify(source, code, "read", error, size);
+    if (source->packet->stream_index == source->stream_index) {
+        if (avcodec_send_packet(source->decoder, source->packet) < 0) source->rejected_packets++;
+    }
+    av_packet_unref(source->packet);
+    return VG_OK;
+}
+
+vg_status vg_source_next_frame(vg_source *source, vg_frame *frame, char *error, size_t error_size) {
+    arm_deadline(source, source->read_timeout_us);
+    for (;;) {
+        int code = avcodec_receive_frame(source->decoder, source->frame);
+        if (code == 0) return fill_frame(source, frame, error, error_size);
+        if (code == AVERROR_EOF) {
+            write_error(error, error_size, "end of stream");
+            return VG_END_OF_STREAM;
+        }
+        if (code != AVERROR(EAGAIN)) return classify(source, code, "read", error, error_size);
+        vg_status fed = feed_decoder(source, error, error_size);
+        if (fed != VG_OK) return fed;
+    }
+}
+
+int64_t vg_source_rejected_packets(const vg_source *source) { return source->rejected_packets; }
+
+void vg_source_close(vg_source *source) {
+    if (!source) return;
+    av_frame_free(&source->frame);
+    av_packet_free(&source->packet);
+    avcodec_free_context(&source->decoder);
+    avformat_close_input(&source->format);
+    sws_freeContext(source->gray_scaler);
+    av_freep(&source->gray_plane);
+    free(source);
+}
+
+// MARK: - Logging
+
+static vg_log_sink log_sink;
+static int log_max_level = AV_LOG_WARNING;
+
+/// libav calls this with line fragments; lines are assembled per thread and handed over whole.
+static void forward_log(void *context, int level, const char *format, va_list args) {
+    if (level > log_max_level || !log_sink) return;
+    static _Thread_local char pending[2048];
+    static _Thread_local size_t pending_length;
+    static _Thread_local int print_prefix = 1;
+    char fragment[1024];
+    av_log_format_line2(context, level, format, args, fragment, sizeof(fragment), &print_prefix);
+    size_t length = strlen(fragment);
+    if (pending_length + length >= sizeof(pending)) length = sizeof(pending) - 1 - pending_length;
+    memcpy(pending + pending_length, fragment, length);
+    pending_length += length;
+    pending[pending_length] = '\0';
+
+    char *line = pending;
+    char *newline;
+    while ((newline = strchr(line, '\n')) != NULL) {
+        *newline = '\0';
+        if (*line) log_sink(level, line);
+        line = newline + 1;
+    }
+    size_t rest = strlen(line);
+    if (rest == sizeof(pending) - 1) {  // a line longer than the buffer: hand it over as it is
+        log_sink(level, line);
+        rest = 0;
+    }
+    memmove(pending, line, rest);
+    pending_length = rest;
+    pending[rest] = '\0';
+}
+
+void vg_set_log_sink(vg_log_sink sink, int max_level) {
+    log_sink = sink;
+    log_max_level = max_level;
+    av_log_set_level(max_level);
+    av_log_set_callback(sink ? forward_log : av_log_default_callback);
+}

@@ -1,0 +1,96 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+/// Layers, each importing only those below it:
+/// `vigil` (CLI) -> VigilPipeline -> VigilIngest / VigilDetector -> CFFmpeg (shim) / CVigilKernels.
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "Vigil",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "vigil", targets: ["vigil"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        // Only carries the pkg-config paths of FFmpeg's libraries to the shim.
+        .systemLibrary(
+            name: "CLibAV",
+            path: "CFFmpeg/CLibAV",
+            pkgConfig: "libavformat",
+            providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavutil-dev", "pkg-config"])]
+        ),
+        // The only code that touches libav: an opaque C API with `vg_` prefixed functions.
+        .target(
+            name: "CFFmpeg",
+            dependencies: ["CLibAV"],
+            path: "CFFmpeg/Shim",
+            cSettings: [.unsafeFlags(["-Wall", "-Wextra", "-Werror=implicit-function-declaration"])],
+            linkerSettings: [
+                .linkedLibrary("avformat"), .linkedLibrary("avcodec"),
+                .linkedLibrary("swscale"), .linkedLibrary("avutil"),
+            ]
+        ),
+        // Per-pixel SIMD kernels (AVX2, SSE2, scalar reference), chosen at run time.
+        .target(
+            name: "CVigilKernels",
+            cSettings: [.unsafeFlags(["-O3", "-Wall", "-Wextra"])]
+        ),
+        .target(
+            name: "VigilDetector",
+            dependencies: ["CVigilKernels"],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "VigilIngest",
+            dependencies: ["CFFmpeg", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "VigilPipeline",
+            dependencies: [
+                "VigilDetector", "VigilIngest",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "vigil",
+            dependencies: [
+                "VigilPipeline", "VigilIngest", "VigilDetector",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "VigilTestSupport",
+            dependencies: ["VigilIngest"],
+            path: "Tests/VigilTestSupport",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "VigilDetectorTests",
+            dependencies: ["VigilDetector", "CVigilKernels", "VigilTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "VigilIngestTests",
+            dependencies: ["VigilIngest", "VigilTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "VigilCLITests",
+            dependencies: ["vigil", "VigilPipeline", "VigilTestSupport"],
+            swiftSettings: strictSettings
+        ),
+    ]
+)

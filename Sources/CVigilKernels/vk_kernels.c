@@ -1,0 +1,320 @@
+// Per-pixel kernels for the motion detector. The scalar code is the reference; the SSE2 and
+// AVX2 variants must give bit-identical results (the detector tests check this on random planes).
+#include "vk_kernels.h"
+
+#include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define VK_X86 1
+#endif
+
+vk_isa vk_best_isa(void) {
+#if VK_X86
+    if (__builtin_cpu_supports("avx2")) return VK_ISA_AVX2;
+    if (__builtin_cpu_supports("sse2")) return VK_ISA_SSE2;
+#endif
+    return VK_ISA_SCALAR;
+}
+
+int vk_isa_supported(vk_isa isa) { return isa <= vk_best_isa(); }
+
+static int log2_factor(int factor) { return factor == 8 ? 3 : factor == 4 ? 2 : factor == 2 ? 1 : 0; }
+
+// MARK: - Scalar reference
+
+/// Box average of output columns [first, last) of one output row.
+static void downscale_row_scalar(const uint8_t *top, size_t src_stride, int factor, int first, int last,
+                                 uint8_t *out) {
+    int shift = 2 * log2_factor(factor);
+    uint32_t half = (1u << shift) >> 1;
+    for (int x = first; x < last; x++) {
+        uint32_t sum = 0;
+        for (int dy = 0; dy < factor; dy++) {
+            const uint8_t *row = top + dy * src_stride + (size_t)x * factor;
+            for (int dx = 0; dx < factor; dx++) sum += row[dx];
+        }
+        out[x] = (uint8_t)((sum + half) >> shift);
+    }
+}
+
+static uint32_t sigma_delta_scalar(const uint8_t *frame, uint8_t *background, uint8_t *variance, uint8_t *mask,
+                                   size_t count, vk_sigma_delta_params p) {
+    uint32_t changed = 0;
+    for (size_t i = 0; i < count; i++) {
+        int f = frame[i], b = background[i], v = variance[i];
+        int d = f > b ? f - b : b - f;
+        int threshold = v > p.min_threshold ? v : p.min_threshold;
+        int is_changed = d > threshold;
+        mask[i] = is_changed ? 255 : 0;
+        changed += (uint32_t)is_changed;
+        background[i] = (uint8_t)(b + (f > b) - (f < b));
+        int target = d;
+        for (int s = 0; s < p.noise_shift; s++) target = target * 2 > 255 ? 255 : target * 2;
+        v = v + (target > v) - (target < v);
+        v = v < p.min_variance ? p.min_variance : v > p.max_variance ? p.max_variance : v;
+        variance[i] = (uint8_t)v;
+    }
+    return changed;
+}
+
+static uint64_t sum_scalar(const uint8_t *pixels, size_t count) {
+    uint64_t sum = 0;
+    for (size_t i = 0; i < count; i++) sum += pixels[i];
+    return sum;
+}
+
+#if VK_X86
+
+// MARK: - SSE2
+
+/// Sums of adjacent byte pairs as 16-bit lanes.
+static inline __m128i pair_sums_sse2(__m128i bytes) {
+    __m128i low = _mm_and_si128(bytes, _mm_set1_epi16(0x00FF));
+    return _mm_add_epi16(low, _mm_srli_epi16(bytes, 8));
+}
+
+/// Pair sums of 16 source bytes, accumulated down `factor` rows (16-bit lanes).
+static inline __m128i column_pair_sums_sse2(const uint8_t *top, size_t stride, int factor) {
+    __m128i sum = _mm_setzero_si128();
+    for (int dy = 0; dy < factor; dy++) {
+        sum = _mm_add_epi16(sum, pair_sums_sse2(_mm_loadu_si128((const __m128i *)(top + dy * stride))));
+    }
+    return sum;
+}
+
+/// Quad sums (32-bit lanes) of 16 source bytes per row over `factor` rows.
+static inline __m128i quad_sums_sse2(const uint8_t *top, size_t stride, int factor) {
+    __m128i pairs = column_pair_sums_sse2(top, stride, factor);
+    __m128i low = _mm_and_si128(pairs, _mm_set1_epi32(0xFFFF));
+    return _mm_add_epi32(low, _mm_srli_epi32(pairs, 16));
+}
+
+static void downscale_row_sse2(const uint8_t *top, size_t stride, int factor, int out_width, uint8_t *out) {
+    int x = 0;  // output column
+    if (factor == 2) {
+        for (; x + 16 <= out_width; x += 16) {
+            const uint8_t *src = top + (size_t)x * 2;
+            __m128i a = _mm_srli_epi16(_mm_add_epi16(column_pair_sums_sse2(src, stride, 2), _mm_set1_epi16(2)), 2);
+            __m128i b = _mm_srli_epi16(_mm_add_epi16(column_pair_sums_sse2(src + 16, stride, 2), _mm_set1_epi16(2)), 2);
+            _mm_storeu_si128((__m128i *)(out + x), _mm_packus_epi16(a, b));
+        }
+    } else if (factor == 4) {
+        for (; x + 16 <= out_width; x += 16) {
+            const uint8_t *src = top + (size_t)x * 4;
+            __m128i rounding = _mm_set1_epi32(8);
+            __m128i q[4];
+            for (int k = 0; k < 4; k++) {
+                q[k] = _mm_srli_epi32(_mm_add_epi32(quad_sums_sse2(src + 16 * k, stride, 4), rounding), 4);
+            }
+            __m128i words = _mm_packus_epi16(_mm_packs_epi32(q[0], q[1]), _mm_packs_epi32(q[2], q[3]));
+            _mm_storeu_si128((__m128i *)(out + x), words);
+        }
+    } else if (factor == 8) {
+        for (; x + 2 <= out_width; x += 2) {
+            __m128i quads = quad_sums_sse2(top + (size_t)x * 8, stride, 8);
+            __m128i octets = _mm_add_epi64(_mm_and_si128(quads, _mm_set_epi32(0, -1, 0, -1)), _mm_srli_epi64(quads, 32));
+            uint64_t lanes[2];
+            _mm_storeu_si128((__m128i *)lanes, octets);
+            out[x] = (uint8_t)((lanes[0] + 32) >> 6);
+            out[x + 1] = (uint8_t)((lanes[1] + 32) >> 6);
+        }
+    }
+    downscale_row_scalar(top, stride, factor, x, out_width, out);
+}
+
+static uint32_t sigma_delta_sse2(const uint8_t *frame, uint8_t *background, uint8_t *variance, uint8_t *mask,
+                                 size_t count, vk_sigma_delta_params p) {
+    const __m128i one = _mm_set1_epi8(1), zero = _mm_setzero_si128();
+    const __m128i min_threshold = _mm_set1_epi8((char)p.min_threshold);
+    const __m128i min_variance = _mm_set1_epi8((char)p.min_variance);
+    const __m128i max_variance = _mm_set1_epi8((char)p.max_variance);
+    uint32_t changed = 0;
+    size_t i = 0;
+    for (; i + 16 <= count; i += 16) {
+        __m128i f = _mm_loadu_si128((const __m128i *)(frame + i));
+        __m128i b = _mm_loadu_si128((const __m128i *)(background + i));
+        __m128i v = _mm_loadu_si128((const __m128i *)(variance + i));
+        __m128i up = _mm_subs_epu8(f, b), down = _mm_subs_epu8(b, f);
+        __m128i d = _mm_or_si128(up, down);
+        __m128i over = _mm_subs_epu8(d, _mm_max_epu8(v, min_threshold));
+        __m128i is_changed = _mm_xor_si128(_mm_cmpeq_epi8(over, zero), _mm_set1_epi8(-1));
+        changed += (uint32_t)__builtin_popcount(_mm_movemask_epi8(is_changed));
+        _mm_storeu_si128((__m128i *)(mask + i), is_changed);
+        b = _mm_subs_epu8(_mm_adds_epu8(b, _mm_min_epu8(up, one)), _mm_min_epu8(down, one));
+        _mm_storeu_si128((__m128i *)(background + i), b);
+        __m128i target = d;
+        for (int s = 0; s < p.noise_shift; s++) target = _mm_adds_epu8(target, target);
+        v = _mm_subs_epu8(_mm_adds_epu8(v, _mm_min_epu8(_mm_subs_epu8(target, v), one)),
+                          _mm_min_epu8(_mm_subs_epu8(v, target), one));
+        v = _mm_min_epu8(_mm_max_epu8(v, min_variance), max_variance);
+        _mm_storeu_si128((__m128i *)(variance + i), v);
+    }
+    return changed + sigma_delta_scalar(frame + i, background + i, variance + i, mask + i, count - i, p);
+}
+
+static uint64_t sum_sse2(const uint8_t *pixels, size_t count) {
+    __m128i total = _mm_setzero_si128();
+    size_t i = 0;
+    for (; i + 16 <= count; i += 16) {
+        total = _mm_add_epi64(total, _mm_sad_epu8(_mm_loadu_si128((const __m128i *)(pixels + i)), _mm_setzero_si128()));
+    }
+    uint64_t lanes[2];
+    _mm_storeu_si128((__m128i *)lanes, total);
+    return lanes[0] + lanes[1] + sum_scalar(pixels + i, count - i);
+}
+
+// MARK: - AVX2
+
+#define VK_AVX2 __attribute__((target("avx2")))
+
+VK_AVX2 static inline __m256i column_pair_sums_avx2(const uint8_t *top, size_t stride, int factor) {
+    const __m256i low_bytes = _mm256_set1_epi16(0x00FF);
+    __m256i sum = _mm256_setzero_si256();
+    for (int dy = 0; dy < factor; dy++) {
+        __m256i bytes = _mm256_loadu_si256((const __m256i *)(top + dy * stride));
+        sum = _mm256_add_epi16(sum, _mm256_add_epi16(_mm256_and_si256(bytes, low_bytes), _mm256_srli_epi16(bytes, 8)));
+    }
+    return sum;
+}
+
+VK_AVX2 static inline __m256i quad_sums_avx2(const uint8_t *top, size_t stride, int factor) {
+    __m256i pairs = column_pair_sums_avx2(top, stride, factor);
+    return _mm256_add_epi32(_mm256_and_si256(pairs, _mm256_set1_epi32(0xFFFF)), _mm256_srli_epi32(pairs, 16));
+}
+
+/// AVX2 packs work per 128-bit lane; this restores source order after one.
+VK_AVX2 static inline __m256i in_order(__m256i packed) { return _mm256_permute4x64_epi64(packed, 0xD8); }
+
+VK_AVX2 static void downscale_row_avx2(const uint8_t *top, size_t stride, int factor, int out_width, uint8_t *out) {
+    int x = 0;
+    if (factor == 2) {
+        const __m256i rounding = _mm256_set1_epi16(2);
+        for (; x + 32 <= out_width; x += 32) {
+            const uint8_t *src = top + (size_t)x * 2;
+            __m256i a = _mm256_srli_epi16(_mm256_add_epi16(column_pair_sums_avx2(src, stride, 2), rounding), 2);
+            __m256i b = _mm256_srli_epi16(_mm256_add_epi16(column_pair_sums_avx2(src + 32, stride, 2), rounding), 2);
+            _mm256_storeu_si256((__m256i *)(out + x), in_order(_mm256_packus_epi16(a, b)));
+        }
+    } else if (factor == 4) {
+        const __m256i rounding = _mm256_set1_epi32(8);
+        for (; x + 32 <= out_width; x += 32) {
+            const uint8_t *src = top + (size_t)x * 4;
+            __m256i q[4];
+            for (int k = 0; k < 4; k++) {
+                q[k] = _mm256_srli_epi32(_mm256_add_epi32(quad_sums_avx2(src + 32 * k, stride, 4), rounding), 4);
+            }
+            __m256i low = in_order(_mm256_packs_epi32(q[0], q[1]));
+            __m256i high = in_order(_mm256_packs_epi32(q[2], q[3]));
+            _mm256_storeu_si256((__m256i *)(out + x), in_order(_mm256_packus_epi16(low, high)));
+        }
+    } else if (factor == 8) {
+        for (; x + 4 <= out_width; x += 4) {
+            __m256i quads = quad_sums_avx2(top + (size_t)x * 8, stride, 8);
+            __m256i octets = _mm256_add_epi64(_mm256_and_si256(quads, _mm256_set1_epi64x(0xFFFFFFFF)),
+                                              _mm256_srli_epi64(quads, 32));
+            uint64_t lanes[4];
+            _mm256_storeu_si256((__m256i *)lanes, octets);
+            for (int k = 0; k < 4; k++) out[x + k] = (uint8_t)((lanes[k] + 32) >> 6);
+        }
+    }
+    downscale_row_scalar(top, stride, factor, x, out_width, out);
+}
+
+VK_AVX2 static uint32_t sigma_delta_avx2(const uint8_t *frame, uint8_t *background, uint8_t *variance, uint8_t *mask,
+                                         size_t count, vk_sigma_delta_params p) {
+    const __m256i one = _mm256_set1_epi8(1), zero = _mm256_setzero_si256(), all = _mm256_set1_epi8(-1);
+    const __m256i min_threshold = _mm256_set1_epi8((char)p.min_threshold);
+    const __m256i min_variance = _mm256_set1_epi8((char)p.min_variance);
+    const __m256i max_variance = _mm256_set1_epi8((char)p.max_variance);
+    uint32_t changed = 0;
+    size_t i = 0;
+    for (; i + 32 <= count; i += 32) {
+        __m256i f = _mm256_loadu_si256((const __m256i *)(frame + i));
+        __m256i b = _mm256_loadu_si256((const __m256i *)(background + i));
+        __m256i v = _mm256_loadu_si256((const __m256i *)(variance + i));
+        __m256i up = _mm256_subs_epu8(f, b), down = _mm256_subs_epu8(b, f);
+        __m256i d = _mm256_or_si256(up, down);
+        __m256i over = _mm256_subs_epu8(d, _mm256_max_epu8(v, min_threshold));
+        __m256i is_changed = _mm256_xor_si256(_mm256_cmpeq_epi8(over, zero), all);
+        changed += (uint32_t)__builtin_popcount((unsigned)_mm256_movemask_epi8(is_changed));
+        _mm256_storeu_si256((__m256i *)(mask + i), is_changed);
+        b = _mm256_subs_epu8(_mm256_adds_epu8(b, _mm256_min_epu8(up, one)), _mm256_min_epu8(down, one));
+        _mm256_storeu_si256((__m256i *)(background + i), b);
+        __m256i target = d;
+        for (int s = 0; s < p.noise_shift; s++) target = _mm256_adds_epu8(target, target);
+        v = _mm256_subs_epu8(_mm256_adds_epu8(v, _mm256_min_epu8(_mm256_subs_epu8(target, v), one)),
+                             _mm256_min_epu8(_mm256_subs_epu8(v, target), one));
+        v = _mm256_min_epu8(_mm256_max_epu8(v, min_variance), max_variance);
+        _mm256_storeu_si256((__m256i *)(variance + i), v);
+    }
+    return changed + sigma_delta_scalar(frame + i, background + i, variance + i, mask + i, count - i, p);
+}
+
+VK_AVX2 static uint64_t sum_avx2(const uint8_t *pixels, size_t count) {
+    __m256i total = _mm256_setzero_si256();
+    size_t i = 0;
+    for (; i + 32 <= count; i += 32) {
+        total = _mm256_add_epi64(total, _mm256_sad_epu8(_mm256_loadu_si256((const __m256i *)(pixels + i)),
+                                                        _mm256_setzero_si256()));
+    }
+    uint64_t lanes[4];
+    _mm256_storeu_si256((__m256i *)lanes, total);
+    return lanes[0] + lanes[1] + lanes[2] + lanes[3] + sum_scalar(pixels + i, count - i);
+}
+
+#endif  // VK_X86
+
+// MARK: - Dispatch
+
+/// Falls back to the best supported variant when `isa` is not available on this CPU.
+static vk_isa usable(vk_isa isa) {
+    vk_isa best = vk_best_isa();
+    return isa > best ? best : isa;
+}
+
+void vk_downscale(vk_isa isa, const uint8_t *src, size_t src_stride, int width, int height, int factor, uint8_t *dst,
+                  size_t dst_stride) {
+    int out_width = width / factor, out_height = height / factor;
+    isa = usable(isa);
+    for (int y = 0; y < out_height; y++) {
+        const uint8_t *top = src + (size_t)y * factor * src_stride;
+        uint8_t *out = dst + (size_t)y * dst_stride;
+        if (factor == 1) {
+            memcpy(out, top, (size_t)out_width);
+            continue;
+        }
+#if VK_X86
+        if (isa == VK_ISA_AVX2) {
+            downscale_row_avx2(top, src_stride, factor, out_width, out);
+            continue;
+        }
+        if (isa == VK_ISA_SSE2) {
+            downscale_row_sse2(top, src_stride, factor, out_width, out);
+            continue;
+        }
+#endif
+        downscale_row_scalar(top, src_stride, factor, 0, out_width, out);
+    }
+}
+
+uint32_t vk_sigma_delta(vk_isa isa, const uint8_t *frame, uint8_t *background, uint8_t *variance, uint8_t *mask,
+                        size_t count, vk_sigma_delta_params params) {
+    switch (usable(isa)) {
+#if VK_X86
+    case VK_ISA_AVX2: return sigma_delta_avx2(frame, background, variance, mask, count, params);
+    case VK_ISA_SSE2: return sigma_delta_sse2(frame, background, variance, mask, count, params);
+#endif
+    default: return sigma_delta_scalar(frame, background, variance, mask, count, params);
+    }
+}
+
+uint64_t vk_sum(vk_isa isa, const uint8_t *pixels, size_t count) {
+    switch (usable(isa)) {
+#if VK_X86
+    case VK_ISA_AVX2: return sum_avx2(pixels, count);
+    case VK_ISA_SSE2: return sum_sse2(pixels, count);
+#endif
+    default: return sum_scalar(pixels, count);
+    }
+}

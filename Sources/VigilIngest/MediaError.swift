@@ -1,0 +1,62 @@
+import CFFmpeg
+
+/// Why a media source could not open or deliver a frame.
+///
+/// A struct with a `Code` rather than an enum, so that new codes do not break callers.
+/// `reason` never contains the URL or credentials.
+public struct MediaError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The class of failure, which decides what a caller does next (retry, back off, give up).
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private let name: String
+
+        private init(name: String) {
+            self.name = name
+        }
+
+        /// The stream ended (end of file, or the server closed the session).
+        public static let endOfStream = Code(name: "end of stream")
+        /// No data came within the open or read deadline.
+        public static let stalled = Code(name: "stalled")
+        /// The stop token was set.
+        public static let stopped = Code(name: "stopped")
+        /// The camera answered 401 or 403: wrong user name or password.
+        public static let credentialsRejected = Code(name: "credentials rejected")
+        /// The camera answered 404, or the file does not exist.
+        public static let notFound = Code(name: "not found")
+        /// Nothing listens at the address (camera down or rebooting).
+        public static let connectionRefused = Code(name: "connection refused")
+        /// Not decodable video (corrupt, no video stream, unsupported codec).
+        public static let invalidData = Code(name: "invalid data")
+        /// An option libav does not recognise.
+        public static let unknownOption = Code(name: "unknown option")
+        /// Anything else.
+        public static let other = Code(name: "other")
+
+        public var description: String { name }
+
+        init(_ status: vg_status) {
+            switch status {
+            case VG_END_OF_STREAM: self = .endOfStream
+            case VG_STALLED: self = .stalled
+            case VG_STOPPED: self = .stopped
+            case VG_CREDENTIALS_REJECTED: self = .credentialsRejected
+            case VG_NOT_FOUND: self = .notFound
+            case VG_CONNECTION_REFUSED: self = .connectionRefused
+            case VG_INVALID_DATA: self = .invalidData
+            case VG_UNKNOWN_OPTION: self = .unknownOption
+            default: self = .other
+            }
+        }
+    }
+
+    public let code: Code
+    /// A readable reason, e.g. "No such file or directory" or "no data within the read deadline (5.0 s)".
+    public let reason: String
+
+    public init(code: Code, reason: String) {
+        self.code = code
+        self.reason = reason
+    }
+
+    public var description: String { reason }
+}

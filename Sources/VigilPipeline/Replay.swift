@@ -1,0 +1,102 @@
+import VigilDetector
+import VigilIngest
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One finished event as `vigil replay` prints it (a JSON Lines object).
+public struct ReplayEvent: Sendable, Equatable, Encodable {
+    /// `motion` for motion events; camera-health kinds join later.
+    public var kind: String
+    public var camera: String
+    /// Seconds of media time since the first decoded frame, 3 decimals.
+    public var start: Double
+    public var end: Double
+    /// Largest changed fraction of the picture (0-1).
+    public var peakArea: Double
+    /// Media time of the peak frame.
+    public var peakTime: Double
+    /// Motion frames in the event.
+    public var frames: Int
+    /// Union bounding box `[x, y, w, h]` in source pixels.
+    public var box: PixelBox
+
+    public init(camera: String, event: MotionEvent) {
+        kind = "motion"
+        self.camera = camera
+        start = event.start.rounded(toPlaces: 3)
+        end = event.end.rounded(toPlaces: 3)
+        peakArea = event.peakArea.rounded(toPlaces: 5)
+        peakTime = event.peakTime.rounded(toPlaces: 3)
+        frames = event.frames
+        box = event.box
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case kind, camera, start, end, frames, box
+        case peakArea = "peak_area"
+        case peakTime = "peak_time"
+    }
+}
+
+/// What a replay did, for `--summary` and the benchmark.
+public struct ReplaySummary: Sendable {
+    public var frames = 0
+    public var corruptFrames = 0
+    public var rejectedPackets = 0
+    /// CPU seconds spent decoding and detecting (the calling thread's clock).
+    public var decodeSeconds = 0.0
+    public var detectSeconds = 0.0
+    /// Set when the input ended with an error rather than a clean end of stream (truncated,
+    /// corrupt); events up to that point were still reported.
+    public var endedEarly: MediaError?
+}
+
+/// Decodes a video file as fast as possible and runs the same per-camera analysis as the daemon.
+/// Deterministic: the output depends only on the input and the config.
+public enum Replay {
+    public static func run(path: String, camera: String, config: DetectorConfig, isa: KernelISA = .best,
+                           onEvent: (ReplayEvent) -> Void) throws(MediaError) -> ReplaySummary
+    {
+        let source = try MediaSource(url: path, options: SourceOptions(openTimeout: .zero, readTimeout: .zero))
+        let analyzer = CameraAnalyzer(config: config, nominalFrameRate: source.info.framesPerSecond, isa: isa)
+        var summary = ReplaySummary()
+        while true {
+            let decodeStart = threadCPUTime()
+            let frame: DecodedFrame
+            do {
+                frame = try source.nextFrame()
+            } catch {
+                if error.code != .endOfStream { summary.endedEarly = error }
+                break
+            }
+            let detectStart = threadCPUTime()
+            summary.decodeSeconds += detectStart - decodeStart
+            let event = analyzer.process(frame)
+            summary.detectSeconds += threadCPUTime() - detectStart
+            summary.frames += 1
+            if let event { onEvent(ReplayEvent(camera: camera, event: event)) }
+        }
+        if let event = analyzer.finish() { onEvent(ReplayEvent(camera: camera, event: event)) }
+        summary.corruptFrames = analyzer.corruptFrames
+        summary.rejectedPackets = source.rejectedPackets
+        return summary
+    }
+}
+
+/// CPU seconds used by the calling thread.
+public func threadCPUTime() -> Double {
+    var now = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now)
+    return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+}
+
+extension Double {
+    func rounded(toPlaces places: Int) -> Double {
+        let scale = [1.0, 10, 100, 1000, 10_000, 100_000, 1_000_000][places]
+        return (self * scale).rounded() / scale
+    }
+}

@@ -1,0 +1,82 @@
+import ArgumentParser
+import Foundation
+import Logging
+import VigilDetector
+import VigilIngest
+import VigilPipeline
+
+/// `vigil replay`: runs a video file through the detector as fast as it decodes and prints one
+/// JSON object per finished event. The same input and config always give the same bytes.
+struct ReplayCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Replay a video file through the detector; print events as JSON Lines."
+    )
+
+    @Argument(help: "The video file to replay.")
+    var path: String
+
+    @Option(help: "A YAML config file with detector settings.")
+    var config: String?
+
+    @Option(help: "The camera name in the output (default: the file's base name).")
+    var camera: String?
+
+    @Flag(help: "Print frames decoded and CPU ms per frame for decoding and detection on stderr.")
+    var summary = false
+
+    @Option(help: "SIMD kernels to use: scalar, sse2 or avx2 (default: the best the CPU has).")
+    var isa: String?
+
+    func run() throws {
+        try reportingFailures {
+            let settings = try loadConfig(config)
+            let kernels = try kernelISA(named: isa)
+            FFmpegLog.route(to: Logger(label: "vigil.ffmpeg"), level: .error)
+            let name = camera ?? URL(fileURLWithPath: path).lastPathComponent
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            let output = FileHandle.standardOutput
+            let result: ReplaySummary
+            do throws(MediaError) {
+                result = try Replay.run(path: path, camera: name, config: settings.detector, isa: kernels) { event in
+                    var line = (try? encoder.encode(event)) ?? Data()
+                    line.append(0x0A)
+                    output.write(line)
+                }
+            } catch {
+                throw Failure("cannot open \(path): \(error.reason)")
+            }
+            if let problem = result.endedEarly {
+                printError("vigil: \(path): input ended early after \(result.frames) frames: \(problem.reason)")
+            }
+            if summary { printSummary(result) }
+        }
+    }
+
+    private func printSummary(_ result: ReplaySummary) {
+        let frames = max(result.frames, 1)
+        let decode = result.decodeSeconds * 1000 / Double(frames)
+        let detect = result.detectSeconds * 1000 / Double(frames)
+        printError(String(format: "frames %d, decode %.3f ms/frame, detect %.3f ms/frame, corrupt %d, rejected packets %d",
+                          result.frames, decode, detect, result.corruptFrames, result.rejectedPackets))
+    }
+}
+
+func loadConfig(_ path: String?) throws -> VigilConfig {
+    guard let path else { return VigilConfig() }
+    do {
+        return try VigilConfig.load(path: path)
+    } catch {
+        throw Failure(error.description)
+    }
+}
+
+func kernelISA(named name: String?) throws -> KernelISA {
+    guard let name else { return .best }
+    guard let isa = KernelISA.allCases.first(where: { $0.description.lowercased() == name.lowercased() }) else {
+        throw Failure("unknown --isa '\(name)'; use scalar, sse2 or avx2")
+    }
+    guard isa.isSupported else { throw Failure("this CPU does not support \(isa)") }
+    return isa
+}
