@@ -1,0 +1,42 @@
+import Foundation
+
+/// The project's fixture clips and their ground truth (`fixtures/NAME.json`).
+public enum Fixtures {
+    /// The package root, found from this file's location.
+    public static let projectRoot: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    public static let directory = projectRoot.appendingPathComponent("fixtures")
+
+    public static func path(_ name: String) -> String {
+        directory.appendingPathComponent(name).path
+    }
+
+    /// Every clip that has a ground-truth file.
+    public static func all() throws -> [GroundTruth] {
+        try FileManager.default.contentsOfDirectory(atPath: directory.path)
+            .filter { $0.hasSuffix(".json") }
+            .sorted()
+            .map { try groundTruth(for: $0) }
+    }
+
+    public static func groundTruth(for jsonName: String) throws -> GroundTruth {
+        let data = try Data(contentsOf: directory.appendingPathComponent(jsonName))
+        return try JSONDecoder().decode(GroundTruth.self, from: data)
+    }
+}
+
+/// What a fixture clip contains, as written by `fixtures/generate.py`.
+public struct GroundTruth: Decodable, Sendable, CustomStringConvertible {
+    public let clip: String
+    public let width: Int
+    public let height: Int
+    public let fps: Double
+    public let frames: Int
+    /// Motion intervals `[start, end]` in seconds; nil for corrupt clips whose content is undefined.
+    public let motion: [[Double]]?
+    public let corrupt: Bool
+
+    public var path: String { Fixtures.path(clip) }
+    public var description: String { clip }
+}
