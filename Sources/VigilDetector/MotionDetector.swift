@@ -11,6 +11,13 @@ public struct FrameAnalysis: Sendable, Equatable {
     /// The background was (re)learned from this frame: first frame, new size, or a light switch.
     public var relearned: Bool
 
+    public init(changedFraction: Double, isMotion: Bool, box: PixelBox?, relearned: Bool) {
+        self.changedFraction = changedFraction
+        self.isMotion = isMotion
+        self.box = box
+        self.relearned = relearned
+    }
+
     static let relearnedFrame = FrameAnalysis(changedFraction: 0, isMotion: false, box: nil, relearned: true)
 }
 

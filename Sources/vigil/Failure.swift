@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import VigilIngest
 
@@ -18,13 +19,8 @@ func reportingFailures(_ body: () throws -> Void) throws {
         try body()
     } catch let failure as Failure {
         printError("vigil: \(failure.message)")
-        throw ExitCodeError(code: failure.exitCode)
+        throw ExitCode(failure.exitCode)
     }
-}
-
-/// Exits with a code without ArgumentParser printing anything more.
-struct ExitCodeError: Error {
-    let code: Int32
 }
 
 func printError(_ line: String) {

@@ -25,6 +25,9 @@ struct ReplayCommand: ParsableCommand {
     @Flag(help: "Print frames decoded and CPU ms per frame for decoding and detection on stderr.")
     var summary = false
 
+    @Flag(help: "Show FFmpeg's own warnings about the input on stderr.")
+    var verbose = false
+
     @Option(help: "SIMD kernels to use: scalar, sse2 or avx2 (default: the best the CPU has).")
     var isa: String?
 
@@ -32,7 +35,11 @@ struct ReplayCommand: ParsableCommand {
         try reportingFailures {
             let settings = try loadConfig(config)
             let kernels = try kernelISA(named: isa)
-            FFmpegLog.route(to: Logger(label: "vigil.ffmpeg"), level: .error)
+            if verbose {
+                FFmpegLog.route(to: Logger(label: "vigil.ffmpeg"), level: .warning)
+            } else {
+                FFmpegLog.silence()
+            }
             let name = camera ?? URL(fileURLWithPath: path).lastPathComponent
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
