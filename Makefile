@@ -1,0 +1,48 @@
+# Vigil: the two commands are `make run` (the demo) and `make test` (the whole suite).
+SWIFT ?= swift
+PYTHON ?= /usr/bin/python3
+BENCH_CLIP ?= .build/bench/bench-1080p.mp4
+
+# Debian packages Vigil needs to build, run and test (FFmpeg, and GStreamer for the test RTSP server).
+APT_PACKAGES = libavformat-dev libavcodec-dev libswscale-dev libavutil-dev pkg-config ffmpeg \
+	python3 python3-numpy python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-rtsp \
+	gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav
+
+.PHONY: deps build release run test bench leak-check clean
+
+## deps: install the Debian packages that are missing (apt-get; uses sudo when not root)
+deps:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "Installing missing packages:" $$missing; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+## run: the demo: replay the bundled fixture clips and print their motion events
+run: release
+	@scripts/demo.sh .build/release/vigil
+
+## test: the whole suite (unit, fixture replays, RTSP server on 127.0.0.1)
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+## leak-check: replay every fixture under AddressSanitizer + LeakSanitizer
+leak-check: deps
+	$(SWIFT) build --sanitize=address --scratch-path .build-asan --product vigil
+	scripts/leak-check.sh
+
+## bench: CPU per frame on a generated 1080p15 H.264 clip (4 Mbit/s, GOP 50)
+bench: release
+	@[ -f $(BENCH_CLIP) ] || { mkdir -p $(dir $(BENCH_CLIP)) && $(PYTHON) fixtures/generate.py --bench $(BENCH_CLIP) >/dev/null; }
+	.build/release/vigil bench $(BENCH_CLIP)
+
+clean:
+	rm -rf .build var

@@ -1,0 +1,179 @@
+import Foundation
+import Synchronization
+
+/// A helper program from `scripts/` run for a test: it prints `READY <port>` on stdout once it
+/// listens on 127.0.0.1, answers commands on stdin, and is killed when released.
+public final class ScriptProcess: @unchecked Sendable {
+    private let process = Process()
+    private let input = Pipe()
+    private let received = ReceivedLines()
+    public private(set) var port = 0
+
+    /// Starts `scripts/<script>` with Debian's python3 and waits for its READY line.
+    public init(script: String, arguments: [String], readyTimeout: Double = 20) throws {
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = ["-u", Fixtures.projectRoot.appendingPathComponent("scripts/\(script)").path] + arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardInput = input
+        process.standardError = FileHandle.nullDevice
+        output.fileHandleForReading.readabilityHandler = { [received] handle in
+            let data = handle.availableData
+            guard !data.isEmpty else {
+                handle.readabilityHandler = nil
+                return
+            }
+            received.append(data)
+        }
+        try process.run()
+        let ready = try waitForLine(prefix: "READY ", timeout: readyTimeout)
+        guard let port = Int(ready.dropFirst("READY ".count)) else { throw SupportError("bad READY line: \(ready)") }
+        self.port = port
+    }
+
+    /// Waits for (and consumes) the first line starting with `prefix`.
+    @discardableResult
+    public func waitForLine(prefix: String, timeout: Double) throws -> String {
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            if let found = received.take(prefix: prefix) { return found }
+            if !process.isRunning { throw SupportError("scripts process exited before printing '\(prefix)'") }
+            if Date() > deadline { throw SupportError("no '\(prefix)' line within \(timeout) s") }
+            received.wait(seconds: 0.1)
+        }
+    }
+
+    /// Sends one command line and waits for its `OK <command>` answer; returns the answer.
+    @discardableResult
+    public func send(_ command: String, timeout: Double = 5) throws -> String {
+        input.fileHandleForWriting.write(Data((command + "\n").utf8))
+        return try waitForLine(prefix: "OK \(command)", timeout: timeout)
+    }
+
+    public var processIdentifier: Int32 { process.processIdentifier }
+
+    /// Kills the process with SIGKILL (a camera losing power) and waits for it.
+    public func kill() {
+        guard process.isRunning else { return }
+        Foundation.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    deinit {
+        kill()
+    }
+}
+
+/// The project's RTSP server (`scripts/rtsp_server.py`): fixtures looped in real time on 127.0.0.1.
+public final class RTSPTestServer: @unchecked Sendable {
+    public let media: [String: String]
+    public let auth: (method: String, user: String, password: String)?
+    private var process: ScriptProcess?
+    private let passwordFile: TemporaryFile?
+    public private(set) var port = 0
+
+    /// Serves each `path: fixture file` pair at `rtsp://127.0.0.1:PORT/path`.
+    public init(media: [String: String], auth: (method: String, user: String, password: String)? = nil,
+                port: Int = 0) throws {
+        self.media = media
+        self.auth = auth
+        if let auth {
+            let file = try TemporaryFile()
+            try Data(auth.password.utf8).write(to: file.url)
+            passwordFile = file
+        } else {
+            passwordFile = nil
+        }
+        try start(port: port)
+    }
+
+    /// Starts (or restarts after `kill()`) the server; by default on the port it had.
+    public func start(port requested: Int? = nil) throws {
+        var arguments = ["--port", String(requested ?? port)]
+        for (path, file) in media.sorted(by: { $0.key < $1.key }) {
+            arguments += ["--media", "\(path)=\(Fixtures.path(file))"]
+        }
+        if let auth, let passwordFile {
+            arguments += ["--auth", auth.method, "--user", auth.user, "--password-file", passwordFile.url.path]
+        }
+        let started = try ScriptProcess(script: "rtsp_server.py", arguments: arguments)
+        process = started
+        port = started.port
+    }
+
+    /// `rtsp://[user:password@]127.0.0.1:PORT/path`, credentials percent-encoded.
+    public func url(_ path: String, user: String? = nil, password: String? = nil, port: Int? = nil) -> String {
+        var userinfo = ""
+        if let user {
+            let allowed = CharacterSet.alphanumerics
+            userinfo = user.addingPercentEncoding(withAllowedCharacters: allowed)!
+            if let password { userinfo += ":" + password.addingPercentEncoding(withAllowedCharacters: allowed)! }
+            userinfo += "@"
+        }
+        return "rtsp://\(userinfo)127.0.0.1:\(port ?? self.port)/\(path)"
+    }
+
+    public func kill() {
+        process?.kill()
+        process = nil
+    }
+}
+
+/// The fault-injecting TCP proxy (`scripts/tcp_proxy.py`).
+public final class TCPFaultProxy: @unchecked Sendable {
+    private let process: ScriptProcess
+    public var port: Int { process.port }
+
+    public init(target port: Int) throws {
+        process = try ScriptProcess(script: "tcp_proxy.py", arguments: ["--listen-port", "0",
+                                                                           "--target", "127.0.0.1:\(port)"])
+    }
+
+    /// Keeps connections open but forwards nothing (a camera that hangs).
+    public func stall() throws { try process.send("stall") }
+    /// Forwards normally again.
+    public func pass() throws { try process.send("pass") }
+    /// Aborts every connection with RST.
+    public func reset() throws { try process.send("reset") }
+    /// Accepts connections but never connects or answers them.
+    public func blackhole() throws { try process.send("blackhole") }
+    /// Closes the listening socket (connections are refused until `pass()`).
+    public func refuse() throws { try process.send("refuse") }
+
+    /// Connections accepted so far.
+    public func connectionCount() throws -> Int {
+        let answer = try process.send("count")
+        guard let count = Int(answer.split(separator: " ").last ?? "") else {
+            throw SupportError("bad count answer: \(answer)")
+        }
+        return count
+    }
+}
+
+/// Lines a child process printed, gathered on a reader thread and taken by the test thread.
+private final class ReceivedLines: Sendable {
+    private let state = Mutex<(lines: [String], partial: String)>(([], ""))
+    private let arrived = DispatchSemaphore(value: 0)
+
+    func append(_ data: Data) {
+        state.withLock { state in
+            let text = state.partial + String(decoding: data, as: UTF8.self)
+            var parts = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            state.partial = parts.removeLast()
+            state.lines += parts
+        }
+        arrived.signal()
+    }
+
+    /// Removes and returns the first complete line starting with `prefix`.
+    func take(prefix: String) -> String? {
+        state.withLock { state in
+            guard let index = state.lines.firstIndex(where: { $0.hasPrefix(prefix) }) else { return nil }
+            return state.lines.remove(at: index)
+        }
+    }
+
+    func wait(seconds: Double) {
+        _ = arrived.wait(timeout: .now() + seconds)
+    }
+}
