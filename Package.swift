@@ -2,7 +2,7 @@
 import PackageDescription
 
 /// Layers, each importing only those below it:
-/// `vigil` (CLI) -> VigilPipeline -> VigilIngest / VigilDetector -> CFFmpeg (shim) / CVigilKernels.
+/// `vigil` (CLI) -> VigilPipeline -> VigilIngest / VigilDetector / VigilStore -> CFFmpeg (shim) / CVigilKernels.
 let strictSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     ],
     targets: [
         // Only carries the pkg-config paths of FFmpeg's libraries to the shim.
@@ -53,6 +54,12 @@ let package = Package(
             dependencies: ["CFFmpeg", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
+        // Registry and durable alert queue on SQLite (GRDB), and the state directory.
+        .target(
+            name: "VigilStore",
+            dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "VigilPipeline",
             dependencies: [
@@ -65,7 +72,7 @@ let package = Package(
         .executableTarget(
             name: "vigil",
             dependencies: [
-                "VigilPipeline", "VigilIngest", "VigilDetector",
+                "VigilPipeline", "VigilIngest", "VigilDetector", "VigilStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
