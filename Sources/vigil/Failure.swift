@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VigilIngest
+import VigilStore
 
 /// A failure the user can act on: printed as one `vigil: ...` line on stderr, then exit non-zero.
 struct Failure: Error {
@@ -20,6 +21,9 @@ func reportingFailures(_ body: () throws -> Void) throws {
     } catch let failure as Failure {
         printError("vigil: \(failure.message)")
         throw ExitCode(failure.exitCode)
+    } catch let error as RegistryError {
+        printError("vigil: \(error.description)")
+        throw ExitCode(1)
     }
 }
 
