@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         // Only carries the pkg-config paths of FFmpeg's libraries to the shim.
@@ -74,10 +75,20 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The daemon's wiring: camera workers, reporter, registry watcher and sd_notify as Services.
+        .target(
+            name: "VigilDaemon",
+            dependencies: [
+                "VigilPipeline", "VigilIngest", "VigilDetector", "VigilStore",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "vigil",
             dependencies: [
-                "VigilPipeline", "VigilIngest", "VigilDetector", "VigilStore",
+                "VigilDaemon", "VigilPipeline", "VigilIngest", "VigilDetector", "VigilStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

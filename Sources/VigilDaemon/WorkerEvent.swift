@@ -1,0 +1,19 @@
+import Foundation
+import VigilDetector
+
+/// What a camera worker tells the daemon. The daemon turns these into alerts in the durable queue;
+/// the worker itself knows nothing of queues or sinks.
+public enum WorkerEvent: Sendable {
+    /// A motion event was confirmed; `event` identifies it until it ends.
+    case motionStarted(event: String)
+    /// A motion event ended (`interrupted` when the stream broke or the daemon stopped during it).
+    case motionEnded(event: String, summary: MotionEvent, interrupted: Bool)
+    /// No frame for the offline threshold.
+    case offline(reason: String)
+    /// Frames flow again after `offline`.
+    case online
+    /// The camera refused the credentials (401/403); retried only rarely.
+    case credentialsRejected(reason: String)
+    /// The camera has no stream at the configured path (404); retried only rarely.
+    case notFound(reason: String)
+}
