@@ -116,6 +116,11 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "VigilDaemonTests",
+            dependencies: ["VigilDaemon", "VigilPipeline", "VigilIngest", "VigilTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "VigilCLITests",
             dependencies: ["vigil", "VigilPipeline", "VigilTestSupport"],
             swiftSettings: strictSettings
