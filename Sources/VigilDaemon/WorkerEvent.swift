@@ -4,10 +4,10 @@ import VigilDetector
 /// What a camera worker tells the daemon. The daemon turns these into alerts in the durable queue;
 /// the worker itself knows nothing of queues or sinks.
 public enum WorkerEvent: Sendable {
-    /// A motion event was confirmed; `event` identifies it until it ends.
-    case motionStarted(event: String)
-    /// A motion event ended (`interrupted` when the stream broke or the daemon stopped during it).
-    case motionEnded(event: String, summary: MotionEvent, interrupted: Bool)
+    /// A motion event was confirmed (the camera's next `motionEnded` closes it).
+    case motionStarted
+    /// The motion event under way ended; `streamLost` when the stream broke or the worker stopped during it.
+    case motionEnded(summary: MotionEvent, streamLost: Bool)
     /// No frame for the offline threshold.
     case offline(reason: String)
     /// Frames flow again after `offline`.

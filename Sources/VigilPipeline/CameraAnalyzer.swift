@@ -18,6 +18,9 @@ public final class CameraAnalyzer {
         clock = MediaClock(nominalFrameRate: nominalFrameRate)
     }
 
+    /// Whether a motion event is confirmed and not yet ended.
+    public var isInEvent: Bool { tracker.isInEvent }
+
     /// Media time of the last frame seen, in seconds since the first.
     public var mediaTime: Double { clock.time ?? 0 }
 
