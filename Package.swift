@@ -81,6 +81,7 @@ let package = Package(
             dependencies: [
                 "VigilPipeline", "VigilIngest", "VigilDetector", "VigilStore",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
