@@ -2,23 +2,36 @@ import CVigilKernels
 
 /// What the detector saw in one frame.
 public struct FrameAnalysis: Sendable, Equatable {
-    /// Fraction of the picture that differs from the background (0-1), after the light-switch check.
+    /// Fraction of the picture covered by the changed pixels of counted objects (0-1).
     public var changedFraction: Double
-    /// The frame counts as motion (enough of the picture changed).
+    /// The frame counts as motion: at least one object big enough (inside a zone, when there are zones).
     public var isMotion: Bool
-    /// Union of changed pixels in source pixels, set on motion frames.
+    /// Union of the counted objects, in source pixels, set on motion frames.
     public var box: PixelBox?
+    /// The zones the counted objects reached.
+    public var zones: ZoneSet
     /// The background was (re)learned from this frame: first frame, new size, or a light switch.
     public var relearned: Bool
+    /// Blocks of the background relit because the light changed there.
+    public var relitBlocks: Int
+    /// Whole-picture measurements for the camera-health checks.
+    public var picture: PictureStatistics
 
-    public init(changedFraction: Double, isMotion: Bool, box: PixelBox?, relearned: Bool) {
+    public init(changedFraction: Double, isMotion: Bool, box: PixelBox?, zones: ZoneSet = [], relearned: Bool,
+                relitBlocks: Int = 0, picture: PictureStatistics)
+    {
         self.changedFraction = changedFraction
         self.isMotion = isMotion
         self.box = box
+        self.zones = zones
         self.relearned = relearned
+        self.relitBlocks = relitBlocks
+        self.picture = picture
     }
 
-    static let relearnedFrame = FrameAnalysis(changedFraction: 0, isMotion: false, box: nil, relearned: true)
+    static func relearnedFrame(_ picture: PictureStatistics) -> FrameAnalysis {
+        FrameAnalysis(changedFraction: 0, isMotion: false, box: nil, relearned: true, picture: picture)
+    }
 }
 
 /// Which SIMD instruction set the detector's kernels use.
@@ -43,14 +56,23 @@ public enum KernelISA: Int32, Sendable, CaseIterable, CustomStringConvertible {
     }
 }
 
-/// Frame-difference motion detection on luma planes against a sigma-delta background.
+/// Motion detection on luma planes against a per-pixel sigma-delta background.
 ///
-/// Each frame is box-averaged down to about `analysisWidth` pixels wide, compared with a per-pixel
-/// background whose threshold follows the pixel's own noise, and the background moves one level
-/// towards the frame. Buffers are allocated when the picture size changes, never per frame.
-/// One instance serves one camera on one thread.
+/// Per frame: box-average down to about `analysisWidth` pixels wide; relight the background where
+/// the light changed (`LightCompensator`); mark the pixels that lie outside the background's 3x3
+/// range by more than their own learned noise (so a jittering view is tolerated); count the
+/// changed pixels outside the masks in 4x4 cells; group active cells into objects and keep those
+/// big enough (`ObjectFinder`). The background and the noise estimate move one level a frame
+/// towards the picture, which absorbs slow light changes. Buffers are allocated when the picture
+/// size changes, never per frame. One instance serves one camera on one thread.
 public final class MotionDetector {
-    public let config: DetectorConfig
+    /// Side of the cells objects are made of, in averaged pixels.
+    static let cell = 4
+    /// Frames relearned after a dark or covered picture, while the view comes back.
+    static let recoveryFrames = 4
+
+    public let settings: CameraDetectionSettings
+    public var config: DetectorConfig { settings.detector }
     public let isa: KernelISA
 
     private var sourceWidth = 0
@@ -58,25 +80,39 @@ public final class MotionDetector {
     private var factor = 1
     private var width = 0
     private var height = 0
-    private var current = UnsafeMutableBufferPointer<UInt8>(start: nil, count: 0)
-    private var background = UnsafeMutableBufferPointer<UInt8>(start: nil, count: 0)
-    private var variance = UnsafeMutableBufferPointer<UInt8>(start: nil, count: 0)
-    private var mask = UnsafeMutableBufferPointer<UInt8>(start: nil, count: 0)
+    private var current = ScratchBuffer<UInt8>()
+    private var previous = ScratchBuffer<UInt8>()
+    private var background = ScratchBuffer<UInt8>()
+    private var low = ScratchBuffer<UInt8>()
+    private var high = ScratchBuffer<UInt8>()
+    private var variance = ScratchBuffer<UInt8>()
+    private var mask = ScratchBuffer<UInt8>()
+    private var regions = RegionMap()
+    private var objects = ObjectFinder()
+    private var light = LightCompensator()
     private var hasBackground = false
+    private var hasPrevious = false
+    private var recoveryFrames = 0
     private let parameters: vk_sigma_delta_params
+    private let minCellCount: UInt8
+    private let maxLightResidual: Double
 
-    public init(config: DetectorConfig = DetectorConfig(), isa: KernelISA = .best) {
-        precondition(config.problem == nil, config.problem ?? "")
-        self.config = config
+    public init(settings: CameraDetectionSettings = CameraDetectionSettings(), isa: KernelISA = .best) {
+        precondition(settings.problem == nil, settings.problem ?? "")
+        self.settings = settings
         self.isa = isa
-        let threshold = UInt8(config.pixelThreshold)
+        let config = settings.detector
         parameters = vk_sigma_delta_params(
-            min_threshold: threshold, min_variance: 2, max_variance: 200,
+            min_threshold: UInt8(config.pixelThreshold), min_variance: 2, max_variance: 200,
             noise_shift: UInt8(config.noiseMultiplier.trailingZeroBitCount))
+        let cellPixels = Double(Self.cell * Self.cell)
+        minCellCount = UInt8(max(1, min(cellPixels, (config.cellFill * cellPixels).rounded(.up))))
+        // The light explains a block when its misfit stays within half the pixel threshold (rms).
+        maxLightResidual = Double(config.pixelThreshold * config.pixelThreshold) / 4
     }
 
-    deinit {
-        release()
+    public convenience init(config: DetectorConfig, isa: KernelISA = .best) {
+        self.init(settings: CameraDetectionSettings(detector: config), isa: isa)
     }
 
     /// The size of the averaged picture the detector works on.
@@ -85,6 +121,8 @@ public final class MotionDetector {
     /// Forgets the background; the next frame is learned, not compared (after a gap in the stream).
     public func reset() {
         hasBackground = false
+        hasPrevious = false
+        recoveryFrames = 0
     }
 
     /// Compares one frame with the background and updates the background. Allocation-free
@@ -94,87 +132,87 @@ public final class MotionDetector {
             resize(toSourceWidth: plane.width, height: plane.height)
         }
         vk_downscale(isa.cValue, plane.base, plane.stride, Int32(plane.width), Int32(plane.height),
-                     Int32(factor), current.baseAddress, width)
-        guard hasBackground else {
-            relearn()
-            return .relearnedFrame
+                     Int32(factor), current.base, width)
+        let picture = measurePicture()
+        if picture.meanLuma < config.darkLuma || picture.edgeEnergy < config.coveredEdges {
+            // Nothing to see (dark or covered): follow the picture, and keep following it while
+            // the view comes back, so uncovering the lens is not motion.
+            recoveryFrames = Self.recoveryFrames
         }
-        let changed = vk_sigma_delta(isa.cValue, current.baseAddress, background.baseAddress, variance.baseAddress,
-                                     mask.baseAddress, current.count, parameters)
-        let fraction = Double(changed) / Double(current.count)
-        if fraction > config.lightSwitchFraction {
+        guard hasBackground, recoveryFrames == 0 else {
+            recoveryFrames = max(recoveryFrames - 1, 0)
             relearn()
-            return .relearnedFrame
+            return .relearnedFrame(picture)
         }
-        let isMotion = changed > 0 && fraction >= config.minArea
-        return FrameAnalysis(changedFraction: fraction, isMotion: isMotion, box: isMotion ? changedBox() : nil,
-                             relearned: false)
+        let relit = config.relight
+            ? light.compensate(frame: current.base, background: background.base, width: width, height: height,
+                               maxResidual: maxLightResidual, isa: isa)
+            : 0
+        let (lowBase, highBase) = backgroundRange()
+        let changed = vk_sigma_delta(isa.cValue, current.base, background.base, lowBase, highBase, variance.base,
+                                     mask.base, current.count, parameters)
+        if Double(changed) / Double(current.count) > config.lightSwitchFraction {
+            relearn()
+            return .relearnedFrame(picture)
+        }
+        vk_cell_counts(isa.cValue, mask.base, regions.allowed.base, Int32(width), Int32(height), objects.counts.base)
+        let pictureArea = Double(width * height)
+        let found = objects.find(minCellCount: minCellCount, minPixels: Int((config.minArea * pictureArea).rounded(.up)),
+                                 regions: regions)
+        guard !found.isEmpty else {
+            return FrameAnalysis(changedFraction: 0, isMotion: false, box: nil, relearned: false, relitBlocks: relit,
+                                 picture: picture)
+        }
+        let scale = Self.cell * factor
+        let box = PixelBox(x: found.minX * scale, y: found.minY * scale, width: (found.maxX - found.minX + 1) * scale,
+                           height: (found.maxY - found.minY + 1) * scale)
+        return FrameAnalysis(changedFraction: Double(found.area) / pictureArea, isMotion: true, box: box,
+                             zones: found.zones, relearned: false, relitBlocks: relit, picture: picture)
+    }
+
+    /// The planes a pixel is compared against: the background's 3x3 range, or the background itself.
+    private func backgroundRange() -> (UnsafePointer<UInt8>, UnsafePointer<UInt8>) {
+        guard config.shakeTolerance else { return (UnsafePointer(background.base), UnsafePointer(background.base)) }
+        vk_range3x3(isa.cValue, background.base, Int32(width), Int32(height), low.base, high.base)
+        return (UnsafePointer(low.base), UnsafePointer(high.base))
+    }
+
+    /// Mean luma, edge energy and whether the picture is identical to the previous one; then
+    /// keeps this picture as the previous one.
+    private func measurePicture() -> PictureStatistics {
+        let pixels = Double(current.count)
+        let mean = Double(vk_sum(isa.cValue, current.base, current.count)) / pixels
+        let edges = Double(vk_gradient_energy(isa.cValue, current.base, Int32(width), Int32(height))) / pixels
+        let identical = hasPrevious && vk_sad(isa.cValue, current.base, previous.base, current.count) == 0
+        previous.base.update(from: current.base, count: current.count)
+        hasPrevious = true
+        return PictureStatistics(meanLuma: mean, edgeEnergy: edges, identicalToPrevious: identical)
     }
 
     private func relearn() {
-        background.baseAddress!.update(from: current.baseAddress!, count: current.count)
+        background.base.update(from: current.base, count: current.count)
         hasBackground = true
     }
 
     private func resize(toSourceWidth sourceWidth: Int, height sourceHeight: Int) {
-        release()
         self.sourceWidth = sourceWidth
         self.sourceHeight = sourceHeight
         factor = [8, 4, 2].first { sourceWidth / $0 >= config.analysisWidth && sourceHeight / $0 >= 8 } ?? 1
         width = sourceWidth / factor
         height = sourceHeight / factor
         let count = width * height
-        current = .allocate(capacity: count)
-        background = .allocate(capacity: count)
-        variance = .allocate(capacity: count)
-        mask = .allocate(capacity: count)
-        current.initialize(repeating: 0)
-        background.initialize(repeating: 0)
-        variance.initialize(repeating: parameters.min_threshold)
-        mask.initialize(repeating: 0)
+        current = ScratchBuffer(count: count, repeating: 0)
+        previous = ScratchBuffer(count: count, repeating: 0)
+        background = ScratchBuffer(count: count, repeating: 0)
+        low = ScratchBuffer(count: count, repeating: 0)
+        high = ScratchBuffer(count: count, repeating: 0)
+        variance = ScratchBuffer(count: count, repeating: parameters.min_threshold)
+        mask = ScratchBuffer(count: count, repeating: 0)
+        regions.draw(settings, factor: factor, width: width, height: height, cell: Self.cell)
+        objects.resize(cellsX: width / Self.cell, cellsY: height / Self.cell, zones: settings.zones.count)
+        light.resize(width: width, height: height)
         hasBackground = false
+        hasPrevious = false
     }
 
-    private func release() {
-        for buffer in [current, background, variance, mask] { buffer.deallocate() }
-    }
-
-    /// Bounding box of the changed pixels, scaled to source pixels.
-    private func changedBox() -> PixelBox? {
-        var top = Int.max, bottom = -1, left = Int.max, right = -1
-        let base = mask.baseAddress!
-        for y in 0..<height {
-            let row = base + y * width
-            guard let first = firstChanged(row, from: 0, to: width) else { continue }
-            top = min(top, y)
-            bottom = y
-            left = min(left, first)
-            right = max(right, lastChanged(row, from: max(first, right), to: width))
-        }
-        guard bottom >= 0 else { return nil }
-        return PixelBox(x: left * factor, y: top * factor, width: (right - left + 1) * factor,
-                        height: (bottom - top + 1) * factor)
-    }
-
-    private func firstChanged(_ row: UnsafeMutablePointer<UInt8>, from start: Int, to end: Int) -> Int? {
-        var x = start
-        while x + 8 <= end {
-            if UnsafeRawPointer(row + x).loadUnaligned(as: UInt64.self) != 0 { break }
-            x += 8
-        }
-        while x < end {
-            if row[x] != 0 { return x }
-            x += 1
-        }
-        return nil
-    }
-
-    private func lastChanged(_ row: UnsafeMutablePointer<UInt8>, from start: Int, to end: Int) -> Int {
-        var x = end - 1
-        while x >= start {
-            if row[x] != 0 { return x }
-            x -= 1
-        }
-        return start
-    }
 }
