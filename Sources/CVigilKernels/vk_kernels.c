@@ -38,19 +38,41 @@ static void downscale_row_scalar(const uint8_t *top, size_t src_stride, int fact
     }
 }
 
-static uint32_t sigma_delta_scalar(const uint8_t *frame, uint8_t *background, const uint8_t *low,
-                                   const uint8_t *high, uint8_t *variance, uint8_t *mask, size_t count,
-                                   vk_sigma_delta_params p) {
+/// The 3x3 range of `background` around (x, y); the border repeats.
+static void range_at(const uint8_t *background, int width, int height, int x, int y, int *low, int *high) {
+    int lo = 255, hi = 0;
+    for (int ny = y > 0 ? y - 1 : 0; ny <= (y < height - 1 ? y + 1 : y); ny++) {
+        for (int nx = x > 0 ? x - 1 : 0; nx <= (x < width - 1 ? x + 1 : x); nx++) {
+            int v = background[(size_t)ny * width + nx];
+            lo = v < lo ? v : lo;
+            hi = v > hi ? v : hi;
+        }
+    }
+    *low = lo;
+    *high = hi;
+}
+
+/// One sigma-delta step over columns [x0, x1) of row y; returns the changed pixels.
+static uint32_t sigma_delta_row_scalar(const uint8_t *frame, const uint8_t *background, uint8_t *updated,
+                                       uint8_t *variance, uint8_t *mask, int width, int height, int y, int x0,
+                                       int x1, vk_sigma_delta_params p) {
     uint32_t changed = 0;
-    for (size_t i = 0; i < count; i++) {
+    for (int x = x0; x < x1; x++) {
+        size_t i = (size_t)y * width + x;
         int f = frame[i], b = background[i], v = variance[i];
         int d = f > b ? f - b : b - f;
-        int outside = f > high[i] ? f - high[i] : f < low[i] ? low[i] - f : 0;
         int threshold = v > p.min_threshold ? v : p.min_threshold;
+        int outside = d;
+        // The range only narrows the difference, so it matters only where the plain one is over.
+        if (p.shake_tolerant && d > threshold) {
+            int lo, hi;
+            range_at(background, width, height, x, y, &lo, &hi);
+            outside = f > hi ? f - hi : f < lo ? lo - f : 0;
+        }
         int is_changed = outside > threshold;
         mask[i] = is_changed ? 255 : 0;
         changed += (uint32_t)is_changed;
-        background[i] = (uint8_t)(b + (f > b) - (f < b));
+        updated[i] = (uint8_t)(b + (f > b) - (f < b));
         int target = d;
         for (int s = 0; s < p.noise_shift; s++) target = target * 2 > 255 ? 255 : target * 2;
         v = v + (target > v) - (target < v);
@@ -64,34 +86,6 @@ static uint64_t sum_scalar(const uint8_t *pixels, size_t count) {
     uint64_t sum = 0;
     for (size_t i = 0; i < count; i++) sum += pixels[i];
     return sum;
-}
-
-/// The three rows around row `y` (the border row repeats at the top and bottom).
-typedef struct {
-    const uint8_t *up, *mid, *down;
-} neighbour_rows;
-
-static neighbour_rows rows_around(const uint8_t *plane, int width, int height, int y) {
-    neighbour_rows rows = {plane + (size_t)(y > 0 ? y - 1 : 0) * width, plane + (size_t)y * width,
-                           plane + (size_t)(y < height - 1 ? y + 1 : y) * width};
-    return rows;
-}
-
-/// 3x3 range of output columns [first, last) of one row.
-static void range3x3_row_scalar(neighbour_rows rows, int width, int first, int last, uint8_t *low, uint8_t *high) {
-    for (int x = first; x < last; x++) {
-        int left = x > 0 ? x - 1 : 0, right = x < width - 1 ? x + 1 : x;
-        uint8_t lo = 255, hi = 0;
-        const uint8_t *row[3] = {rows.up, rows.mid, rows.down};
-        for (int r = 0; r < 3; r++) {
-            for (int c = left; c <= right; c++) {
-                lo = row[r][c] < lo ? row[r][c] : lo;
-                hi = row[r][c] > hi ? row[r][c] : hi;
-            }
-        }
-        low[x] = lo;
-        high[x] = hi;
-    }
 }
 
 /// Moments of one block row segment [x0, x1) over rows [y0, y1), added to `m`.
@@ -121,16 +115,6 @@ static void cell_counts_row_scalar(const uint8_t *mask, const uint8_t *allowed, 
             }
         }
         counts[c] = (uint8_t)count;
-    }
-}
-
-static void pull_into_range_scalar(const uint8_t *frame, const uint8_t *background, const uint8_t *low,
-                                   const uint8_t *high, uint8_t *out, size_t count) {
-    for (size_t i = 0; i < count; i++) {
-        int f = frame[i], value = background[i];
-        if (f > high[i]) value += f - high[i];
-        if (f < low[i]) value -= low[i] - f;
-        out[i] = (uint8_t)(value < 0 ? 0 : value > 255 ? 255 : value);
     }
 }
 
@@ -199,38 +183,70 @@ static void downscale_row_sse2(const uint8_t *top, size_t stride, int factor, in
     downscale_row_scalar(top, stride, factor, x, out_width, out);
 }
 
-static uint32_t sigma_delta_sse2(const uint8_t *frame, uint8_t *background, const uint8_t *low,
-                                 const uint8_t *high, uint8_t *variance, uint8_t *mask, size_t count,
-                                 vk_sigma_delta_params p) {
-    const __m128i one = _mm_set1_epi8(1), zero = _mm_setzero_si128();
-    const __m128i min_threshold = _mm_set1_epi8((char)p.min_threshold);
-    const __m128i min_variance = _mm_set1_epi8((char)p.min_variance);
-    const __m128i max_variance = _mm_set1_epi8((char)p.max_variance);
-    uint32_t changed = 0;
-    size_t i = 0;
-    for (; i + 16 <= count; i += 16) {
-        __m128i f = _mm_loadu_si128((const __m128i *)(frame + i));
-        __m128i b = _mm_loadu_si128((const __m128i *)(background + i));
-        __m128i v = _mm_loadu_si128((const __m128i *)(variance + i));
-        __m128i up = _mm_subs_epu8(f, b), down = _mm_subs_epu8(b, f);
-        __m128i d = _mm_or_si128(up, down);
-        __m128i outside = _mm_max_epu8(_mm_subs_epu8(f, _mm_loadu_si128((const __m128i *)(high + i))),
-                                       _mm_subs_epu8(_mm_loadu_si128((const __m128i *)(low + i)), f));
-        __m128i over = _mm_subs_epu8(outside, _mm_max_epu8(v, min_threshold));
-        __m128i is_changed = _mm_xor_si128(_mm_cmpeq_epi8(over, zero), _mm_set1_epi8(-1));
-        changed += (uint32_t)__builtin_popcount(_mm_movemask_epi8(is_changed));
-        _mm_storeu_si128((__m128i *)(mask + i), is_changed);
-        b = _mm_subs_epu8(_mm_adds_epu8(b, _mm_min_epu8(up, one)), _mm_min_epu8(down, one));
-        _mm_storeu_si128((__m128i *)(background + i), b);
-        __m128i target = d;
-        for (int s = 0; s < p.noise_shift; s++) target = _mm_adds_epu8(target, target);
-        v = _mm_subs_epu8(_mm_adds_epu8(v, _mm_min_epu8(_mm_subs_epu8(target, v), one)),
-                          _mm_min_epu8(_mm_subs_epu8(v, target), one));
-        v = _mm_min_epu8(_mm_max_epu8(v, min_variance), max_variance);
-        _mm_storeu_si128((__m128i *)(variance + i), v);
+/// One sigma-delta step over the 16 pixels of row `row` (offset of the row) from column x (at least
+/// 1, with x + 16 < width); lanes below `done` were already stepped and keep what memory holds.
+/// Returns the changed pixels among the new lanes.
+static inline uint32_t sigma_delta_step_sse2(const uint8_t *frame, const uint8_t *background, uint8_t *updated,
+                                             uint8_t *variance, uint8_t *mask, const uint8_t *const rows[3],
+                                             size_t row, int x, int done, vk_sigma_delta_params p) {
+    const __m128i one = _mm_set1_epi8(1), zero = _mm_setzero_si128(), all = _mm_set1_epi8(-1);
+    const __m128i lanes = _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const __m128i keep = _mm_cmplt_epi8(lanes, _mm_set1_epi8((char)done));
+    size_t i = row + (size_t)x;
+    __m128i f = _mm_loadu_si128((const __m128i *)(frame + i));
+    __m128i b = _mm_loadu_si128((const __m128i *)(background + i));
+    __m128i v = _mm_loadu_si128((const __m128i *)(variance + i));
+    __m128i up = _mm_subs_epu8(f, b), down = _mm_subs_epu8(b, f);
+    __m128i d = _mm_or_si128(up, down);
+    __m128i threshold = _mm_max_epu8(v, _mm_set1_epi8((char)p.min_threshold));
+    __m128i over = _mm_subs_epu8(d, threshold);
+    if (p.shake_tolerant && _mm_movemask_epi8(_mm_cmpeq_epi8(over, zero)) != 0xFFFF) {
+        __m128i lo = b, hi = b;
+        for (int r = 0; r < 3; r++) {
+            for (int dx = -1; dx <= 1; dx++) {
+                __m128i n = _mm_loadu_si128((const __m128i *)(rows[r] + x + dx));
+                lo = _mm_min_epu8(lo, n);
+                hi = _mm_max_epu8(hi, n);
+            }
+        }
+        over = _mm_subs_epu8(_mm_max_epu8(_mm_subs_epu8(f, hi), _mm_subs_epu8(lo, f)), threshold);
     }
-    return changed + sigma_delta_scalar(frame + i, background + i, low + i, high + i, variance + i, mask + i,
-                                        count - i, p);
+    __m128i is_changed = _mm_andnot_si128(keep, _mm_xor_si128(_mm_cmpeq_epi8(over, zero), all));
+    __m128i old_mask = _mm_loadu_si128((const __m128i *)(mask + i));
+    _mm_storeu_si128((__m128i *)(mask + i), _mm_or_si128(is_changed, _mm_and_si128(keep, old_mask)));
+    __m128i moved = _mm_subs_epu8(_mm_adds_epu8(b, _mm_min_epu8(up, one)), _mm_min_epu8(down, one));
+    __m128i old_updated = _mm_loadu_si128((const __m128i *)(updated + i));
+    _mm_storeu_si128((__m128i *)(updated + i),
+                     _mm_or_si128(_mm_andnot_si128(keep, moved), _mm_and_si128(keep, old_updated)));
+    __m128i target = d;
+    for (int s = 0; s < p.noise_shift; s++) target = _mm_adds_epu8(target, target);
+    __m128i w = _mm_subs_epu8(_mm_adds_epu8(v, _mm_min_epu8(_mm_subs_epu8(target, v), one)),
+                              _mm_min_epu8(_mm_subs_epu8(v, target), one));
+    w = _mm_min_epu8(_mm_max_epu8(w, _mm_set1_epi8((char)p.min_variance)), _mm_set1_epi8((char)p.max_variance));
+    _mm_storeu_si128((__m128i *)(variance + i), _mm_or_si128(_mm_andnot_si128(keep, w), _mm_and_si128(keep, v)));
+    return (uint32_t)__builtin_popcount((unsigned)_mm_movemask_epi8(is_changed));
+}
+
+/// Sigma-delta over row y from column *x (at least 1) up to the last column (left to the border
+/// rule): whole steps, then one step that overlaps what is done. Advances *x; returns the changed pixels.
+static uint32_t sigma_delta_span_sse2(const uint8_t *frame, const uint8_t *background, uint8_t *updated,
+                                      uint8_t *variance, uint8_t *mask, int width, int height, int y, int *next,
+                                      vk_sigma_delta_params p) {
+    size_t row = (size_t)y * width;
+    const uint8_t *const rows[3] = {background + (y > 0 ? row - width : row), background + row,
+                                    background + (y < height - 1 ? row + width : row)};
+    uint32_t changed = 0;
+    int x = *next;
+    for (; x + 17 <= width; x += 16) {
+        changed += sigma_delta_step_sse2(frame, background, updated, variance, mask, rows, row, x, 0, p);
+    }
+    int last = width - 17;  // the step that ends just before the last column
+    if (x < width - 1 && last >= 1) {
+        changed += sigma_delta_step_sse2(frame, background, updated, variance, mask, rows, row, last, x - last, p);
+        x = width - 1;
+    }
+    *next = x;
+    return changed;
 }
 
 static uint64_t sum_sse2(const uint8_t *pixels, size_t count) {
@@ -242,25 +258,6 @@ static uint64_t sum_sse2(const uint8_t *pixels, size_t count) {
     uint64_t lanes[2];
     _mm_storeu_si128((__m128i *)lanes, total);
     return lanes[0] + lanes[1] + sum_scalar(pixels + i, count - i);
-}
-
-static void range3x3_row_sse2(neighbour_rows rows, int width, uint8_t *low, uint8_t *high) {
-    int x = 1;
-    for (; x + 17 <= width; x += 16) {
-        __m128i lo = _mm_set1_epi8(-1), hi = _mm_setzero_si128();
-        const uint8_t *row[3] = {rows.up, rows.mid, rows.down};
-        for (int r = 0; r < 3; r++) {
-            for (int dx = -1; dx <= 1; dx++) {
-                __m128i v = _mm_loadu_si128((const __m128i *)(row[r] + x + dx));
-                lo = _mm_min_epu8(lo, v);
-                hi = _mm_max_epu8(hi, v);
-            }
-        }
-        _mm_storeu_si128((__m128i *)(low + x), lo);
-        _mm_storeu_si128((__m128i *)(high + x), hi);
-    }
-    range3x3_row_scalar(rows, width, 0, 1, low, high);
-    range3x3_row_scalar(rows, width, x, width, low, high);
 }
 
 /// Horizontal sum of the four 32-bit lanes.
@@ -315,19 +312,6 @@ static void cell_counts_row_sse2(const uint8_t *mask, const uint8_t *allowed, in
     cell_counts_row_scalar(mask, allowed, width, c, cells, counts);
 }
 
-static void pull_into_range_sse2(const uint8_t *frame, const uint8_t *background, const uint8_t *low,
-                                 const uint8_t *high, uint8_t *out, size_t count) {
-    size_t i = 0;
-    for (; i + 16 <= count; i += 16) {
-        __m128i f = _mm_loadu_si128((const __m128i *)(frame + i));
-        __m128i up = _mm_subs_epu8(f, _mm_loadu_si128((const __m128i *)(high + i)));
-        __m128i down = _mm_subs_epu8(_mm_loadu_si128((const __m128i *)(low + i)), f);
-        __m128i b = _mm_loadu_si128((const __m128i *)(background + i));
-        _mm_storeu_si128((__m128i *)(out + i), _mm_subs_epu8(_mm_adds_epu8(b, up), down));
-    }
-    pull_into_range_scalar(frame + i, background + i, low + i, high + i, out + i, count - i);
-}
-
 static uint64_t sad_sse2(const uint8_t *a, const uint8_t *b, size_t count) {
     __m128i total = _mm_setzero_si128();
     size_t i = 0;
@@ -344,19 +328,20 @@ static uint64_t sad_sse2(const uint8_t *a, const uint8_t *b, size_t count) {
 
 #define VK_AVX2 __attribute__((target("avx2")))
 
+/// Pair sums (16-bit lanes) of 32 source bytes, accumulated down `factor` rows.
 VK_AVX2 static inline __m256i column_pair_sums_avx2(const uint8_t *top, size_t stride, int factor) {
-    const __m256i low_bytes = _mm256_set1_epi16(0x00FF);
+    const __m256i ones = _mm256_set1_epi8(1);
     __m256i sum = _mm256_setzero_si256();
     for (int dy = 0; dy < factor; dy++) {
         __m256i bytes = _mm256_loadu_si256((const __m256i *)(top + dy * stride));
-        sum = _mm256_add_epi16(sum, _mm256_add_epi16(_mm256_and_si256(bytes, low_bytes), _mm256_srli_epi16(bytes, 8)));
+        sum = _mm256_add_epi16(sum, _mm256_maddubs_epi16(bytes, ones));
     }
     return sum;
 }
 
+/// Quad sums (32-bit lanes) of 32 source bytes per row over `factor` rows.
 VK_AVX2 static inline __m256i quad_sums_avx2(const uint8_t *top, size_t stride, int factor) {
-    __m256i pairs = column_pair_sums_avx2(top, stride, factor);
-    return _mm256_add_epi32(_mm256_and_si256(pairs, _mm256_set1_epi32(0xFFFF)), _mm256_srli_epi32(pairs, 16));
+    return _mm256_madd_epi16(column_pair_sums_avx2(top, stride, factor), _mm256_set1_epi16(1));
 }
 
 /// AVX2 packs work per 128-bit lane; this restores source order after one.
@@ -397,38 +382,70 @@ VK_AVX2 static void downscale_row_avx2(const uint8_t *top, size_t stride, int fa
     downscale_row_scalar(top, stride, factor, x, out_width, out);
 }
 
-VK_AVX2 static uint32_t sigma_delta_avx2(const uint8_t *frame, uint8_t *background, const uint8_t *low,
-                                         const uint8_t *high, uint8_t *variance, uint8_t *mask, size_t count,
-                                         vk_sigma_delta_params p) {
+/// One sigma-delta step over the 32 pixels of row `row` (offset of the row) from column x (at least
+/// 1, with x + 32 < width); lanes below `done` were already stepped and keep what memory holds.
+/// Returns the changed pixels among the new lanes.
+VK_AVX2 static inline uint32_t sigma_delta_step_avx2(const uint8_t *frame, const uint8_t *background, uint8_t *updated,
+                                             uint8_t *variance, uint8_t *mask, const uint8_t *const rows[3],
+                                             size_t row, int x, int done, vk_sigma_delta_params p) {
     const __m256i one = _mm256_set1_epi8(1), zero = _mm256_setzero_si256(), all = _mm256_set1_epi8(-1);
-    const __m256i min_threshold = _mm256_set1_epi8((char)p.min_threshold);
-    const __m256i min_variance = _mm256_set1_epi8((char)p.min_variance);
-    const __m256i max_variance = _mm256_set1_epi8((char)p.max_variance);
-    uint32_t changed = 0;
-    size_t i = 0;
-    for (; i + 32 <= count; i += 32) {
-        __m256i f = _mm256_loadu_si256((const __m256i *)(frame + i));
-        __m256i b = _mm256_loadu_si256((const __m256i *)(background + i));
-        __m256i v = _mm256_loadu_si256((const __m256i *)(variance + i));
-        __m256i up = _mm256_subs_epu8(f, b), down = _mm256_subs_epu8(b, f);
-        __m256i d = _mm256_or_si256(up, down);
-        __m256i outside = _mm256_max_epu8(_mm256_subs_epu8(f, _mm256_loadu_si256((const __m256i *)(high + i))),
-                                          _mm256_subs_epu8(_mm256_loadu_si256((const __m256i *)(low + i)), f));
-        __m256i over = _mm256_subs_epu8(outside, _mm256_max_epu8(v, min_threshold));
-        __m256i is_changed = _mm256_xor_si256(_mm256_cmpeq_epi8(over, zero), all);
-        changed += (uint32_t)__builtin_popcount((unsigned)_mm256_movemask_epi8(is_changed));
-        _mm256_storeu_si256((__m256i *)(mask + i), is_changed);
-        b = _mm256_subs_epu8(_mm256_adds_epu8(b, _mm256_min_epu8(up, one)), _mm256_min_epu8(down, one));
-        _mm256_storeu_si256((__m256i *)(background + i), b);
-        __m256i target = d;
-        for (int s = 0; s < p.noise_shift; s++) target = _mm256_adds_epu8(target, target);
-        v = _mm256_subs_epu8(_mm256_adds_epu8(v, _mm256_min_epu8(_mm256_subs_epu8(target, v), one)),
-                             _mm256_min_epu8(_mm256_subs_epu8(v, target), one));
-        v = _mm256_min_epu8(_mm256_max_epu8(v, min_variance), max_variance);
-        _mm256_storeu_si256((__m256i *)(variance + i), v);
+    const __m256i lanes = _mm256_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31);
+    const __m256i keep = _mm256_cmpgt_epi8(_mm256_set1_epi8((char)done), lanes);
+    size_t i = row + (size_t)x;
+    __m256i f = _mm256_loadu_si256((const __m256i *)(frame + i));
+    __m256i b = _mm256_loadu_si256((const __m256i *)(background + i));
+    __m256i v = _mm256_loadu_si256((const __m256i *)(variance + i));
+    __m256i up = _mm256_subs_epu8(f, b), down = _mm256_subs_epu8(b, f);
+    __m256i d = _mm256_or_si256(up, down);
+    __m256i threshold = _mm256_max_epu8(v, _mm256_set1_epi8((char)p.min_threshold));
+    __m256i over = _mm256_subs_epu8(d, threshold);
+    if (p.shake_tolerant && !_mm256_testz_si256(over, over)) {
+        __m256i lo = b, hi = b;
+        for (int r = 0; r < 3; r++) {
+            for (int dx = -1; dx <= 1; dx++) {
+                __m256i n = _mm256_loadu_si256((const __m256i *)(rows[r] + x + dx));
+                lo = _mm256_min_epu8(lo, n);
+                hi = _mm256_max_epu8(hi, n);
+            }
+        }
+        over = _mm256_subs_epu8(_mm256_max_epu8(_mm256_subs_epu8(f, hi), _mm256_subs_epu8(lo, f)), threshold);
     }
-    return changed + sigma_delta_scalar(frame + i, background + i, low + i, high + i, variance + i, mask + i,
-                                        count - i, p);
+    __m256i is_changed = _mm256_andnot_si256(keep, _mm256_xor_si256(_mm256_cmpeq_epi8(over, zero), all));
+    __m256i old_mask = _mm256_loadu_si256((const __m256i *)(mask + i));
+    _mm256_storeu_si256((__m256i *)(mask + i), _mm256_or_si256(is_changed, _mm256_and_si256(keep, old_mask)));
+    __m256i moved = _mm256_subs_epu8(_mm256_adds_epu8(b, _mm256_min_epu8(up, one)), _mm256_min_epu8(down, one));
+    __m256i old_updated = _mm256_loadu_si256((const __m256i *)(updated + i));
+    _mm256_storeu_si256((__m256i *)(updated + i),
+                     _mm256_or_si256(_mm256_andnot_si256(keep, moved), _mm256_and_si256(keep, old_updated)));
+    __m256i target = d;
+    for (int s = 0; s < p.noise_shift; s++) target = _mm256_adds_epu8(target, target);
+    __m256i w = _mm256_subs_epu8(_mm256_adds_epu8(v, _mm256_min_epu8(_mm256_subs_epu8(target, v), one)),
+                              _mm256_min_epu8(_mm256_subs_epu8(v, target), one));
+    w = _mm256_min_epu8(_mm256_max_epu8(w, _mm256_set1_epi8((char)p.min_variance)), _mm256_set1_epi8((char)p.max_variance));
+    _mm256_storeu_si256((__m256i *)(variance + i), _mm256_or_si256(_mm256_andnot_si256(keep, w), _mm256_and_si256(keep, v)));
+    return (uint32_t)__builtin_popcount((unsigned)_mm256_movemask_epi8(is_changed));
+}
+
+/// Sigma-delta over row y from column *x (at least 1) up to the last column (left to the border
+/// rule): whole steps, then one step that overlaps what is done. Advances *x; returns the changed pixels.
+VK_AVX2 static uint32_t sigma_delta_span_avx2(const uint8_t *frame, const uint8_t *background, uint8_t *updated,
+                                      uint8_t *variance, uint8_t *mask, int width, int height, int y, int *next,
+                                      vk_sigma_delta_params p) {
+    size_t row = (size_t)y * width;
+    const uint8_t *const rows[3] = {background + (y > 0 ? row - width : row), background + row,
+                                    background + (y < height - 1 ? row + width : row)};
+    uint32_t changed = 0;
+    int x = *next;
+    for (; x + 33 <= width; x += 32) {
+        changed += sigma_delta_step_avx2(frame, background, updated, variance, mask, rows, row, x, 0, p);
+    }
+    int last = width - 33;  // the step that ends just before the last column
+    if (x < width - 1 && last >= 1) {
+        changed += sigma_delta_step_avx2(frame, background, updated, variance, mask, rows, row, last, x - last, p);
+        x = width - 1;
+    }
+    *next = x;
+    return changed;
 }
 
 VK_AVX2 static uint64_t sum_avx2(const uint8_t *pixels, size_t count) {
@@ -441,38 +458,6 @@ VK_AVX2 static uint64_t sum_avx2(const uint8_t *pixels, size_t count) {
     uint64_t lanes[4];
     _mm256_storeu_si256((__m256i *)lanes, total);
     return lanes[0] + lanes[1] + lanes[2] + lanes[3] + sum_scalar(pixels + i, count - i);
-}
-
-VK_AVX2 static void range3x3_row_avx2(neighbour_rows rows, int width, uint8_t *low, uint8_t *high) {
-    int x = 1;
-    for (; x + 33 <= width; x += 32) {
-        __m256i lo = _mm256_set1_epi8(-1), hi = _mm256_setzero_si256();
-        const uint8_t *row[3] = {rows.up, rows.mid, rows.down};
-        for (int r = 0; r < 3; r++) {
-            for (int dx = -1; dx <= 1; dx++) {
-                __m256i v = _mm256_loadu_si256((const __m256i *)(row[r] + x + dx));
-                lo = _mm256_min_epu8(lo, v);
-                hi = _mm256_max_epu8(hi, v);
-            }
-        }
-        _mm256_storeu_si256((__m256i *)(low + x), lo);
-        _mm256_storeu_si256((__m256i *)(high + x), hi);
-    }
-    range3x3_row_scalar(rows, width, 0, 1, low, high);
-    range3x3_row_scalar(rows, width, x, width, low, high);
-}
-
-VK_AVX2 static void pull_into_range_avx2(const uint8_t *frame, const uint8_t *background, const uint8_t *low,
-                                         const uint8_t *high, uint8_t *out, size_t count) {
-    size_t i = 0;
-    for (; i + 32 <= count; i += 32) {
-        __m256i f = _mm256_loadu_si256((const __m256i *)(frame + i));
-        __m256i up = _mm256_subs_epu8(f, _mm256_loadu_si256((const __m256i *)(high + i)));
-        __m256i down = _mm256_subs_epu8(_mm256_loadu_si256((const __m256i *)(low + i)), f);
-        __m256i b = _mm256_loadu_si256((const __m256i *)(background + i));
-        _mm256_storeu_si256((__m256i *)(out + i), _mm256_subs_epu8(_mm256_adds_epu8(b, up), down));
-    }
-    pull_into_range_scalar(frame + i, background + i, low + i, high + i, out + i, count - i);
 }
 
 VK_AVX2 static uint64_t sad_avx2(const uint8_t *a, const uint8_t *b, size_t count) {
@@ -522,35 +507,31 @@ void vk_downscale(vk_isa isa, const uint8_t *src, size_t src_stride, int width, 
     }
 }
 
-uint32_t vk_sigma_delta(vk_isa isa, const uint8_t *frame, uint8_t *background, const uint8_t *low,
-                        const uint8_t *high, uint8_t *variance, uint8_t *mask, size_t count,
-                        vk_sigma_delta_params params) {
-    switch (usable(isa)) {
-#if VK_X86
-    case VK_ISA_AVX2: return sigma_delta_avx2(frame, background, low, high, variance, mask, count, params);
-    case VK_ISA_SSE2: return sigma_delta_sse2(frame, background, low, high, variance, mask, count, params);
-#endif
-    default: return sigma_delta_scalar(frame, background, low, high, variance, mask, count, params);
-    }
-}
-
-void vk_range3x3(vk_isa isa, const uint8_t *src, int width, int height, uint8_t *low, uint8_t *high) {
+uint32_t vk_sigma_delta(vk_isa isa, const uint8_t *frame, const uint8_t *background, uint8_t *updated,
+                        uint8_t *variance, uint8_t *mask, int width, int height, vk_sigma_delta_params params) {
     isa = usable(isa);
+    uint32_t changed = 0;
     for (int y = 0; y < height; y++) {
-        neighbour_rows rows = rows_around(src, width, height, y);
-        uint8_t *lo = low + (size_t)y * width, *hi = high + (size_t)y * width;
+        // The first column and the tail of each row are scalar: their neighbourhoods need the border rule.
+        int x = 0;
+        if (isa != VK_ISA_SCALAR) {
+            changed += sigma_delta_row_scalar(frame, background, updated, variance, mask, width, height, y, 0, 1,
+                                              params);
+            x = 1;
 #if VK_X86
-        if (isa == VK_ISA_AVX2) {
-            range3x3_row_avx2(rows, width, lo, hi);
-            continue;
-        }
-        if (isa == VK_ISA_SSE2) {
-            range3x3_row_sse2(rows, width, lo, hi);
-            continue;
-        }
+            if (isa == VK_ISA_AVX2) {
+                changed += sigma_delta_span_avx2(frame, background, updated, variance, mask, width, height, y, &x,
+                                                 params);
+            } else {
+                changed += sigma_delta_span_sse2(frame, background, updated, variance, mask, width, height, y, &x,
+                                                 params);
+            }
 #endif
-        range3x3_row_scalar(rows, width, 0, width, lo, hi);
+        }
+        changed += sigma_delta_row_scalar(frame, background, updated, variance, mask, width, height, y, x, width,
+                                          params);
     }
+    return changed;
 }
 
 void vk_block_moments_of(vk_isa isa, const uint8_t *frame, const uint8_t *background, int width, int height,
@@ -631,17 +612,6 @@ void vk_cell_counts(vk_isa isa, const uint8_t *mask, const uint8_t *allowed, int
         }
 #endif
         cell_counts_row_scalar(m, a, width, 0, cells_x, out);
-    }
-}
-
-void vk_pull_into_range(vk_isa isa, const uint8_t *frame, const uint8_t *background, const uint8_t *low,
-                        const uint8_t *high, uint8_t *out, size_t count) {
-    switch (usable(isa)) {
-#if VK_X86
-    case VK_ISA_AVX2: pull_into_range_avx2(frame, background, low, high, out, count); return;
-    case VK_ISA_SSE2: pull_into_range_sse2(frame, background, low, high, out, count); return;
-#endif
-    default: pull_into_range_scalar(frame, background, low, high, out, count);
     }
 }
 

@@ -33,27 +33,26 @@ void vk_downscale(vk_isa isa, const uint8_t *src, size_t src_stride, int width, 
 
 /// Parameters of the sigma-delta background model.
 typedef struct {
-    /// A pixel changes when it lies more than max(variance, min_threshold) outside the background range.
+    /// A pixel changes when it differs from the background by more than max(variance, min_threshold).
     uint8_t min_threshold;
     /// Bounds of the per-pixel variance estimate (the noise-adaptive threshold).
     uint8_t min_variance;
     uint8_t max_variance;
     /// The variance estimate tracks (2 ^ noise_shift) * |frame - background| (1 = 2x, 2 = 4x).
     uint8_t noise_shift;
+    /// When set, a pixel is compared with the range (min to max) of the background's 3x3
+    /// neighbourhood instead of the background pixel alone, so a view that jitters by a pixel is
+    /// not a change.
+    uint8_t shake_tolerant;
 } vk_sigma_delta_params;
 
-/// One sigma-delta step over `count` pixels. A pixel changes when `frame` is above `high` or below
-/// `low` by more than max(variance, min_threshold); pass `background` as both `low` and `high` for a
-/// plain difference, or its 3x3 range (`vk_range3x3`) to tolerate a view that jitters by a pixel.
-/// Marks changed pixels in `mask` (255 or 0), then moves `background` one level towards `frame` and
-/// `variance` one level towards 2^noise_shift * |frame - background|, clamped to its bounds.
-/// Returns the number of changed pixels. `low` and `high` must not alias `background` when it is a range.
-uint32_t vk_sigma_delta(vk_isa isa, const uint8_t *frame, uint8_t *background, const uint8_t *low,
-                        const uint8_t *high, uint8_t *variance, uint8_t *mask, size_t count,
-                        vk_sigma_delta_params params);
-
-/// 3x3 minimum and maximum of a packed `width` x `height` plane (edges repeat the border pixels).
-void vk_range3x3(vk_isa isa, const uint8_t *src, int width, int height, uint8_t *low, uint8_t *high);
+/// One sigma-delta step over packed `width` x `height` planes: marks changed pixels in `mask`
+/// (255 or 0); writes to `updated` the `background` moved one level towards `frame` (the two
+/// must not overlap: neighbourhoods are read from the unchanged background); moves `variance`
+/// one level towards 2^noise_shift * |frame - background|, clamped to its bounds. Returns the
+/// number of changed pixels.
+uint32_t vk_sigma_delta(vk_isa isa, const uint8_t *frame, const uint8_t *background, uint8_t *updated,
+                        uint8_t *variance, uint8_t *mask, int width, int height, vk_sigma_delta_params params);
 
 /// Side of the square blocks `vk_block_moments` works on.
 #define VK_BLOCK 16
@@ -76,12 +75,6 @@ void vk_block_moments_of(vk_isa isa, const uint8_t *frame, const uint8_t *backgr
 /// Scalar only: it runs on the rare frames where the light changed.
 void vk_relight_blocks(uint8_t *plane, int width, int height, const float *gain, const float *offset,
                        const uint8_t *relit);
-
-/// The frame as the background would see it through a tolerance range: `out` is `background`
-/// moved by how far `frame` lies above `high` or below `low` (saturating), so a change that stays
-/// within the range is no change at all.
-void vk_pull_into_range(vk_isa isa, const uint8_t *frame, const uint8_t *background, const uint8_t *low,
-                        const uint8_t *high, uint8_t *out, size_t count);
 
 /// Counts, for each 4x4 cell of a packed `width` x `height` plane, the pixels set in both `mask`
 /// and `allowed` (each 0 or 255), into `counts` (width / 4 x height / 4, partial cells left out).
