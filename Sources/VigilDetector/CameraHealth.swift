@@ -4,7 +4,7 @@ public struct PictureStatistics: Sendable, Equatable {
     public var meanLuma: Double
     /// Mean absolute difference between neighbouring pixels: the picture's edges and texture.
     public var edgeEnergy: Double
-    /// Bit-identical to the previous frame.
+    /// The same as the previous frame (every 16x16 block's sum and sum of squares).
     public var identicalToPrevious: Bool
 
     public init(meanLuma: Double, edgeEnergy: Double, identicalToPrevious: Bool) {
@@ -50,7 +50,7 @@ public struct HealthEvent: Sendable, Equatable {
 }
 
 /// Turns per-frame picture statistics into health states: `dark` (mean luma below `darkLuma`),
-/// `covered` (edge energy below `coveredEdges`), `frozen` (bit-identical frames; a keyframe that
+/// `covered` (edge energy below `coveredEdges`), `frozen` (identical frames; a keyframe that
 /// re-encodes the frozen picture is one or two changed frames and does not end it: three changed
 /// frames in a row do). A state begins once its condition has held for `healthDelay` seconds and
 /// is then reported from the first frame of the condition; it ends on the first frame without it.

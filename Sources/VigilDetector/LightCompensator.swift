@@ -31,7 +31,6 @@ struct LightCompensator {
 
     private var blocksX = 0
     private var blocksY = 0
-    private var moments = ScratchBuffer<vk_block_moments>()
     private var states = ScratchBuffer<UInt8>()
     /// Each block's own fit.
     private var gains = ScratchBuffer<Double>()
@@ -41,11 +40,10 @@ struct LightCompensator {
     private var relitOffsets = ScratchBuffer<Float>()
     private var relitFlags = ScratchBuffer<UInt8>()
 
-    mutating func resize(width: Int, height: Int) {
-        blocksX = (width + Int(VK_BLOCK) - 1) / Int(VK_BLOCK)
-        blocksY = (height + Int(VK_BLOCK) - 1) / Int(VK_BLOCK)
+    mutating func resize(blocksX: Int, blocksY: Int) {
+        self.blocksX = blocksX
+        self.blocksY = blocksY
         let count = blocksX * blocksY
-        moments = ScratchBuffer(count: count, repeating: vk_block_moments())
         states = ScratchBuffer(count: count, repeating: 0)
         gains = ScratchBuffer(count: count, repeating: 1)
         offsets = ScratchBuffer(count: count, repeating: 0)
@@ -55,16 +53,15 @@ struct LightCompensator {
     }
 
 
-    /// Relights `background` (in place) where the light changed between it and `frame`, both packed
-    /// `width` x `height` planes. `maxResidual` is the mean squared misfit (levels²) still
-    /// explained by the light. Returns the number of blocks relit.
-    mutating func compensate(frame: UnsafePointer<UInt8>, background: UnsafeMutablePointer<UInt8>, width: Int,
-                             height: Int, maxResidual: Double, isa: KernelISA) -> Int
+    /// Relights `background` (in place, a packed `width` x `height` plane) where the light changed
+    /// between it and the frame whose `blocks` were just measured. `maxResidual` is the mean squared
+    /// misfit (levels²) still explained by the light. Returns the number of blocks relit.
+    mutating func compensate(_ blocks: BlockStatistics, background: UnsafeMutablePointer<UInt8>, width: Int,
+                             height: Int, maxResidual: Double) -> Int
     {
-        vk_block_moments_of(isa.cValue, frame, background, Int32(width), Int32(height), moments.base)
         var anyLit = false
-        for block in 0..<moments.count {
-            let state = classify(block, maxResidual: maxResidual)
+        for block in 0..<states.count {
+            let state = classify(blocks.moments[block], block, maxResidual: maxResidual)
             states[block] = state.rawValue
             anyLit = anyLit || state == .lit
         }
@@ -97,8 +94,7 @@ struct LightCompensator {
         return relit
     }
 
-    private func classify(_ block: Int, maxResidual: Double) -> BlockState {
-        let m = moments[block]
+    private func classify(_ m: vk_block_moments, _ block: Int, maxResidual: Double) -> BlockState {
         let n = Double(m.pixels)
         let meanB = Double(m.sum_b) / n, meanF = Double(m.sum_f) / n
         let varB = max(Double(m.sum_bb) / n - meanB * meanB, 0)
@@ -110,14 +106,13 @@ struct LightCompensator {
         let changeEnergy = Double(Int64(m.sum_ff) - 2 * Int64(m.sum_bf) + Int64(m.sum_bb)) / n
         gains[block] = gain
         offsets[block] = meanF - gain * meanB
-        // The light explains a change when little is left after the fit, in absolute terms and
-        // compared with the change (a view shifted by a pixel leaves much of its change unexplained).
-        if residual > maxResidual || residual > changeEnergy * Self.maxUnexplained || !Self.gainRange.contains(gain) {
-            return .busy
-        }
         let significant = abs(meanF - meanB) >= Self.significantLevels
             || abs(gain - 1) * deviation >= Self.significantLevels
-        return significant ? .lit : .quiet
+        guard significant else { return .quiet }
+        // The light explains a change when little is left after the fit, in absolute terms and
+        // compared with the change (a view shifted by a pixel leaves much of its change unexplained).
+        let explained = residual <= maxResidual && residual <= changeEnergy * Self.maxUnexplained
+        return explained && Self.gainRange.contains(gain) ? .lit : .busy
     }
 
     private func setFit(_ block: Int, gain: Double, offset: Double) {

@@ -81,17 +81,16 @@ public final class MotionDetector {
     private var width = 0
     private var height = 0
     private var current = ScratchBuffer<UInt8>()
-    private var previous = ScratchBuffer<UInt8>()
+    /// The background, and the buffer its next state is written to (swapped every frame).
     private var background = ScratchBuffer<UInt8>()
-    private var low = ScratchBuffer<UInt8>()
-    private var high = ScratchBuffer<UInt8>()
+    private var nextBackground = ScratchBuffer<UInt8>()
     private var variance = ScratchBuffer<UInt8>()
     private var mask = ScratchBuffer<UInt8>()
     private var regions = RegionMap()
     private var objects = ObjectFinder()
+    private var blocks = BlockStatistics()
     private var light = LightCompensator()
     private var hasBackground = false
-    private var hasPrevious = false
     private var recoveryFrames = 0
     private let parameters: vk_sigma_delta_params
     private let minCellCount: UInt8
@@ -104,7 +103,8 @@ public final class MotionDetector {
         let config = settings.detector
         parameters = vk_sigma_delta_params(
             min_threshold: UInt8(config.pixelThreshold), min_variance: 2, max_variance: 200,
-            noise_shift: UInt8(config.noiseMultiplier.trailingZeroBitCount))
+            noise_shift: UInt8(config.noiseMultiplier.trailingZeroBitCount),
+            shake_tolerant: config.shakeTolerance ? 1 : 0)
         let cellPixels = Double(Self.cell * Self.cell)
         minCellCount = UInt8(max(1, min(cellPixels, (config.cellFill * cellPixels).rounded(.up))))
         // The light explains a block when its misfit stays within half the pixel threshold (rms).
@@ -121,7 +121,7 @@ public final class MotionDetector {
     /// Forgets the background; the next frame is learned, not compared (after a gap in the stream).
     public func reset() {
         hasBackground = false
-        hasPrevious = false
+        blocks.forgetPrevious()
         recoveryFrames = 0
     }
 
@@ -145,12 +145,12 @@ public final class MotionDetector {
             return .relearnedFrame(picture)
         }
         let relit = config.relight
-            ? light.compensate(frame: current.base, background: background.base, width: width, height: height,
-                               maxResidual: maxLightResidual, isa: isa)
+            ? light.compensate(blocks, background: background.base, width: width, height: height,
+                               maxResidual: maxLightResidual)
             : 0
-        let (lowBase, highBase) = backgroundRange()
-        let changed = vk_sigma_delta(isa.cValue, current.base, background.base, lowBase, highBase, variance.base,
-                                     mask.base, current.count, parameters)
+        let changed = vk_sigma_delta(isa.cValue, current.base, background.base, nextBackground.base, variance.base,
+                                     mask.base, Int32(width), Int32(height), parameters)
+        swap(&background, &nextBackground)
         if Double(changed) / Double(current.count) > config.lightSwitchFraction {
             relearn()
             return .relearnedFrame(picture)
@@ -170,23 +170,13 @@ public final class MotionDetector {
                              zones: found.zones, relearned: false, relitBlocks: relit, picture: picture)
     }
 
-    /// The planes a pixel is compared against: the background's 3x3 range, or the background itself.
-    private func backgroundRange() -> (UnsafePointer<UInt8>, UnsafePointer<UInt8>) {
-        guard config.shakeTolerance else { return (UnsafePointer(background.base), UnsafePointer(background.base)) }
-        vk_range3x3(isa.cValue, background.base, Int32(width), Int32(height), low.base, high.base)
-        return (UnsafePointer(low.base), UnsafePointer(high.base))
-    }
-
-    /// Mean luma, edge energy and whether the picture is identical to the previous one; then
-    /// keeps this picture as the previous one.
+    /// Mean luma, edge energy and whether the picture repeats the previous one (from the block
+    /// sums, measured against the background for the light compensation too).
     private func measurePicture() -> PictureStatistics {
-        let pixels = Double(current.count)
-        let mean = Double(vk_sum(isa.cValue, current.base, current.count)) / pixels
-        let edges = Double(vk_gradient_energy(isa.cValue, current.base, Int32(width), Int32(height))) / pixels
-        let identical = hasPrevious && vk_sad(isa.cValue, current.base, previous.base, current.count) == 0
-        previous.base.update(from: current.base, count: current.count)
-        hasPrevious = true
-        return PictureStatistics(meanLuma: mean, edgeEnergy: edges, identicalToPrevious: identical)
+        blocks.measure(frame: current.base, background: background.base, width: width, height: height, isa: isa)
+        let edges = Double(vk_gradient_energy(isa.cValue, current.base, Int32(width), Int32(height)))
+            / Double(current.count)
+        return PictureStatistics(meanLuma: blocks.meanLuma, edgeEnergy: edges, identicalToPrevious: blocks.isUnchanged)
     }
 
     private func relearn() {
@@ -202,17 +192,15 @@ public final class MotionDetector {
         height = sourceHeight / factor
         let count = width * height
         current = ScratchBuffer(count: count, repeating: 0)
-        previous = ScratchBuffer(count: count, repeating: 0)
         background = ScratchBuffer(count: count, repeating: 0)
-        low = ScratchBuffer(count: count, repeating: 0)
-        high = ScratchBuffer(count: count, repeating: 0)
+        nextBackground = ScratchBuffer(count: count, repeating: 0)
         variance = ScratchBuffer(count: count, repeating: parameters.min_threshold)
         mask = ScratchBuffer(count: count, repeating: 0)
         regions.draw(settings, factor: factor, width: width, height: height, cell: Self.cell)
         objects.resize(cellsX: width / Self.cell, cellsY: height / Self.cell, zones: settings.zones.count)
-        light.resize(width: width, height: height)
+        blocks.resize(width: width, height: height)
+        light.resize(blocksX: blocks.blocksX, blocksY: blocks.blocksY)
         hasBackground = false
-        hasPrevious = false
     }
 
 }
