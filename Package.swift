@@ -96,7 +96,7 @@ let package = Package(
         ),
         .testTarget(
             name: "VigilCLITests",
-            dependencies: ["vigil", "VigilPipeline", "VigilTestSupport"],
+            dependencies: ["vigil", "VigilPipeline", "VigilDetector", "VigilTestSupport"],
             swiftSettings: strictSettings
         ),
     ]

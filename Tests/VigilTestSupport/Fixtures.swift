@@ -35,7 +35,16 @@ public struct GroundTruth: Decodable, Sendable, CustomStringConvertible {
     public let frames: Int
     /// Motion intervals `[start, end]` in seconds; nil for corrupt clips whose content is undefined.
     public let motion: [[Double]]?
+    /// Camera-health states the clip shows; nil when the file predates them (healthy throughout).
+    public let health: [HealthInterval]?
     public let corrupt: Bool
+
+    /// A stretch of time in one health state (`frozen`, `covered`, `dark`).
+    public struct HealthInterval: Decodable, Sendable {
+        public let kind: String
+        public let start: Double
+        public let end: Double
+    }
 
     public var path: String { Fixtures.path(clip) }
     public var description: String { clip }
