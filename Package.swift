@@ -80,7 +80,7 @@ let package = Package(
         ),
         .target(
             name: "VigilTestSupport",
-            dependencies: ["VigilIngest"],
+            dependencies: ["VigilIngest", "VigilPipeline"],
             path: "Tests/VigilTestSupport",
             swiftSettings: strictSettings
         ),

@@ -50,14 +50,14 @@ public struct HealthEvent: Sendable, Equatable {
 }
 
 /// Turns per-frame picture statistics into health states: `dark` (mean luma below `darkLuma`),
-/// `covered` (edge energy below `coveredEdges`), `frozen` (identical frames; a keyframe that
-/// re-encodes the frozen picture is one or two changed frames and does not end it: three changed
-/// frames in a row do). A state begins once its condition has held for `healthDelay` seconds and
+/// `covered` (edge energy below `coveredEdges`), `frozen` (identical frames; the few changed
+/// frames after a keyframe that re-encodes the frozen picture do not end it: a picture is live
+/// again when 6 of its last 8 frames changed). A state begins once its condition has held for `healthDelay` seconds and
 /// is then reported from the first frame of the condition; it ends on the first frame without it.
 /// One state at a time, in the order dark, covered, frozen. Allocation-free.
 public struct CameraHealthMonitor: Sendable {
-    /// Consecutive changed frames that prove a picture is live again.
-    static let liveFrames = 3
+    /// Changed frames among the last 8 that prove a picture is live again.
+    static let liveFrames = 6
 
     public let darkLuma: Double
     public let coveredEdges: Double
@@ -70,7 +70,9 @@ public struct CameraHealthMonitor: Sendable {
     private var candidateSince = 0.0
     /// The frozen condition: since when the picture has not been live.
     private var stillSince: Double?
-    private var changedRun = 0
+    /// One bit for each of the last 8 frames, newest lowest: set when the frame changed.
+    private var recentChanges: UInt8 = 0
+    /// The first changed frame since the last identical one.
     private var changedSince = 0.0
 
     public init(config: DetectorConfig) {
@@ -118,13 +120,12 @@ public struct CameraHealthMonitor: Sendable {
     }
 
     private mutating func trackStillness(_ picture: PictureStatistics, at time: Double) {
+        recentChanges = recentChanges << 1 | (picture.identicalToPrevious ? 0 : 1)
         if picture.identicalToPrevious {
-            changedRun = 0
             if stillSince == nil { stillSince = time }
             return
         }
-        if changedRun == 0 { changedSince = time }
-        changedRun += 1
-        if changedRun >= Self.liveFrames { stillSince = nil }
+        if recentChanges & 0b10 == 0 { changedSince = time }
+        if recentChanges.nonzeroBitCount >= Self.liveFrames { stillSince = nil }
     }
 }

@@ -80,7 +80,7 @@ struct LightCompensator {
                 setFit(block, gain: gains[block], offset: offsets[block])
                 relit += 1
             case .busy, .lit:
-                guard let (gain, offset) = meanRelitFit(around: block) else { continue }
+                guard let (gain, offset) = neighbourLight(for: block, moments: blocks.moments[block]) else { continue }
                 setFit(block, gain: gain, offset: offset)
                 relit += 1
             default:
@@ -131,17 +131,39 @@ struct LightCompensator {
         return count
     }
 
-    /// The mean fit of the relit neighbours, when there are enough of them.
-    private func meanRelitFit(around block: Int) -> (gain: Double, offset: Double)? {
-        var count = 0, gain = 0.0, offset = 0.0
+    /// The light for a block its own fit cannot explain, taken from its relit neighbours (when at
+    /// least three are relit): of their fits, their mean, and half-way between that mean and no
+    /// change (the middle of a soft shadow edge), the one that leaves the least misfit in the
+    /// block; nil when no change at all fits better.
+    private func neighbourLight(for block: Int, moments m: vk_block_moments) -> (gain: Double, offset: Double)? {
+        var count = 0, meanGain = 0.0, meanOffset = 0.0
+        var best = (gain: 1.0, offset: 0.0, misfit: Self.misfit(m, gain: 1, offset: 0))
+        func consider(_ gain: Double, _ offset: Double) {
+            let misfit = Self.misfit(m, gain: gain, offset: offset)
+            if misfit < best.misfit { best = (gain, offset, misfit) }
+        }
         forEachNeighbour(of: block) { neighbour in
             guard states[neighbour] == BlockState.relit.rawValue else { return }
             count += 1
-            gain += gains[neighbour]
-            offset += offsets[neighbour]
+            meanGain += gains[neighbour]
+            meanOffset += offsets[neighbour]
+            consider(gains[neighbour], offsets[neighbour])
         }
         guard count >= Self.agreeingNeighbours else { return nil }
-        return (gain / Double(count), offset / Double(count))
+        meanGain /= Double(count)
+        meanOffset /= Double(count)
+        consider(meanGain, meanOffset)
+        consider((1 + meanGain) / 2, meanOffset / 2)
+        return best.gain == 1 && best.offset == 0 ? nil : (best.gain, best.offset)
+    }
+
+    /// Mean squared difference between the frame and `gain * background + offset` over a block.
+    private static func misfit(_ m: vk_block_moments, gain: Double, offset: Double) -> Double {
+        let n = Double(m.pixels)
+        let sumF = Double(m.sum_f), sumB = Double(m.sum_b)
+        let sumFF = Double(m.sum_ff), sumBB = Double(m.sum_bb), sumBF = Double(m.sum_bf)
+        return (sumFF - 2 * gain * sumBF - 2 * offset * sumF + gain * gain * sumBB + 2 * gain * offset * sumB
+            + offset * offset * n) / n
     }
 
     private func forEachNeighbour(of block: Int, _ body: (Int) -> Void) {

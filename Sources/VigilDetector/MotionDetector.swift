@@ -68,8 +68,9 @@ public enum KernelISA: Int32, Sendable, CaseIterable, CustomStringConvertible {
 public final class MotionDetector {
     /// Side of the cells objects are made of, in averaged pixels.
     static let cell = 4
-    /// Frames relearned after a dark or covered picture, while the view comes back.
-    static let recoveryFrames = 4
+    /// After a dark or covered picture, the view has come back once fewer than this share of the
+    /// blocks changed brightness since the previous frame.
+    static let settledFraction = 0.25
 
     public let settings: CameraDetectionSettings
     public var config: DetectorConfig { settings.detector }
@@ -91,7 +92,8 @@ public final class MotionDetector {
     private var blocks = BlockStatistics()
     private var light = LightCompensator()
     private var hasBackground = false
-    private var recoveryFrames = 0
+    /// Following the picture after it was dark or covered, until the view has settled.
+    private var recovering = false
     private let parameters: vk_sigma_delta_params
     private let minCellCount: UInt8
     private let maxLightResidual: Double
@@ -122,7 +124,7 @@ public final class MotionDetector {
     public func reset() {
         hasBackground = false
         blocks.forgetPrevious()
-        recoveryFrames = 0
+        recovering = false
     }
 
     /// Compares one frame with the background and updates the background. Allocation-free
@@ -137,10 +139,11 @@ public final class MotionDetector {
         if picture.meanLuma < config.darkLuma || picture.edgeEnergy < config.coveredEdges {
             // Nothing to see (dark or covered): follow the picture, and keep following it while
             // the view comes back, so uncovering the lens is not motion.
-            recoveryFrames = Self.recoveryFrames
+            recovering = true
+        } else if recovering, blocks.movedFraction < Self.settledFraction {
+            recovering = false
         }
-        guard hasBackground, recoveryFrames == 0 else {
-            recoveryFrames = max(recoveryFrames - 1, 0)
+        guard hasBackground, !recovering else {
             relearn()
             return .relearnedFrame(picture)
         }

@@ -43,7 +43,7 @@ struct EvalCommand: ParsableCommand {
     }
 
     private func row(_ cells: [String]) -> String {
-        let widths = [20, 6, 6, 7, 10, 13, 8, 9, 8]
+        let widths = [22, 6, 6, 7, 10, 13, 8, 9, 8]
         return zip(cells, widths).map { cell, width in
             cell.count >= width ? cell + " " : cell.padding(toLength: width, withPad: " ", startingAt: 0)
         }.joined().trimmingCharacters(in: .whitespaces)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VigilPipeline
 import VigilTestSupport
 
 /// A replay output line, parsed with Foundation's JSON reader. Health lines (`frozen`,

@@ -1,4 +1,5 @@
 import Foundation
+import VigilPipeline
 
 /// The project's fixture clips and their ground truth (`fixtures/NAME.json`).
 public enum Fixtures {
@@ -36,15 +37,8 @@ public struct GroundTruth: Decodable, Sendable, CustomStringConvertible {
     /// Motion intervals `[start, end]` in seconds; nil for corrupt clips whose content is undefined.
     public let motion: [[Double]]?
     /// Camera-health states the clip shows; nil when the file predates them (healthy throughout).
-    public let health: [HealthInterval]?
+    public let health: [ClipTruth.HealthInterval]?
     public let corrupt: Bool
-
-    /// A stretch of time in one health state (`frozen`, `covered`, `dark`).
-    public struct HealthInterval: Decodable, Sendable {
-        public let kind: String
-        public let start: Double
-        public let end: Double
-    }
 
     public var path: String { Fixtures.path(clip) }
     public var description: String { clip }
