@@ -58,7 +58,9 @@ public enum KernelISA: Int32, Sendable, CaseIterable, CustomStringConvertible {
 
 /// Motion detection on luma planes against a per-pixel sigma-delta background.
 ///
-/// Per frame: box-average down to about `analysisWidth` pixels wide; relight the background where
+/// Per frame: box-average down to about `analysisWidth` pixels wide; measure block sums for the
+/// light and the camera-health measures (`BlockStatistics`); while the picture is dark or covered,
+/// and until the view has settled after it, just follow the picture; relight the background where
 /// the light changed (`LightCompensator`); mark the pixels that lie outside the background's 3x3
 /// range by more than their own learned noise (so a jittering view is tolerated); count the
 /// changed pixels outside the masks in 4x4 cells; group active cells into objects and keep those
