@@ -6,11 +6,14 @@ import CVigilKernels
 ///
 /// For each 16x16 block of averaged pixels it fits `frame = gain * background + offset` by least
 /// squares. A block whose change is significant and explained by the fit (small residual, in
-/// absolute terms and as a share of the change) is *lit*; one whose change the fit cannot explain (something moved in it) is *busy*. A lit block
-/// with at least three lit neighbours is relit with its own fit. A busy block (or an isolated lit
-/// one) with at least three such relit neighbours gets their mean fit, so the object inside it
-/// stands out against the relit background. An isolated change is never relit: a person filling a
-/// block uniformly stays motion. Allocation-free per frame.
+/// absolute terms and as a share of the change, and a plausible gain) is *lit*; one whose change
+/// the fit cannot explain (something moved in it, or a shadow edge crosses it) is *busy*. A lit
+/// block with at least three lit neighbours (two at the picture's edges) is relit with its own fit.
+/// A busy block (or an isolated lit one) with as many relit neighbours gets the neighbours' light
+/// that fits it best, so an object inside it stands out against the relit background. The relit
+/// background is blended between neighbouring relit blocks (`vk_relight_blocks`). An isolated
+/// change is never relit: a person filling a block uniformly stays motion. Allocation-free per
+/// frame.
 struct LightCompensator {
     /// A block's change is significant when it moves the block's mean or its texture by this many levels.
     static let significantLevels = 3.0
@@ -22,8 +25,14 @@ struct LightCompensator {
     static let gainRange = 0.5...4.0
     /// The largest share of a block's change energy the fit may leave unexplained.
     static let maxUnexplained = 0.25
-    /// Lit neighbours (of 8) a block needs before the change counts as the light's.
-    static let agreeingNeighbours = 3
+    /// Lit neighbours a block needs before the change counts as the light's: 3 of 8, or as many in
+    /// proportion (rounded up) at the picture's edges and corners.
+    private func agreeingNeighbours(of block: Int) -> Int {
+        let x = block % blocksX, y = block / blocksX
+        let columns = min(x + 1, blocksX - 1) - max(x - 1, 0) + 1
+        let rows = min(y + 1, blocksY - 1) - max(y - 1, 0) + 1
+        return (3 * (columns * rows - 1) + 7) / 8
+    }
 
     private enum BlockState: UInt8 {
         case quiet, lit, busy, relit
@@ -68,7 +77,7 @@ struct LightCompensator {
         guard anyLit else { return 0 }
         // Lit blocks with agreeing neighbours are the light's: relit with their own fit.
         for block in 0..<states.count where states[block] == BlockState.lit.rawValue {
-            if litNeighbours(of: block) >= Self.agreeingNeighbours {
+            if litNeighbours(of: block) >= agreeingNeighbours(of: block) {
                 states[block] = BlockState.relit.rawValue
             }
         }
@@ -131,8 +140,8 @@ struct LightCompensator {
         return count
     }
 
-    /// The light for a block its own fit cannot explain, taken from its relit neighbours (when at
-    /// least three are relit): of their fits, their mean, and half-way between that mean and no
+    /// The light for a block its own fit cannot explain, taken from its relit neighbours (when
+    /// enough are relit): of their fits, their mean, and half-way between that mean and no
     /// change (the middle of a soft shadow edge), the one that leaves the least misfit in the
     /// block; nil when no change at all fits better.
     private func neighbourLight(for block: Int, moments m: vk_block_moments) -> (gain: Double, offset: Double)? {
@@ -149,7 +158,7 @@ struct LightCompensator {
             meanOffset += offsets[neighbour]
             consider(gains[neighbour], offsets[neighbour])
         }
-        guard count >= Self.agreeingNeighbours else { return nil }
+        guard count >= agreeingNeighbours(of: block) else { return nil }
         meanGain /= Double(count)
         meanOffset /= Double(count)
         consider(meanGain, meanOffset)
