@@ -18,6 +18,8 @@ struct BlockStatistics {
     private(set) var isUnchanged = false
     /// Share of the blocks whose mean moved by `movedLevels` or more since the previous frame (0-1).
     private(set) var movedFraction = 0.0
+    /// For each block, how many frames in a row its mean has not moved (up to 255).
+    private(set) var stillFrames = ScratchBuffer<UInt8>()
     static let movedLevels: UInt64 = 2
 
     mutating func resize(width: Int, height: Int) {
@@ -25,6 +27,7 @@ struct BlockStatistics {
         blocksY = (height + Int(VK_BLOCK) - 1) / Int(VK_BLOCK)
         moments = ScratchBuffer(count: blocksX * blocksY, repeating: vk_block_moments())
         previousSums = ScratchBuffer(count: blocksX * blocksY, repeating: 0)
+        stillFrames = ScratchBuffer(count: blocksX * blocksY, repeating: 0)
         forgetPrevious()
     }
 
@@ -33,6 +36,7 @@ struct BlockStatistics {
         hasPrevious = false
         isUnchanged = false
         movedFraction = 0
+        stillFrames.fill(with: 0)
     }
 
     mutating func measure(frame: UnsafePointer<UInt8>, background: UnsafePointer<UInt8>, width: Int, height: Int,
@@ -46,7 +50,12 @@ struct BlockStatistics {
             total += Int(m.sum_f)
             let sums = UInt64(m.sum_f) << 32 | UInt64(m.sum_ff)
             let previousSum = previousSums[block] >> 32, sum = UInt64(m.sum_f)
-            if max(sum, previousSum) - min(sum, previousSum) >= Self.movedLevels * UInt64(m.pixels) { moved += 1 }
+            if max(sum, previousSum) - min(sum, previousSum) >= Self.movedLevels * UInt64(m.pixels) {
+                moved += 1
+                stillFrames[block] = 0
+            } else if hasPrevious {
+                stillFrames[block] = stillFrames[block] &+ (stillFrames[block] < 255 ? 1 : 0)
+            }
             unchanged = unchanged && previousSums[block] == sums
             previousSums[block] = sums
         }

@@ -73,6 +73,12 @@ public final class MotionDetector {
     /// After a dark or covered picture, the view has come back once fewer than this share of the
     /// blocks changed brightness since the previous frame.
     static let settledFraction = 0.25
+    /// A relight of at least this share of the blocks is a light change worth settling after.
+    static let lightChangeFraction = 0.2
+    /// Frames after a light change during which still blocks take the picture as their background,
+    /// and how many frames a block must have been still for that.
+    static let settlingFrames = 30
+    static let stillBlockFrames: UInt8 = 2
 
     public let settings: CameraDetectionSettings
     public var config: DetectorConfig { settings.detector }
@@ -96,6 +102,8 @@ public final class MotionDetector {
     private var hasBackground = false
     /// Following the picture after it was dark or covered, until the view has settled.
     private var recovering = false
+    /// Frames left in which still blocks are absorbed after a light change.
+    private var settling = 0
     private let parameters: vk_sigma_delta_params
     private let minCellCount: UInt8
     private let maxLightResidual: Double
@@ -127,6 +135,7 @@ public final class MotionDetector {
         hasBackground = false
         blocks.forgetPrevious()
         recovering = false
+        settling = 0
     }
 
     /// Compares one frame with the background and updates the background. Allocation-free
@@ -156,6 +165,11 @@ public final class MotionDetector {
         let changed = vk_sigma_delta(isa.cValue, current.base, background.base, nextBackground.base, variance.base,
                                      mask.base, Int32(width), Int32(height), parameters)
         swap(&background, &nextBackground)
+        if Double(relit) >= Self.lightChangeFraction * Double(blocks.moments.count) { settling = Self.settlingFrames }
+        if settling > 0 {
+            settling -= 1
+            absorbStillBlocks()
+        }
         if Double(changed) / Double(current.count) > config.lightSwitchFraction {
             relearn()
             return .relearnedFrame(picture)
@@ -182,6 +196,22 @@ public final class MotionDetector {
         let edges = Double(vk_gradient_energy(isa.cValue, current.base, Int32(width), Int32(height)))
             / Double(current.count)
         return PictureStatistics(meanLuma: blocks.meanLuma, edgeEnergy: edges, identicalToPrevious: blocks.isUnchanged)
+    }
+
+    /// After a light change, what the relight could not explain (clipped highlights, crushed
+    /// shadows, texture the new light reveals) would stay "changed" until the background crawls
+    /// there a level a frame. A block that is still from frame to frame holds no moving object:
+    /// it takes the picture as its background at once.
+    private func absorbStillBlocks() {
+        let block = Int(VK_BLOCK)
+        for by in 0..<blocks.blocksY {
+            for bx in 0..<blocks.blocksX where blocks.stillFrames[by * blocks.blocksX + bx] >= Self.stillBlockFrames {
+                let x = bx * block, columns = min(block, width - x)
+                for y in by * block..<min((by + 1) * block, height) {
+                    (background.base + y * width + x).update(from: current.base + y * width + x, count: columns)
+                }
+            }
+        }
     }
 
     private func relearn() {

@@ -149,6 +149,19 @@ struct MotionDetectorTests {
         #expect(!scene.analyze(with: detector).isMotion)
     }
 
+    @Test("what a light change leaves unexplained (clipped highlights) settles within a few frames")
+    func clippedLightSettles() {
+        var scene = SyntheticScene()
+        let detector = MotionDetector()
+        scene.warmUp(detector)
+        var motionFrames: [Int] = []
+        for frame in 0..<12 {
+            scene.render(gain: 2)  // the bright half of the checkerboard clips at 255
+            if scene.analyze(with: detector).isMotion { motionFrames.append(frame) }
+        }
+        #expect(motionFrames.allSatisfy { $0 < 4 }, "still motion on frames \(motionFrames)")
+    }
+
     @Test("a cloud dimming half the scene is not motion, and a figure on the dimmed side still is")
     func halfSceneDimming() throws {
         var scene = SyntheticScene()
