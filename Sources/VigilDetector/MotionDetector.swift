@@ -123,10 +123,6 @@ public final class MotionDetector {
         maxLightResidual = Double(config.pixelThreshold * config.pixelThreshold) / 4
     }
 
-    public convenience init(config: DetectorConfig, isa: KernelISA = .best) {
-        self.init(settings: CameraDetectionSettings(detector: config), isa: isa)
-    }
-
     /// The size of the averaged picture the detector works on.
     public var analysisSize: (width: Int, height: Int, factor: Int) { (width, height, factor) }
 

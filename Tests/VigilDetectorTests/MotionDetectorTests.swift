@@ -279,10 +279,36 @@ struct CameraHealthTests {
         }
         let started = try #require(during.first)
         #expect(during.count == 1 && started.1.healthStarted == HealthEvent(kind: kind, start: 2.0))
+        #expect(detection.currentHealth == HealthEvent(kind: kind, start: 2.0))
         #expect(abs(started.0 - 3.0) < 0.01, "begins once it has held for the delay")
         let after = Self.run(detection, &scene, from: 75, frames: 30) { $0.render() }
         #expect(after.count == 1, "ends, and the view coming back is not motion: \(after)")
         #expect(after.first?.1.healthEnded == HealthEvent(kind: kind, start: 2.0, end: 5.0))
+        #expect(detection.currentHealth == nil && !detection.isInMotionEvent)
+    }
+
+    @Test("a figure walking through is one event: started when confirmed, ended with its box and zones")
+    func motionStartsAndEnds() throws {
+        let zone = DetectionZone(name: "sidewalk", polygon: Polygon([[0, 100], [640, 100], [640, 300], [0, 300]]))
+        let detection = CameraDetector(settings: CameraDetectionSettings(zones: [zone]))
+        var scene = SyntheticScene()
+        _ = Self.run(detection, &scene, from: 0, frames: 15) { $0.render() }
+        var step = 0
+        let walking = Self.run(detection, &scene, from: 15, frames: 30) { scene in
+            scene.render(patches: [walker(at: step)])
+            step += 1
+        }
+        let started = try #require(walking.first)
+        #expect(walking.count == 1 && started.1.motionEnded == nil)
+        let onset = try #require(started.1.motionStarted)
+        #expect(onset.start == 1.0 && onset.confirmedAt == started.0 && started.0 == 17 / Self.fps)
+        #expect(detection.isInMotionEvent)
+        let after = Self.run(detection, &scene, from: 45, frames: 30) { $0.render() }
+        let ended = try #require(after.first?.1.motionEnded)
+        #expect(after.count == 1)
+        #expect(ended.start == 1.0 && ended.end == 3.0 && ended.frames == 30 && ended.zones == ZoneSet(index: 0))
+        #expect(ended.box.x <= 48 && ended.box.x + ended.box.width >= 40 + 29 * 12 + 30 - 8)
+        #expect(ended.peakTime >= ended.start && ended.peakTime < ended.end && ended.peakArea > 0)
     }
 
     @Test("identical frames are frozen; a keyframe blip does not end it, a live picture does")
