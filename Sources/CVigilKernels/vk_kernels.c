@@ -126,6 +126,83 @@ static uint64_t sad_scalar(const uint8_t *a, const uint8_t *b, size_t count) {
 
 #if VK_X86
 
+// MARK: - Vector sigma-delta (SSE2 and AVX2)
+
+/// Lane numbers 0-31, to tell new lanes from those a step must leave alone.
+static const uint8_t vk_lane_index[32] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15,
+                                          16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
+
+/// The vector sigma-delta, written once for both widths. It defines, for instruction set ISA
+/// (function attribute ATTR, vector type V of N lanes, intrinsic prefix P and suffix S, movemask
+/// of all lanes ALL):
+///
+/// - `sigma_delta_step_ISA`: one step over the N pixels of the row at offset `row`, from column x
+///   (at least 1, with x + N < width, so the 3x3 neighbourhood is inside the row); lanes below
+///   `done` were already stepped and keep what memory holds. Returns the changed new pixels.
+/// - `sigma_delta_span_ISA`: row y from column *x up to the last column (left to the scalar border
+///   rule): whole steps, then one step that overlaps what is done. Advances *x; returns the
+///   changed pixels.
+#define VK_SIGMA_DELTA_VECTOR(ISA, ATTR, V, P, S, N, ALL)                                                        \
+    ATTR static inline uint32_t sigma_delta_step_##ISA(                                                          \
+        const uint8_t *frame, const uint8_t *background, uint8_t *updated, uint8_t *variance, uint8_t *mask,     \
+        const uint8_t *const rows[3], size_t row, int x, int done, vk_sigma_delta_params p) {                    \
+        const V one = P##_set1_epi8(1), zero = P##_setzero_##S(), all = P##_set1_epi8(-1);                     \
+        const V keep = P##_cmpgt_epi8(P##_set1_epi8((char)done), P##_loadu_##S((const V *)vk_lane_index));      \
+        size_t i = row + (size_t)x;                                                                              \
+        V f = P##_loadu_##S((const V *)(frame + i));                                                             \
+        V b = P##_loadu_##S((const V *)(background + i));                                                        \
+        V v = P##_loadu_##S((const V *)(variance + i));                                                          \
+        V up = P##_subs_epu8(f, b), down = P##_subs_epu8(b, f);                                                  \
+        V d = P##_or_##S(up, down);                                                                              \
+        V threshold = P##_max_epu8(v, P##_set1_epi8((char)p.min_threshold));                                     \
+        V over = P##_subs_epu8(d, threshold);                                                                    \
+        if (p.shake_tolerant && (unsigned)P##_movemask_epi8(P##_cmpeq_epi8(over, zero)) != (ALL)) {             \
+            V lo = b, hi = b;                                                                                    \
+            for (int r = 0; r < 3; r++) {                                                                        \
+                for (int dx = -1; dx <= 1; dx++) {                                                               \
+                    V n = P##_loadu_##S((const V *)(rows[r] + x + dx));                                          \
+                    lo = P##_min_epu8(lo, n);                                                                    \
+                    hi = P##_max_epu8(hi, n);                                                                    \
+                }                                                                                                \
+            }                                                                                                    \
+            over = P##_subs_epu8(P##_max_epu8(P##_subs_epu8(f, hi), P##_subs_epu8(lo, f)), threshold);           \
+        }                                                                                                        \
+        V is_changed = P##_andnot_##S(keep, P##_xor_##S(P##_cmpeq_epi8(over, zero), all));                       \
+        V old_mask = P##_loadu_##S((const V *)(mask + i));                                                       \
+        P##_storeu_##S((V *)(mask + i), P##_or_##S(is_changed, P##_and_##S(keep, old_mask)));                   \
+        V moved = P##_subs_epu8(P##_adds_epu8(b, P##_min_epu8(up, one)), P##_min_epu8(down, one));               \
+        V old_updated = P##_loadu_##S((const V *)(updated + i));                                                 \
+        P##_storeu_##S((V *)(updated + i), P##_or_##S(P##_andnot_##S(keep, moved), P##_and_##S(keep, old_updated))); \
+        V target = d;                                                                                            \
+        for (int s = 0; s < p.noise_shift; s++) target = P##_adds_epu8(target, target);                         \
+        V w = P##_subs_epu8(P##_adds_epu8(v, P##_min_epu8(P##_subs_epu8(target, v), one)),                       \
+                            P##_min_epu8(P##_subs_epu8(v, target), one));                                        \
+        w = P##_min_epu8(P##_max_epu8(w, P##_set1_epi8((char)p.min_variance)), P##_set1_epi8((char)p.max_variance)); \
+        P##_storeu_##S((V *)(variance + i), P##_or_##S(P##_andnot_##S(keep, w), P##_and_##S(keep, v)));          \
+        return (uint32_t)__builtin_popcount((unsigned)P##_movemask_epi8(is_changed));                            \
+    }                                                                                                            \
+                                                                                                                 \
+    ATTR static uint32_t sigma_delta_span_##ISA(const uint8_t *frame, const uint8_t *background, uint8_t *updated, \
+                                                uint8_t *variance, uint8_t *mask, int width, int height, int y,  \
+                                                int *next, vk_sigma_delta_params p) {                            \
+        size_t row = (size_t)y * width;                                                                          \
+        const uint8_t *const rows[3] = {background + (y > 0 ? row - width : row), background + row,             \
+                                        background + (y < height - 1 ? row + width : row)};                     \
+        uint32_t changed = 0;                                                                                    \
+        int x = *next;                                                                                           \
+        for (; x + (N) + 1 <= width; x += (N)) {                                                                 \
+            changed += sigma_delta_step_##ISA(frame, background, updated, variance, mask, rows, row, x, 0, p);   \
+        }                                                                                                        \
+        int last = width - (N) - 1; /* the step that ends just before the last column */                        \
+        if (x < width - 1 && last >= 1) {                                                                        \
+            changed += sigma_delta_step_##ISA(frame, background, updated, variance, mask, rows, row, last,       \
+                                              x - last, p);                                                      \
+            x = width - 1;                                                                                       \
+        }                                                                                                        \
+        *next = x;                                                                                               \
+        return changed;                                                                                          \
+    }
+
 // MARK: - SSE2
 
 /// Sums of adjacent byte pairs as 16-bit lanes.
@@ -183,71 +260,7 @@ static void downscale_row_sse2(const uint8_t *top, size_t stride, int factor, in
     downscale_row_scalar(top, stride, factor, x, out_width, out);
 }
 
-/// One sigma-delta step over the 16 pixels of row `row` (offset of the row) from column x (at least
-/// 1, with x + 16 < width); lanes below `done` were already stepped and keep what memory holds.
-/// Returns the changed pixels among the new lanes.
-static inline uint32_t sigma_delta_step_sse2(const uint8_t *frame, const uint8_t *background, uint8_t *updated,
-                                             uint8_t *variance, uint8_t *mask, const uint8_t *const rows[3],
-                                             size_t row, int x, int done, vk_sigma_delta_params p) {
-    const __m128i one = _mm_set1_epi8(1), zero = _mm_setzero_si128(), all = _mm_set1_epi8(-1);
-    const __m128i lanes = _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    const __m128i keep = _mm_cmplt_epi8(lanes, _mm_set1_epi8((char)done));
-    size_t i = row + (size_t)x;
-    __m128i f = _mm_loadu_si128((const __m128i *)(frame + i));
-    __m128i b = _mm_loadu_si128((const __m128i *)(background + i));
-    __m128i v = _mm_loadu_si128((const __m128i *)(variance + i));
-    __m128i up = _mm_subs_epu8(f, b), down = _mm_subs_epu8(b, f);
-    __m128i d = _mm_or_si128(up, down);
-    __m128i threshold = _mm_max_epu8(v, _mm_set1_epi8((char)p.min_threshold));
-    __m128i over = _mm_subs_epu8(d, threshold);
-    if (p.shake_tolerant && _mm_movemask_epi8(_mm_cmpeq_epi8(over, zero)) != 0xFFFF) {
-        __m128i lo = b, hi = b;
-        for (int r = 0; r < 3; r++) {
-            for (int dx = -1; dx <= 1; dx++) {
-                __m128i n = _mm_loadu_si128((const __m128i *)(rows[r] + x + dx));
-                lo = _mm_min_epu8(lo, n);
-                hi = _mm_max_epu8(hi, n);
-            }
-        }
-        over = _mm_subs_epu8(_mm_max_epu8(_mm_subs_epu8(f, hi), _mm_subs_epu8(lo, f)), threshold);
-    }
-    __m128i is_changed = _mm_andnot_si128(keep, _mm_xor_si128(_mm_cmpeq_epi8(over, zero), all));
-    __m128i old_mask = _mm_loadu_si128((const __m128i *)(mask + i));
-    _mm_storeu_si128((__m128i *)(mask + i), _mm_or_si128(is_changed, _mm_and_si128(keep, old_mask)));
-    __m128i moved = _mm_subs_epu8(_mm_adds_epu8(b, _mm_min_epu8(up, one)), _mm_min_epu8(down, one));
-    __m128i old_updated = _mm_loadu_si128((const __m128i *)(updated + i));
-    _mm_storeu_si128((__m128i *)(updated + i),
-                     _mm_or_si128(_mm_andnot_si128(keep, moved), _mm_and_si128(keep, old_updated)));
-    __m128i target = d;
-    for (int s = 0; s < p.noise_shift; s++) target = _mm_adds_epu8(target, target);
-    __m128i w = _mm_subs_epu8(_mm_adds_epu8(v, _mm_min_epu8(_mm_subs_epu8(target, v), one)),
-                              _mm_min_epu8(_mm_subs_epu8(v, target), one));
-    w = _mm_min_epu8(_mm_max_epu8(w, _mm_set1_epi8((char)p.min_variance)), _mm_set1_epi8((char)p.max_variance));
-    _mm_storeu_si128((__m128i *)(variance + i), _mm_or_si128(_mm_andnot_si128(keep, w), _mm_and_si128(keep, v)));
-    return (uint32_t)__builtin_popcount((unsigned)_mm_movemask_epi8(is_changed));
-}
-
-/// Sigma-delta over row y from column *x (at least 1) up to the last column (left to the border
-/// rule): whole steps, then one step that overlaps what is done. Advances *x; returns the changed pixels.
-static uint32_t sigma_delta_span_sse2(const uint8_t *frame, const uint8_t *background, uint8_t *updated,
-                                      uint8_t *variance, uint8_t *mask, int width, int height, int y, int *next,
-                                      vk_sigma_delta_params p) {
-    size_t row = (size_t)y * width;
-    const uint8_t *const rows[3] = {background + (y > 0 ? row - width : row), background + row,
-                                    background + (y < height - 1 ? row + width : row)};
-    uint32_t changed = 0;
-    int x = *next;
-    for (; x + 17 <= width; x += 16) {
-        changed += sigma_delta_step_sse2(frame, background, updated, variance, mask, rows, row, x, 0, p);
-    }
-    int last = width - 17;  // the step that ends just before the last column
-    if (x < width - 1 && last >= 1) {
-        changed += sigma_delta_step_sse2(frame, background, updated, variance, mask, rows, row, last, x - last, p);
-        x = width - 1;
-    }
-    *next = x;
-    return changed;
-}
+VK_SIGMA_DELTA_VECTOR(sse2, , __m128i, _mm, si128, 16, 0xFFFFu)
 
 static uint64_t sum_sse2(const uint8_t *pixels, size_t count) {
     __m128i total = _mm_setzero_si128();
@@ -382,71 +395,7 @@ VK_AVX2 static void downscale_row_avx2(const uint8_t *top, size_t stride, int fa
     downscale_row_scalar(top, stride, factor, x, out_width, out);
 }
 
-/// One sigma-delta step over the 32 pixels of row `row` (offset of the row) from column x (at least
-/// 1, with x + 32 < width); lanes below `done` were already stepped and keep what memory holds.
-/// Returns the changed pixels among the new lanes.
-VK_AVX2 static inline uint32_t sigma_delta_step_avx2(const uint8_t *frame, const uint8_t *background, uint8_t *updated,
-                                             uint8_t *variance, uint8_t *mask, const uint8_t *const rows[3],
-                                             size_t row, int x, int done, vk_sigma_delta_params p) {
-    const __m256i one = _mm256_set1_epi8(1), zero = _mm256_setzero_si256(), all = _mm256_set1_epi8(-1);
-    const __m256i lanes = _mm256_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31);
-    const __m256i keep = _mm256_cmpgt_epi8(_mm256_set1_epi8((char)done), lanes);
-    size_t i = row + (size_t)x;
-    __m256i f = _mm256_loadu_si256((const __m256i *)(frame + i));
-    __m256i b = _mm256_loadu_si256((const __m256i *)(background + i));
-    __m256i v = _mm256_loadu_si256((const __m256i *)(variance + i));
-    __m256i up = _mm256_subs_epu8(f, b), down = _mm256_subs_epu8(b, f);
-    __m256i d = _mm256_or_si256(up, down);
-    __m256i threshold = _mm256_max_epu8(v, _mm256_set1_epi8((char)p.min_threshold));
-    __m256i over = _mm256_subs_epu8(d, threshold);
-    if (p.shake_tolerant && !_mm256_testz_si256(over, over)) {
-        __m256i lo = b, hi = b;
-        for (int r = 0; r < 3; r++) {
-            for (int dx = -1; dx <= 1; dx++) {
-                __m256i n = _mm256_loadu_si256((const __m256i *)(rows[r] + x + dx));
-                lo = _mm256_min_epu8(lo, n);
-                hi = _mm256_max_epu8(hi, n);
-            }
-        }
-        over = _mm256_subs_epu8(_mm256_max_epu8(_mm256_subs_epu8(f, hi), _mm256_subs_epu8(lo, f)), threshold);
-    }
-    __m256i is_changed = _mm256_andnot_si256(keep, _mm256_xor_si256(_mm256_cmpeq_epi8(over, zero), all));
-    __m256i old_mask = _mm256_loadu_si256((const __m256i *)(mask + i));
-    _mm256_storeu_si256((__m256i *)(mask + i), _mm256_or_si256(is_changed, _mm256_and_si256(keep, old_mask)));
-    __m256i moved = _mm256_subs_epu8(_mm256_adds_epu8(b, _mm256_min_epu8(up, one)), _mm256_min_epu8(down, one));
-    __m256i old_updated = _mm256_loadu_si256((const __m256i *)(updated + i));
-    _mm256_storeu_si256((__m256i *)(updated + i),
-                     _mm256_or_si256(_mm256_andnot_si256(keep, moved), _mm256_and_si256(keep, old_updated)));
-    __m256i target = d;
-    for (int s = 0; s < p.noise_shift; s++) target = _mm256_adds_epu8(target, target);
-    __m256i w = _mm256_subs_epu8(_mm256_adds_epu8(v, _mm256_min_epu8(_mm256_subs_epu8(target, v), one)),
-                              _mm256_min_epu8(_mm256_subs_epu8(v, target), one));
-    w = _mm256_min_epu8(_mm256_max_epu8(w, _mm256_set1_epi8((char)p.min_variance)), _mm256_set1_epi8((char)p.max_variance));
-    _mm256_storeu_si256((__m256i *)(variance + i), _mm256_or_si256(_mm256_andnot_si256(keep, w), _mm256_and_si256(keep, v)));
-    return (uint32_t)__builtin_popcount((unsigned)_mm256_movemask_epi8(is_changed));
-}
-
-/// Sigma-delta over row y from column *x (at least 1) up to the last column (left to the border
-/// rule): whole steps, then one step that overlaps what is done. Advances *x; returns the changed pixels.
-VK_AVX2 static uint32_t sigma_delta_span_avx2(const uint8_t *frame, const uint8_t *background, uint8_t *updated,
-                                      uint8_t *variance, uint8_t *mask, int width, int height, int y, int *next,
-                                      vk_sigma_delta_params p) {
-    size_t row = (size_t)y * width;
-    const uint8_t *const rows[3] = {background + (y > 0 ? row - width : row), background + row,
-                                    background + (y < height - 1 ? row + width : row)};
-    uint32_t changed = 0;
-    int x = *next;
-    for (; x + 33 <= width; x += 32) {
-        changed += sigma_delta_step_avx2(frame, background, updated, variance, mask, rows, row, x, 0, p);
-    }
-    int last = width - 33;  // the step that ends just before the last column
-    if (x < width - 1 && last >= 1) {
-        changed += sigma_delta_step_avx2(frame, background, updated, variance, mask, rows, row, last, x - last, p);
-        x = width - 1;
-    }
-    *next = x;
-    return changed;
-}
+VK_SIGMA_DELTA_VECTOR(avx2, VK_AVX2, __m256i, _mm256, si256, 32, 0xFFFFFFFFu)
 
 VK_AVX2 static uint64_t sum_avx2(const uint8_t *pixels, size_t count) {
     __m256i total = _mm256_setzero_si256();
