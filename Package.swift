@@ -97,7 +97,7 @@ let package = Package(
         ),
         .target(
             name: "VigilTestSupport",
-            dependencies: ["VigilIngest"],
+            dependencies: ["VigilIngest", "VigilPipeline"],
             path: "Tests/VigilTestSupport",
             swiftSettings: strictSettings
         ),
@@ -123,7 +123,7 @@ let package = Package(
         ),
         .testTarget(
             name: "VigilCLITests",
-            dependencies: ["vigil", "VigilPipeline", "VigilTestSupport"],
+            dependencies: ["vigil", "VigilPipeline", "VigilDetector", "VigilTestSupport"],
             swiftSettings: strictSettings
         ),
     ]

@@ -14,7 +14,7 @@ import VigilStore
 /// whether it has been without frames long enough to be reported offline.
 public final class CameraSupervisor: Service, Sendable {
     /// Builds the settings a camera's detector runs with (config defaults plus the camera's overrides).
-    public typealias SettingsProvider = @Sendable (Camera) -> DetectorConfig
+    public typealias SettingsProvider = @Sendable (Camera) -> CameraDetectionSettings
     /// Receives what the workers learn; called on the workers' threads.
     public typealias EventSink = @Sendable (_ camera: String, _ event: WorkerEvent) -> Void
 

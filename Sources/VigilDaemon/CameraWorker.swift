@@ -33,7 +33,7 @@ public struct WorkerTiming: Sendable, Equatable {
 public final class CameraWorker: Sendable {
     public let camera: Camera
     private let connectURL: String
-    private let settings: DetectorConfig
+    private let settings: CameraDetectionSettings
     private let timing: WorkerTiming
     private let report: @Sendable (WorkerEvent) -> Void
     private let logger: Logger
@@ -50,7 +50,7 @@ public final class CameraWorker: Sendable {
     private let staleCount = Atomic<Int>(0)
 
     /// `connectURL` holds the credentials (percent-encoded); it is never logged unredacted.
-    public init(camera: Camera, connectURL: String, settings: DetectorConfig, timing: WorkerTiming = WorkerTiming(),
+    public init(camera: Camera, connectURL: String, settings: CameraDetectionSettings, timing: WorkerTiming = WorkerTiming(),
                 logger: Logger, report: @escaping @Sendable (WorkerEvent) -> Void) {
         self.camera = camera
         self.connectURL = connectURL
@@ -163,13 +163,11 @@ public final class CameraWorker: Sendable {
         }
         logger.info("connected: \(source.info.codec) \(source.info.width)x\(source.info.height)",
                     metadata: ["camera": "\(camera.id)"])
-        let analyzer = CameraAnalyzer(config: settings, nominalFrameRate: source.info.framesPerSecond)
+        let analyzer = CameraAnalyzer(settings: settings, nominalFrameRate: source.info.framesPerSecond)
         var pacer = camera.streamURL.hasPrefix("/") ? RealTimePacer() : nil
         var backlog = BacklogDetector()
         var deliveredFrames = false
-        defer {
-            if let summary = analyzer.finish() { report(.motionEnded(summary: summary, streamLost: true)) }
-        }
+        defer { handle(analyzer.finish(), of: analyzer, streamLost: true) }
         while true {
             let frame: DecodedFrame
             do {
@@ -198,14 +196,25 @@ public final class CameraWorker: Sendable {
                 staleCount.add(1, ordering: .relaxed)
                 continue
             case .resumed:
-                analyzer.detector.reset()
+                analyzer.detection.reset()
             case .current:
                 break
             }
-            let wasInEvent = analyzer.isInEvent
-            if let ended = analyzer.process(frame) { report(.motionEnded(summary: ended, streamLost: false)) }
-            if !wasInEvent, analyzer.isInEvent { report(.motionStarted) }
+            let output = analyzer.process(frame)
+            if !output.isEmpty { handle(output, of: analyzer, streamLost: false) }
         }
+    }
+
+    /// Reports what a frame ended before what it started (a split event, one health state giving way to another).
+    private func handle(_ output: AnalyzerOutput, of analyzer: CameraAnalyzer, streamLost: Bool) {
+        if let ended = output.motionEnded {
+            report(.motionEnded(ended, zones: analyzer.zoneNames(ended.zones), streamLost: streamLost))
+        }
+        if let ended = output.healthEnded { report(.healthEnded(ended.kind)) }
+        if let started = output.motionStarted {
+            report(.motionStarted(started, zones: analyzer.zoneNames(started.zones)))
+        }
+        if let started = output.healthStarted { report(.healthStarted(started.kind)) }
     }
 
     /// Sleeps in short steps so a stop request is honoured within 0.1 s.

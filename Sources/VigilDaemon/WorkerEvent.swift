@@ -5,9 +5,13 @@ import VigilDetector
 /// the worker itself knows nothing of queues or sinks.
 public enum WorkerEvent: Sendable {
     /// A motion event was confirmed (the camera's next `motionEnded` closes it).
-    case motionStarted
+    case motionStarted(MotionEvent, zones: [String])
     /// The motion event under way ended; `streamLost` when the stream broke or the worker stopped during it.
-    case motionEnded(summary: MotionEvent, streamLost: Bool)
+    case motionEnded(MotionEvent, zones: [String], streamLost: Bool)
+    /// The picture became frozen, covered or dark.
+    case healthStarted(CameraHealthKind)
+    /// The picture is fine again.
+    case healthEnded(CameraHealthKind)
     /// No frame for the offline threshold.
     case offline(reason: String)
     /// Frames flow again after `offline`.

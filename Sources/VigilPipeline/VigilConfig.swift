@@ -2,17 +2,34 @@ import Foundation
 import VigilDetector
 import Yams
 
-/// The YAML config file. Today it holds the detector's knobs:
+/// The YAML config file: the detection settings every camera starts from (`detector:`), and
+/// per-camera overrides on top of them (`cameras:`), each key replacing the default's:
 ///
 /// ```yaml
 /// detector:
 ///   pixel_threshold: 15
-///   min_area: 0.0008
+///   min_area: 0.0004
+/// cameras:
+///   grote-markt-1:
+///     min_area: 0.001
+///     masks: [[[0, 0], [200, 0], [200, 80], [0, 80]]]
+///     zones:
+///       - name: crossing
+///         polygon: [[100, 200], [540, 200], [540, 360], [100, 360]]
+///         min_area: 0.0008
 /// ```
 public struct VigilConfig: Sendable, Equatable {
-    public var detector = DetectorConfig()
+    /// The settings of a camera without overrides.
+    public var defaults = CameraDetectionSettings()
+    /// Each named camera's settings: the defaults with its overrides applied.
+    public var cameras: [String: CameraDetectionSettings] = [:]
 
     public init() {}
+
+    /// The settings for the camera called `name` (the defaults when it has no overrides).
+    public func settings(forCamera name: String?) -> CameraDetectionSettings {
+        name.flatMap { cameras[$0] } ?? defaults
+    }
 
     /// A config file that cannot be used; `description` names the file, the key and what is wrong.
     public struct LoadError: Error, CustomStringConvertible {
@@ -40,22 +57,63 @@ public struct VigilConfig: Sendable, Equatable {
         }
         guard let root else { return config }
         guard let top = root.mapping else { throw LoadError(description: "config \(origin) must be a mapping") }
-        try checkKeys(of: top, allowed: ["detector"], in: origin, section: nil)
-        if let detector = top["detector"] {
-            guard let mapping = detector.mapping else {
-                throw LoadError(description: "config \(origin): 'detector' must be a mapping")
+        try checkKeys(of: top, allowed: ["detector", "cameras"], in: origin, section: nil)
+        let defaults = try settingsMapping(top["detector"], in: origin, section: "detector")
+        config.defaults = try decodeSettings(defaults, in: origin, section: "detector")
+        if let cameras = top["cameras"] {
+            guard let mapping = cameras.mapping else {
+                throw LoadError(description: "config \(origin): 'cameras' must be a mapping of camera names")
             }
-            try checkKeys(of: mapping, allowed: DetectorConfig.keys, in: origin, section: "detector")
-            do {
-                config.detector = try YAMLDecoder().decode(DetectorConfig.self, from: detector)
-            } catch {
-                throw LoadError(description: "config \(origin): detector: \(describe(error))")
-            }
-            if let problem = config.detector.problem {
-                throw LoadError(description: "config \(origin): detector.\(problem)")
+            for (key, value) in mapping {
+                let name = key.string ?? "\(key)"
+                let section = "cameras.\(name)"
+                let overrides = try settingsMapping(value, in: origin, section: section)
+                config.cameras[name] = try decodeSettings(merging: overrides, onto: defaults, in: origin,
+                                                          section: section)
             }
         }
         return config
+    }
+
+    /// A settings section as a mapping whose keys are all known (an absent section is empty).
+    private static func settingsMapping(_ node: Node?, in origin: String, section: String) throws(LoadError)
+        -> Node.Mapping
+    {
+        guard let node else { return Node.Mapping([]) }
+        guard let mapping = node.mapping else {
+            throw LoadError(description: "config \(origin): '\(section)' must be a mapping")
+        }
+        try checkKeys(of: mapping, allowed: CameraDetectionSettings.keys, in: origin, section: section)
+        for (index, zone) in (mapping["zones"]?.sequence ?? []).enumerated() {
+            guard let zoneMapping = zone.mapping else {
+                throw LoadError(description: "config \(origin): '\(section).zones' must be a list of mappings")
+            }
+            try checkKeys(of: zoneMapping, allowed: DetectionZone.keys, in: origin, section: "\(section).zones[\(index)]")
+        }
+        return mapping
+    }
+
+    /// `overrides` on top of `defaults`: each key present in `overrides` replaces the default's value.
+    private static func decodeSettings(merging overrides: Node.Mapping, onto defaults: Node.Mapping, in origin: String,
+                                       section: String) throws(LoadError) -> CameraDetectionSettings
+    {
+        let kept = defaults.filter { key, _ in overrides[key] == nil }
+        return try decodeSettings(Node.Mapping(Array(kept) + Array(overrides)), in: origin, section: section)
+    }
+
+    private static func decodeSettings(_ mapping: Node.Mapping, in origin: String, section: String)
+        throws(LoadError) -> CameraDetectionSettings
+    {
+        let settings: CameraDetectionSettings
+        do {
+            settings = try YAMLDecoder().decode(CameraDetectionSettings.self, from: Node.mapping(mapping))
+        } catch {
+            throw LoadError(description: "config \(origin): \(section): \(describe(error))")
+        }
+        if let problem = settings.problem {
+            throw LoadError(description: "config \(origin): \(section).\(problem)")
+        }
+        return settings
     }
 
     private static func checkKeys(of mapping: Node.Mapping, allowed: [String], in origin: String, section: String?)

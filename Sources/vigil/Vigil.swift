@@ -6,6 +6,6 @@ struct Vigil: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vigil",
         abstract: "Motion alerts from city cameras: decode, detect, alert.",
-        subcommands: [ReplayCommand.self, CameraCommand.self, RegisterCommand.self, BenchCommand.self]
+        subcommands: [ReplayCommand.self, EvalCommand.self, CameraCommand.self, RegisterCommand.self, BenchCommand.self]
     )
 }
