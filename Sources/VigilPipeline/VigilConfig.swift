@@ -23,6 +23,9 @@ public struct VigilConfig: Sendable, Equatable {
     public var defaults = CameraDetectionSettings()
     /// Each named camera's settings: the defaults with its overrides applied.
     public var cameras: [String: CameraDetectionSettings] = [:]
+    /// The `detector:` section as written (YAML), for merging overrides that arrive later (the registry's).
+    private var defaultsYAML = ""
+
 
     public init() {}
 
@@ -60,6 +63,7 @@ public struct VigilConfig: Sendable, Equatable {
         try checkKeys(of: top, allowed: ["detector", "cameras"], in: origin, section: nil)
         let defaults = try settingsMapping(top["detector"], in: origin, section: "detector")
         config.defaults = try decodeSettings(defaults, in: origin, section: "detector")
+        config.defaultsYAML = (try? Yams.serialize(node: .mapping(defaults))) ?? ""
         if let cameras = top["cameras"] {
             guard let mapping = cameras.mapping else {
                 throw LoadError(description: "config \(origin): 'cameras' must be a mapping of camera names")
@@ -73,6 +77,21 @@ public struct VigilConfig: Sendable, Equatable {
             }
         }
         return config
+    }
+
+    /// The settings of a camera whose registry record carries `overrides` (YAML in the form of a
+    /// `cameras:` entry): the config's defaults with those keys replaced. Used to validate overrides
+    /// before they are stored, and by the daemon; `origin` names where they came from in errors.
+    public func settings(applying overrides: String, origin: String) throws(LoadError) -> CameraDetectionSettings {
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: overrides)
+        } catch {
+            throw LoadError(description: "\(origin) is not valid YAML: \(error)")
+        }
+        let mapping = try Self.settingsMapping(node, in: origin, section: "detection")
+        let defaults = (try? Yams.compose(yaml: defaultsYAML))?.mapping ?? Node.Mapping([])
+        return try Self.decodeSettings(merging: mapping, onto: defaults, in: origin, section: "detection")
     }
 
     /// A settings section as a mapping whose keys are all known (an absent section is empty).

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VigilIngest
+import VigilPipeline
 import VigilStore
 
 /// `vigil camera`: the private registry of cameras.
@@ -61,6 +62,24 @@ struct CameraFieldOptions: ParsableArguments {
     var username: String?
     @Option(help: "File holding the camera password (never a password on the command line).")
     var passwordFile: String?
+    @Option(help: "YAML file with this camera's detection overrides, masks and zones (keys as under 'cameras:').")
+    var detectionFile: String?
+
+    /// The validated contents of `--detection-file`, to store in the camera record.
+    func detectionOverrides(for id: String) throws -> String? {
+        guard let detectionFile else { return nil }
+        guard let data = FileManager.default.contents(atPath: detectionFile),
+            let text = String(data: data, encoding: .utf8)
+        else {
+            throw Failure("cannot read detection file \(detectionFile): No such file or not readable")
+        }
+        do {
+            _ = try VigilConfig().settings(applying: text, origin: detectionFile)
+        } catch {
+            throw Failure(error.description)
+        }
+        return text
+    }
 
     func fields(id: String) throws -> CameraFields {
         var fields = CameraFields()
@@ -88,7 +107,8 @@ struct AddCamera: ParsableCommand {
 
     func run() throws {
         try reportingFailures {
-            let entry = try validated { try fields.fields(id: id).camera() }
+            var entry = try validated { try fields.fields(id: id).camera() }
+            entry.camera.detection = try fields.detectionOverrides(for: id)
             try state.openRegistry().add([entry])
             print("added camera \(id)")
         }
@@ -108,7 +128,8 @@ struct UpdateCamera: ParsableCommand {
             let registry = try state.openRegistry()
             let existing = try registry.existingCamera(id)
             let given = try fields.fields(id: id)
-            let entry = try validated { try given.camera(updating: existing) }
+            var entry = try validated { try given.camera(updating: existing) }
+            entry.camera.detection = try fields.detectionOverrides(for: id) ?? existing.detection
             let credentialsGiven = entry.credentials != nil
             try registry.update(entry.camera, credentials: credentialsGiven ? .some(entry.credentials) : .none)
             print("updated camera \(id)")
@@ -210,7 +231,9 @@ struct ShowCamera: ParsableCommand {
                 ("municipality", camera.municipality), ("operator", camera.operatorName), ("purpose", camera.purpose),
                 ("legal-basis", camera.legalBasis), ("retention-days", camera.retentionDays.map(String.init)),
                 ("view-direction", camera.viewDirection.map { "\($0)" }), ("model", camera.model),
-                ("firmware", camera.firmware), ("created", formatter.string(from: camera.createdAt)),
+                ("firmware", camera.firmware),
+                ("detection", camera.detection.map { $0.split(separator: "\n").joined(separator: "; ") }),
+                ("created", formatter.string(from: camera.createdAt)),
                 ("updated", formatter.string(from: camera.updatedAt)),
             ]
             for (key, value) in lines {

@@ -109,6 +109,28 @@ struct RegistryCLITests {
         #expect(try registry.camera(id: "cam")?.latitude == 50.8467)
     }
 
+    @Test("per-camera detection overrides, masks and zones are validated and stored with the camera")
+    func detectionOverrides() throws {
+        let fixture = try RegistryFixture()
+        let good = try fixture.file("detection.yaml", """
+            min_area: 0.001
+            masks: [[[0, 0], [200, 0], [200, 80], [0, 80]]]
+            zones:
+              - name: crossing
+                polygon: [[100, 200], [540, 200], [540, 360], [100, 360]]
+            """)
+        let added = try fixture.vigil(RegistryFixture.addArguments(id: "cam") + ["--detection-file", good])
+        #expect(added.status == 0, "\(added.stderrText)")
+        let registry = try CameraRegistry(directory: StateDirectory(option: fixture.state.path))
+        #expect(try registry.camera(id: "cam")?.detection?.contains("crossing") == true)
+
+        let bad = try fixture.file("bad.yaml", "min_aera: 0.001\n")
+        let refused = try fixture.vigil(["camera", "update", "cam", "--detection-file", bad])
+        #expect(refused.status != 0)
+        #expect(refused.stderrText.contains("unknown key 'detection.min_aera'"), "\(refused.stderrText)")
+        #expect(try registry.camera(id: "cam")?.detection?.contains("crossing") == true)
+    }
+
     @Test("a slug id is required")
     func slugID() throws {
         let fixture = try RegistryFixture()
