@@ -2,7 +2,7 @@
 import PackageDescription
 
 /// Layers, each importing only those below it:
-/// `vigil` (CLI) -> VigilPipeline -> VigilIngest / VigilDetector / VigilStore -> CFFmpeg (shim) / CVigilKernels.
+/// `vigil` (CLI) -> VigilPipeline / VigilReporter -> VigilIngest / VigilDetector / VigilStore -> CFFmpeg (shim) / CVigilKernels.
 let strictSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
@@ -57,7 +57,16 @@ let package = Package(
         // Registry and durable alert queue on SQLite (GRDB), and the state directory.
         .target(
             name: "VigilStore",
-            dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // Delivers queued alerts: the alert log, a webhook, a command.
+        .target(
+            name: "VigilReporter",
+            dependencies: ["VigilStore", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
         .target(
@@ -72,7 +81,7 @@ let package = Package(
         .executableTarget(
             name: "vigil",
             dependencies: [
-                "VigilPipeline", "VigilIngest", "VigilDetector", "VigilStore",
+                "VigilPipeline", "VigilIngest", "VigilDetector", "VigilStore", "VigilReporter",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -92,6 +101,21 @@ let package = Package(
         .testTarget(
             name: "VigilIngestTests",
             dependencies: ["VigilIngest", "VigilTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        // A producer for the queue's crash tests, SIGKILLed by them at random moments.
+        .executableTarget(
+            name: "QueueTorture",
+            dependencies: ["VigilStore"],
+            path: "Tests/QueueTorture",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "VigilQueueTests",
+            dependencies: [
+                "VigilStore", "VigilReporter", "VigilTestSupport", "QueueTorture", "vigil",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -2,10 +2,11 @@ import ArgumentParser
 
 /// The `vigil` command: a motion-alert daemon for city cameras and its tools.
 @main
-struct Vigil: ParsableCommand {
+struct Vigil: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vigil",
         abstract: "Motion alerts from city cameras: decode, detect, alert.",
-        subcommands: [ReplayCommand.self, BenchCommand.self]
+        subcommands: [ReplayCommand.self, BenchCommand.self, AlertsCommand.self, ReportCommand.self,
+                      QueueBenchCommand.self]
     )
 }
