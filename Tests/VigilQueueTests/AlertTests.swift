@@ -17,12 +17,12 @@ struct AlertTests {
 
     @Test("times are UTC ISO-8601 with milliseconds and survive a round trip")
     func timeFormat() throws {
-        let date = Date(timeIntervalSince1970: 1_795_000_000.1239)
+        let date = Date(timeIntervalSince1970: 1_794_995_200.1239)
         let text = AlertTime.format(AlertTime.truncated(date))
         #expect(text == "2026-11-18T09:46:40.123Z")
         let parsed = try #require(AlertTime.parse(text))
         #expect(parsed == AlertTime.truncated(date))
-        #expect(AlertTime.parse("2026-11-18T09:46:40Z") == Date(timeIntervalSince1970: 1_795_000_000))
+        #expect(AlertTime.parse("2026-11-18T09:46:40Z") == Date(timeIntervalSince1970: 1_794_995_200))
         #expect(AlertTime.parse("2026-11-18 09:46:40.123Z") == nil)
         #expect(AlertTime.parse("2026-13-18T09:46:40.123Z") == nil)
     }

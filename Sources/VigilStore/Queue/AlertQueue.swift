@@ -37,7 +37,8 @@ public final class AlertQueue: Sendable {
     private let pool: DatabasePool
     private let options: QueueOptions
     private let writer: QueueWriter?
-    private let locks: [FileLock]
+    /// Held until ``close(timeout:)``.
+    private let locks: Mutex<[FileLock]>
 
     /// Opens (and with `produce` or `deliver` access creates) the queue in `directory`, which is
     /// created 0700 when missing; the database file is created 0600.
@@ -68,7 +69,7 @@ public final class AlertQueue: Sendable {
             locks.append(try FileLock(path: directory.file("queue.deliver.lock").path,
                                       owner: "another reporter (vigil run or vigil report) on \(directory.path)"))
         }
-        self.locks = locks
+        self.locks = Mutex(locks)
         pool = try Self.openDatabase(path: path, options: options, create: !access.isEmpty)
         let store = QueueStore(options: options, logger: logger)
         if access.contains(.produce) {
@@ -146,11 +147,14 @@ public final class AlertQueue: Sendable {
     }
 
     /// Commits what is still held (for at most `timeout` seconds), stops the writer thread and
-    /// releases the queue's locks. Returns how many alerts could not be committed and are lost.
+    /// releases the queue's locks, so that another process (or another `AlertQueue`) can produce or
+    /// deliver. Returns how many alerts could not be committed and are lost.
     @discardableResult
     public func close(timeout: TimeInterval = 5) -> Int {
         guard closed.close() else { return 0 }
-        return writer?.stop(timeout: timeout) ?? 0
+        let lost = writer?.stop(timeout: timeout) ?? 0
+        locks.withLock { $0.removeAll() }
+        return lost
     }
 
     private let closed = CloseFlag()
@@ -258,6 +262,7 @@ public final class AlertQueue: Sendable {
         guard access.contains(.deliver) else {
             throw QueueError(.notAllowed, "the alert queue was not opened for delivering")
         }
+        guard !closed.isClosed else { throw QueueError(.closed, "the alert queue is closed") }
     }
 
     private func database<T: Sendable>(writing: Bool = false,

@@ -39,7 +39,6 @@ final class QueueWriter: @unchecked Sendable {
 
     private static let maxBatch = 512
     private static let retryInterval: TimeInterval = 1
-    private static let expiryInterval: TimeInterval = 60
 
     init(pool: DatabasePool, store: QueueStore, path: String, logger: Logger) {
         self.pool = pool
@@ -135,7 +134,7 @@ final class QueueWriter: @unchecked Sendable {
                 status.lastCommit = Date()
                 if maintain {
                     coalescedWaiting = stored.coalescedWaiting
-                    nextExpiry = Date().addingTimeInterval(Self.expiryInterval)
+                    nextExpiry = Date().addingTimeInterval(min(60, store.options.maxAge / 4))
                 } else if stored.coalescedCount > 0 {
                     coalescedWaiting = true
                 }
@@ -163,6 +162,16 @@ final class QueueWriter: @unchecked Sendable {
         condition.unlock()
     }
 
+    /// "45 s", "10 min", "7 d".
+    private static func describe(_ seconds: TimeInterval) -> String {
+        switch seconds {
+        case ..<120: "\(Int(seconds)) s"
+        case ..<7200: "\(Int(seconds / 60)) min"
+        case ..<172_800: "\(Int(seconds / 3600)) h"
+        default: "\(Int(seconds / 86_400)) d"
+        }
+    }
+
     private var maintenanceDue: Bool { coalescedWaiting || Date() >= nextExpiry }
 
     private struct Committed {
@@ -178,7 +187,7 @@ final class QueueWriter: @unchecked Sendable {
         if maintain {
             committed.expired = try store.expireOldMotion(in: db)
             if committed.expired > 0 {
-                logger.warning("alert queue: dropped \(committed.expired) undelivered motion alerts older than \(Int(store.options.maxAge / 3600)) h (a sink is not keeping up); health alerts are kept")
+                logger.warning("alert queue: dropped \(committed.expired) undelivered motion alerts older than \(Self.describe(store.options.maxAge)) (a sink is not keeping up); health alerts are kept")
             }
             committed.coalescedWaiting = try store.writeCoalescedIfRoom(in: db)
         }
