@@ -2,7 +2,7 @@
 import PackageDescription
 
 /// Layers, each importing only those below it:
-/// `vigil` (CLI) -> VigilPipeline / VigilReporter -> VigilIngest / VigilDetector / VigilStore -> CFFmpeg (shim) / CVigilKernels.
+/// `vigil` (CLI) -> VigilPipeline / VigilReporter -> VigilIngest / VigilStore -> VigilDetector -> CFFmpeg (shim) / CVigilKernels.
 let strictSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
@@ -58,6 +58,7 @@ let package = Package(
         .target(
             name: "VigilStore",
             dependencies: [
+                "VigilDetector",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -106,14 +107,14 @@ let package = Package(
         // A producer for the queue's crash tests, SIGKILLed by them at random moments.
         .executableTarget(
             name: "QueueTorture",
-            dependencies: ["VigilStore"],
+            dependencies: ["VigilStore", "VigilDetector"],
             path: "Tests/QueueTorture",
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "VigilQueueTests",
             dependencies: [
-                "VigilStore", "VigilReporter", "VigilTestSupport", "QueueTorture", "vigil",
+                "VigilStore", "VigilReporter", "VigilDetector", "VigilTestSupport", "QueueTorture", "vigil",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
             ],

@@ -13,12 +13,38 @@ protocol AlertSink: Sendable {
     func deliver(_ alerts: [QueuedAlert]) async throws(DeliveryError)
 }
 
+/// A sink that delivers one alert per attempt with a ``HookConfiguration`` (webhook, exec).
+protocol HookSink: AlertSink {
+    associatedtype Target: Sendable
+    var configuration: HookConfiguration<Target> { get }
+}
+
+extension HookSink {
+    var batchLimit: Int { 1 }
+    var retry: RetryPolicy { configuration.retry }
+}
+
 /// Why a delivery failed, in words fit for a log line and `vigil alerts dead` (never a secret URL).
 public struct DeliveryError: Error, CustomStringConvertible, Sendable {
     public let description: String
 
     public init(_ description: String) {
         self.description = description
+    }
+}
+
+/// A webhook or exec sink: where it delivers, how long one attempt may take, how it retries.
+public struct HookConfiguration<Target: Sendable>: Sendable {
+    /// The webhook's URL or the command line.
+    public var target: Target
+    /// Seconds one attempt (a request, a run of the command) may take.
+    public var timeout: TimeInterval
+    public var retry: RetryPolicy
+
+    public init(target: Target, timeout: TimeInterval = 10, retry: RetryPolicy = RetryPolicy()) {
+        self.target = target
+        self.timeout = timeout
+        self.retry = retry
     }
 }
 

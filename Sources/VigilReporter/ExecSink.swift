@@ -1,29 +1,15 @@
 import Foundation
 import VigilStore
 
-/// The command run for each alert.
-public struct ExecConfiguration: Sendable {
-    /// A shell command line (`/bin/sh -c`), given the alert's JSON on stdin.
-    public var command: String
-    /// Seconds the command may run before it is killed (and the attempt counts as failed).
-    public var timeout: TimeInterval
-    public var retry: RetryPolicy
-
-    public init(command: String, timeout: TimeInterval = 10, retry: RetryPolicy = RetryPolicy()) {
-        self.command = command
-        self.timeout = timeout
-        self.retry = retry
-    }
-}
+/// The exec sink's settings: ``HookConfiguration/target`` is a shell command line (`/bin/sh -c`).
+public typealias ExecConfiguration = HookConfiguration<String>
 
 /// Runs the configured command once per alert, Motion-style: the alert's JSON and a newline on
 /// stdin, and `VIGIL_ALERT_ID`, `VIGIL_ALERT_KIND`, `VIGIL_ALERT_CAMERA` in its environment. Exit
 /// status 0 delivers the alert. The command's output goes to the reporter's stderr.
-struct ExecSink: AlertSink {
+struct ExecSink: HookSink {
     let name = "exec"
-    let batchLimit = 1
     let configuration: ExecConfiguration
-    var retry: RetryPolicy { configuration.retry }
 
     init(configuration: ExecConfiguration) {
         self.configuration = configuration
@@ -40,7 +26,7 @@ struct ExecSink: AlertSink {
         environment["VIGIL_ALERT_ID"] = alert.id
         environment["VIGIL_ALERT_KIND"] = alert.kind.rawValue
         environment["VIGIL_ALERT_CAMERA"] = alert.camera
-        let child = try ChildProcess(shellCommand: configuration.command, environment: environment)
+        let child = try ChildProcess(shellCommand: configuration.target, environment: environment)
         child.send(Array((alert.line + "\n").utf8))
         let timeout = configuration.timeout
         let ended: (status: Int32, timedOut: Bool) = await withTaskCancellationHandler {

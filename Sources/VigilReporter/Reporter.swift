@@ -62,11 +62,13 @@ public final class Reporter: Sendable {
     /// still queued to the alert log (for at most ``Configuration/drainTimeout``) and returns.
     /// Throws only when it cannot start (the queue cannot be written).
     public func run() async throws(ReporterError) {
+        // Started even when cancelled at once, so that the final drain below has positions.
+        let names = sinks.map(\.name)
         let positions: [String: Int64]
         do {
-            positions = try await queue.registerSinks(sinks.map(\.name))
+            positions = try await Task { [queue] in try await queue.registerSinks(names) }.value
         } catch {
-            throw ReporterError(error.description)
+            throw ReporterError("\(error)")
         }
         let runners = sinks.map {
             SinkRunner(sink: $0, queue: queue, position: positions[$0.name] ?? 0,
@@ -112,7 +114,7 @@ public final class Reporter: Sendable {
     private func describe(_ sink: any AlertSink) -> String {
         switch sink {
         case let log as AlertLogSink: "alert log \(log.url.path)"
-        case let exec as ExecSink: "command '\(exec.configuration.command)'"
+        case let exec as ExecSink: "command '\(exec.configuration.target)'"
         default: sink.name
         }
     }

@@ -70,7 +70,7 @@ final class SinkRunner: Sendable {
         do {
             batch = try await queue.alerts(after: position, limit: sink.batchLimit)
         } catch {
-            return failed("cannot read the queue: \(error)", failures: 1)
+            return failed("cannot read the queue: \(error)", failures: state.withLock { $0.status.failures + 1 })
         }
         guard let last = batch.last else { return .idle }
         do {

@@ -4,28 +4,15 @@ import FoundationNetworking
 #endif
 import VigilStore
 
-/// Where and how to POST alerts.
-public struct WebhookConfiguration: Sendable {
-    /// A secret (it often carries a token): never printed, logged or stored in a dead letter.
-    public var url: URL
-    /// Seconds one request may take.
-    public var timeout: TimeInterval
-    public var retry: RetryPolicy
-
-    public init(url: URL, timeout: TimeInterval = 10, retry: RetryPolicy = RetryPolicy()) {
-        self.url = url
-        self.timeout = timeout
-        self.retry = retry
-    }
-}
+/// The webhook sink's settings: ``HookConfiguration/target`` is the URL, a secret (it often
+/// carries a token) that is never printed, logged or stored in a dead letter.
+public typealias WebhookConfiguration = HookConfiguration<URL>
 
 /// POSTs each alert's JSON to the webhook with `Idempotency-Key: <alert id>`; a 2xx answer
 /// delivers it. One alert per request, in queue order, so each camera's alerts arrive in order.
-struct WebhookSink: AlertSink {
+struct WebhookSink: HookSink {
     let name = "webhook"
-    let batchLimit = 1
     let configuration: WebhookConfiguration
-    var retry: RetryPolicy { configuration.retry }
     private let session: URLSession
 
     init(configuration: WebhookConfiguration) {
@@ -39,7 +26,7 @@ struct WebhookSink: AlertSink {
 
     func deliver(_ alerts: [QueuedAlert]) async throws(DeliveryError) {
         for alert in alerts {
-            var request = URLRequest(url: configuration.url, timeoutInterval: configuration.timeout)
+            var request = URLRequest(url: configuration.target, timeoutInterval: configuration.timeout)
             request.httpMethod = "POST"
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
             request.setValue(alert.id, forHTTPHeaderField: "Idempotency-Key")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VigilDetector
 import VigilStore
 
 /// `vigil bench-queue` (hidden): alerts per second committed by the durable queue with
@@ -62,7 +63,7 @@ struct QueueBenchCommand: ParsableCommand {
                 let event = AlertID.make()
                 let alert = index % 2 == 0
                     ? Alert(kind: .motionStarted, camera: camera, event: event, zones: ["all"], peakArea: 0.01,
-                            box: MotionBox(x: 10, y: 20, width: 64, height: 128))
+                            box: PixelBox(x: 10, y: 20, width: 64, height: 128))
                     : Alert(kind: .cameraOnline, camera: camera, message: "frames flow again")
                 _ = try? queue.enqueue(alert)
             }

@@ -68,14 +68,14 @@ struct ReportCommand: AsyncParsableCommand {
             throw Failure("the webhook URL file \(path) does not hold an http:// or https:// URL")
         }
         let hook = settings ?? HookSettings(target: path)
-        return WebhookConfiguration(url: url, timeout: hook.timeout, retry: retryPolicy(hook))
+        return WebhookConfiguration(target: url, timeout: hook.timeout, retry: retryPolicy(hook))
     }
 
     private func execConfiguration(_ settings: HookSettings?) throws -> ExecConfiguration? {
         guard let command = exec ?? settings?.target else { return nil }
         guard !command.trimmingCharacters(in: .whitespaces).isEmpty else { throw Failure("--exec needs a command") }
         let hook = settings ?? HookSettings(target: command)
-        return ExecConfiguration(command: command, timeout: hook.timeout, retry: retryPolicy(hook))
+        return ExecConfiguration(target: command, timeout: hook.timeout, retry: retryPolicy(hook))
     }
 
     private func retryPolicy(_ hook: HookSettings) -> RetryPolicy {

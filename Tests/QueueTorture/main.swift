@@ -12,6 +12,7 @@
 
 import Foundation
 import Synchronization
+import VigilDetector
 import VigilStore
 
 func fail(_ message: String) -> Never {
@@ -66,12 +67,12 @@ final class Recorder: Sendable {
                           message: "torture round \(round)")
         } else if let event = openEvents.removeValue(forKey: camera) {
             alert = Alert(kind: .motionEnded, camera: camera, event: event, zones: ["all"], peakArea: 0.02,
-                          box: MotionBox(x: 1, y: 2, width: 30, height: 40))
+                          box: PixelBox(x: 1, y: 2, width: 30, height: 40))
         } else {
             let event = AlertID.make()
             openEvents[camera] = event
             alert = Alert(kind: .motionStarted, camera: camera, event: event, zones: ["all"], peakArea: 0.01,
-                          box: MotionBox(x: 1, y: 2, width: 30, height: 40))
+                          box: PixelBox(x: 1, y: 2, width: 30, height: 40))
         }
         switch try? queue.enqueue(alert) {
         case .enqueued, .coalesced: recorder.record(alert.id)
@@ -92,7 +93,7 @@ case "flood":
 case "open-event":
     let event = AlertID.make()
     let alert = Alert(kind: .motionStarted, camera: options["camera"] ?? "door", event: event, zones: ["door"],
-                      peakArea: 0.05, box: MotionBox(x: 5, y: 6, width: 70, height: 80))
+                      peakArea: 0.05, box: PixelBox(x: 5, y: 6, width: 70, height: 80))
     guard (try? queue.enqueue(alert)) == .enqueued else { fail("the motion_started was not committed") }
     FileHandle.standardOutput.write(Data("STARTED \(event)\n".utf8))
     while true { sleep(60) }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VigilDetector
 import VigilStore
 import VigilTestSupport
 
@@ -9,7 +10,7 @@ struct AlertLogTests {
     static let fixed: [Alert] = {
         let base = AlertTime.parse("2026-11-20T13:00:00.000Z")!
         var started = Alert(kind: .motionStarted, camera: "grote-markt-1", time: base, event: "01JDQ3V5K8M2X7R4T9B6C1N0PZ",
-                            zones: ["entrance", "street"], peakArea: 0.0125, box: MotionBox(x: 1, y: 2, width: 3, height: 4))
+                            zones: ["entrance", "street"], peakArea: 0.0125, box: PixelBox(x: 1, y: 2, width: 3, height: 4))
         var ended = started
         ended.id = AlertID.make(at: base.addingTimeInterval(8))
         ended.kind = .motionEnded

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VigilDetector
 import VigilStore
 
 @Suite("alerts: ids, times and JSON")
@@ -31,7 +32,7 @@ struct AlertTests {
     func motionJSON() throws {
         let alert = Alert(kind: .motionEnded, camera: "grote-markt-1", event: "01JDQ3V5K8M2X7R4T9B6C1N0PZ",
                           zones: ["entrance", "street"], peakArea: 0.0125,
-                          box: MotionBox(x: 120, y: 80, width: 64, height: 128), snapshot: "/var/lib/vigil/snap.jpg",
+                          box: PixelBox(x: 120, y: 80, width: 64, height: 128), snapshot: "/var/lib/vigil/snap.jpg",
                           interrupted: true, message: "closed", count: 3)
         let object = try #require(JSONSerialization.jsonObject(with: Data(alert.jsonLine().utf8)) as? [String: Any])
         #expect(Set(object.keys) == ["id", "kind", "camera", "time", "event", "zones", "peak_area", "box", "snapshot",

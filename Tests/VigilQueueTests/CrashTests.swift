@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VigilDetector
 import VigilStore
 import VigilTestSupport
 
@@ -69,7 +70,7 @@ struct CrashTests {
         #expect(ended.event == event)
         #expect(ended.camera == "door")
         #expect(ended.zones == ["door"])
-        #expect(ended.box == MotionBox(x: 5, y: 6, width: 70, height: 80))
+        #expect(ended.box == PixelBox(x: 5, y: 6, width: 70, height: 80))
         #expect(ended.jsonLine().contains("\"interrupted\":true"))
 
         // An event that ended normally is not closed again, nor is the one already closed.

@@ -12,10 +12,7 @@ struct QueueBoundsTests {
     func fullDisk() async throws {
         let state = try TestState()
         let logs = InMemoryLogHandler()
-        var options = QueueOptions()
-        options.enqueueTimeout = 0.2
-        let queue = try AlertQueue(directory: state.directory, access: .produce, options: options,
-                                   logger: Logger(label: "test") { _ in logs })
+        let queue = try state.queue(.produce, logs: logs) { $0.enqueueTimeout = 0.2 }
         // The database may not grow past its current size: the next page it needs is refused.
         try queue.simulateDiskLimit(pages: 1)
         var sent: [Alert] = []
@@ -49,10 +46,7 @@ struct QueueBoundsTests {
     func coalescing() async throws {
         let state = try TestState()
         let logs = InMemoryLogHandler()
-        var options = QueueOptions()
-        options.maxAlerts = 20
-        let queue = try AlertQueue(directory: state.directory, access: [.produce, .deliver], options: options,
-                                   logger: Logger(label: "test") { _ in logs })
+        let queue = try state.queue([.produce, .deliver], logs: logs) { $0.maxAlerts = 20 }
         for _ in 0..<20 { #expect(try queue.enqueue(TestAlerts.health("filler", .cameraOnline)) == .enqueued) }
         let firstGate = TestAlerts.started("gate")
         #expect(try queue.enqueue(firstGate) == .coalesced)
@@ -88,9 +82,7 @@ struct QueueBoundsTests {
     @Test("enqueue returns within its timeout while another process holds the write lock, and the alert is written after")
     func lockedDatabase() async throws {
         let state = try TestState()
-        var options = QueueOptions()
-        options.enqueueTimeout = 0.2
-        let queue = try state.queue(.produce, options: options)
+        let queue = try state.queue(.produce) { $0.enqueueTimeout = 0.2 }
         let other = try DatabaseQueue(path: state.directory.file("queue.sqlite").path)
         let locked = DispatchSemaphore(value: 0)
         let holder = Thread {
@@ -116,9 +108,7 @@ struct QueueBoundsTests {
     @Test("undelivered motion alerts older than the maximum age are dropped; health alerts are kept")
     func maxAge() async throws {
         let state = try TestState()
-        var options = QueueOptions()
-        options.maxAge = 20
-        let queue = try state.queue(.produce, options: options)
+        let queue = try state.queue(.produce) { $0.maxAge = 20 }
         let old = Date().addingTimeInterval(-3600)
         let motion = Alert(kind: .motionStarted, camera: "a", time: old, event: AlertID.make(), peakArea: 0.1)
         let health = Alert(kind: .cameraCovered, camera: "a", time: old)

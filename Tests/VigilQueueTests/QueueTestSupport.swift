@@ -1,5 +1,8 @@
 import Foundation
 import GRDB
+import InMemoryLogging
+import Logging
+import VigilDetector
 import VigilStore
 import VigilTestSupport
 
@@ -17,9 +20,14 @@ struct TestState {
         root = try TemporaryDirectory()
     }
 
-    /// Opens the queue in this directory.
-    func queue(_ access: AlertQueue.Access, options: QueueOptions = QueueOptions()) throws -> AlertQueue {
-        try AlertQueue(directory: directory, access: access, options: options)
+    /// Opens the queue in this directory, with options changed by `configure` and its log lines
+    /// kept in `logs`.
+    func queue(_ access: AlertQueue.Access, logs: InMemoryLogHandler = InMemoryLogHandler(),
+               _ configure: (inout QueueOptions) -> Void = { _ in }) throws -> AlertQueue {
+        var options = QueueOptions()
+        configure(&options)
+        return try AlertQueue(directory: directory, access: access, options: options,
+                              logger: Logger(label: "vigil.queue") { _ in logs })
     }
 
     /// Starts `vigil report` on this directory.
@@ -49,7 +57,7 @@ struct TestState {
 enum TestAlerts {
     static func started(_ camera: String, event: String = AlertID.make()) -> Alert {
         Alert(kind: .motionStarted, camera: camera, event: event, zones: ["street"], peakArea: 0.02,
-              box: MotionBox(x: 10, y: 20, width: 30, height: 40))
+              box: PixelBox(x: 10, y: 20, width: 30, height: 40))
     }
 
     static func ended(_ started: Alert) -> Alert {

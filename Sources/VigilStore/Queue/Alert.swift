@@ -1,4 +1,5 @@
 import Foundation
+import VigilDetector
 
 /// One alert: what happened, on which camera, when. Its JSON encoding (one object, snake_case keys,
 /// absent fields left out) is both a line of the alert log and the body of a webhook request:
@@ -23,8 +24,8 @@ public struct Alert: Sendable, Equatable, Codable {
     public var zones: [String]?
     /// Motion only: the largest fraction of the picture that changed in one frame (0...1).
     public var peakArea: Double?
-    /// Motion only: where the motion was, in source pixels.
-    public var box: MotionBox?
+    /// Motion only: where the motion was, in source pixels (JSON `[x, y, w, h]`).
+    public var box: PixelBox?
     /// Motion only: path of a JPEG of the peak frame, when snapshots are enabled.
     public var snapshot: String?
     /// True only on a `motion_ended` written after a restart for an event whose process died.
@@ -36,7 +37,7 @@ public struct Alert: Sendable, Equatable, Codable {
 
     /// An alert with a new id; `time` is cut to whole milliseconds.
     public init(kind: AlertKind, camera: String, time: Date = Date(), event: String? = nil, zones: [String]? = nil,
-                peakArea: Double? = nil, box: MotionBox? = nil, snapshot: String? = nil, interrupted: Bool = false,
+                peakArea: Double? = nil, box: PixelBox? = nil, snapshot: String? = nil, interrupted: Bool = false,
                 message: String? = nil, count: Int = 1) {
         let time = AlertTime.truncated(time)
         self.id = AlertID.make(at: time)
@@ -91,7 +92,7 @@ public struct Alert: Sendable, Equatable, Codable {
         event = try container.decodeIfPresent(String.self, forKey: .event)
         zones = try container.decodeIfPresent([String].self, forKey: .zones)
         peakArea = try container.decodeIfPresent(Double.self, forKey: .peakArea)
-        box = try container.decodeIfPresent(MotionBox.self, forKey: .box)
+        box = try container.decodeIfPresent(PixelBox.self, forKey: .box)
         snapshot = try container.decodeIfPresent(String.self, forKey: .snapshot)
         interrupted = try container.decodeIfPresent(Bool.self, forKey: .interrupted) ?? false
         message = try container.decodeIfPresent(String.self, forKey: .message)
@@ -130,31 +131,5 @@ public struct Alert: Sendable, Equatable, Codable {
     /// Parses one line of the alert log or one webhook body.
     public init(jsonLine: some StringProtocol) throws {
         self = try JSONDecoder().decode(Alert.self, from: Data(jsonLine.utf8))
-    }
-}
-
-/// A bounding box in source pixels; JSON `[x, y, w, h]`.
-public struct MotionBox: Sendable, Equatable, Codable {
-    public var x: Int
-    public var y: Int
-    public var width: Int
-    public var height: Int
-
-    public init(x: Int, y: Int, width: Int, height: Int) {
-        self.x = x
-        self.y = y
-        self.width = width
-        self.height = height
-    }
-
-    public init(from decoder: any Decoder) throws {
-        var container = try decoder.unkeyedContainer()
-        let values = try (0..<4).map { _ in try container.decode(Int.self) }
-        (x, y, width, height) = (values[0], values[1], values[2], values[3])
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.unkeyedContainer()
-        try container.encode(contentsOf: [x, y, width, height])
     }
 }

@@ -92,6 +92,10 @@ public final class AlertQueue: Sendable {
         }
     }
 
+    deinit {
+        close(timeout: 1)
+    }
+
     private static func openDatabase(path: String, options: QueueOptions, create: Bool) throws(QueueError) -> DatabasePool {
         if create {
             // SQLite gives the -wal and -shm files the database file's mode.
