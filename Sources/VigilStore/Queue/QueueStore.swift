@@ -78,10 +78,10 @@ struct QueueStore: Sendable {
                 room -= 1
             }
             if alert.kind == .motionStarted, let event = alert.event {
-                try db.execute(sql: "INSERT OR REPLACE INTO open_event (event, body) VALUES (?, ?)",
-                               arguments: [event, line])
+                try db.cachedStatement(sql: "INSERT OR REPLACE INTO open_event (event, body) VALUES (?, ?)")
+                    .execute(arguments: [event, line])
             } else if alert.kind == .motionEnded, let event = alert.event {
-                try db.execute(sql: "DELETE FROM open_event WHERE event = ?", arguments: [event])
+                try db.cachedStatement(sql: "DELETE FROM open_event WHERE event = ?").execute(arguments: [event])
             }
         }
         return result
@@ -114,24 +114,24 @@ struct QueueStore: Sendable {
     /// How many more alerts fit before the queue is full (by count or by size); at most `needed + 1`
     /// when that many surely fit, so that the common case costs two index lookups.
     private func room(in db: Database, needed: Int) throws -> Int {
-        let pageSize = try Int.fetchOne(db, sql: "PRAGMA page_size") ?? 4096
-        let pages = try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 0
-        let free = try Int.fetchOne(db, sql: "PRAGMA freelist_count") ?? 0
+        func number(_ sql: String) throws -> Int64? { try Int64.fetchOne(db.cachedStatement(sql: sql)) }
+        let pageSize = try number("PRAGMA page_size") ?? 4096
+        let pages = try number("PRAGMA page_count") ?? 0
+        let free = try number("PRAGMA freelist_count") ?? 0
         if (pages - free) * pageSize >= options.maxBytes { return 0 }
-        let row = try Row.fetchOne(db, sql: "SELECT MIN(seq) AS low, MAX(seq) AS high FROM alert")
-        let low: Int64? = row?["low"], high: Int64? = row?["high"]
-        guard let low, let high else { return options.maxAlerts }
+        // Two queries: SQLite answers a lone MIN or MAX from the index, both at once by a scan.
+        guard let low = try number("SELECT MIN(seq) FROM alert"), let high = try number("SELECT MAX(seq) FROM alert") else {
+            return options.maxAlerts
+        }
         let upperBound = Int(high - low + 1)
         if upperBound + needed < options.maxAlerts { return needed + 1 }
-        let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM alert") ?? 0
-        return options.maxAlerts - count
+        return options.maxAlerts - Int(try number("SELECT COUNT(*) FROM alert") ?? 0)
     }
 
     private func insert(_ alert: Alert, line: String, in db: Database) throws {
         // An alert enqueued twice (same id) is stored once.
-        try db.execute(sql: "INSERT OR IGNORE INTO alert (id, camera, kind, time, body) VALUES (?, ?, ?, ?, ?)",
-                       arguments: [alert.id, alert.camera, alert.kind.rawValue, AlertTime.format(alert.time),
-                                   line])
+        try db.cachedStatement(sql: "INSERT OR IGNORE INTO alert (id, camera, kind, time, body) VALUES (?, ?, ?, ?, ?)")
+            .execute(arguments: [alert.id, alert.camera, alert.kind.rawValue, AlertTime.format(alert.time), line])
     }
 
     private func coalesce(_ alert: Alert, line: String, in db: Database) throws {
