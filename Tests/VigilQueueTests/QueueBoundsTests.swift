@@ -83,10 +83,13 @@ struct QueueBoundsTests {
     func lockedDatabase() async throws {
         let state = try TestState()
         let queue = try state.queue(.produce) { $0.enqueueTimeout = 0.2 }
-        let other = try DatabaseQueue(path: state.directory.file("queue.sqlite").path)
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        let other = try DatabaseQueue(path: state.directory.file("queue.sqlite").path, configuration: configuration)
         let locked = DispatchSemaphore(value: 0)
         let holder = Thread {
             try? other.writeWithoutTransaction { db in
+                defer { locked.signal() }
                 try db.execute(sql: "BEGIN IMMEDIATE")
                 locked.signal()
                 Thread.sleep(forTimeInterval: 1.5)
@@ -94,7 +97,7 @@ struct QueueBoundsTests {
             }
         }
         holder.start()
-        locked.wait()
+        try #require(locked.wait(timeout: .now() + 10) == .success, "the other connection never took the lock")
         let alert = TestAlerts.health("slow")
         let started = Date()
         #expect(try queue.enqueue(alert) == .delayed)
