@@ -2,7 +2,7 @@
 import PackageDescription
 
 /// Layers, each importing only those below it:
-/// `vigil` (CLI) -> VigilPipeline -> VigilIngest / VigilDetector / VigilStore -> CFFmpeg (shim) / CVigilKernels.
+/// `vigil` (CLI) -> VigilPipeline / VigilReporter -> VigilIngest / VigilStore -> VigilDetector -> CFFmpeg (shim) / CVigilKernels.
 let strictSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
@@ -16,7 +16,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.0"),
@@ -60,10 +60,18 @@ let package = Package(
         .target(
             name: "VigilStore",
             dependencies: [
+                "VigilDetector",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "CSV", package: "CSV.swift"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: strictSettings
+        ),
+        // Delivers queued alerts: the alert log, a webhook, a command.
+        .target(
+            name: "VigilReporter",
+            dependencies: ["VigilStore", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
         .target(
@@ -89,7 +97,7 @@ let package = Package(
         .executableTarget(
             name: "vigil",
             dependencies: [
-                "VigilDaemon", "VigilPipeline", "VigilIngest", "VigilDetector", "VigilStore",
+                "VigilDaemon", "VigilPipeline", "VigilIngest", "VigilDetector", "VigilStore", "VigilReporter",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -109,6 +117,22 @@ let package = Package(
         .testTarget(
             name: "VigilIngestTests",
             dependencies: ["VigilIngest", "VigilTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        // A producer for the queue's crash tests, SIGKILLed by them at random moments.
+        .executableTarget(
+            name: "QueueTorture",
+            dependencies: ["VigilStore", "VigilDetector"],
+            path: "Tests/QueueTorture",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "VigilQueueTests",
+            dependencies: [
+                "VigilStore", "VigilReporter", "VigilDetector", "VigilTestSupport", "QueueTorture", "vigil",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -2,8 +2,9 @@ import Foundation
 import VigilDetector
 import Yams
 
-/// The YAML config file: the detection settings every camera starts from (`detector:`), and
-/// per-camera overrides on top of them (`cameras:`), each key replacing the default's:
+/// The YAML config file: the detection settings every camera starts from (`detector:`),
+/// per-camera overrides on top of them (`cameras:`, each key replacing the default's), and the
+/// reporter's sinks (`reporter:`):
 ///
 /// ```yaml
 /// detector:
@@ -17,12 +18,17 @@ import Yams
 ///       - name: crossing
 ///         polygon: [[100, 200], [540, 200], [540, 360], [100, 360]]
 ///         min_area: 0.0008
+/// reporter:
+///   webhook:
+///     url_file: /etc/vigil/webhook-url
 /// ```
 public struct VigilConfig: Sendable, Equatable {
     /// The settings of a camera without overrides.
     public var defaults = CameraDetectionSettings()
     /// Each named camera's settings: the defaults with its overrides applied.
     public var cameras: [String: CameraDetectionSettings] = [:]
+    /// Where alerts go besides the alert log.
+    public var reporter = ReporterSettings()
     /// The `detector:` section as written (YAML), for merging overrides that arrive later (the registry's).
     private var defaultsYAML = ""
 
@@ -60,7 +66,7 @@ public struct VigilConfig: Sendable, Equatable {
         }
         guard let root else { return config }
         guard let top = root.mapping else { throw LoadError(description: "config \(origin) must be a mapping") }
-        try checkKeys(of: top, allowed: ["detector", "cameras"], in: origin, section: nil)
+        try checkKeys(of: top, allowed: ["detector", "cameras", "reporter"], in: origin, section: nil)
         let defaults = try settingsMapping(top["detector"], in: origin, section: "detector")
         config.defaults = try decodeSettings(defaults, in: origin, section: "detector")
         config.defaultsYAML = (try? Yams.serialize(node: .mapping(defaults))) ?? ""
@@ -75,6 +81,9 @@ public struct VigilConfig: Sendable, Equatable {
                 config.cameras[name] = try decodeSettings(merging: overrides, onto: defaults, in: origin,
                                                           section: section)
             }
+        }
+        if let reporter = top["reporter"] {
+            config.reporter = try parseReporter(reporter, in: origin)
         }
         return config
     }
@@ -135,6 +144,61 @@ public struct VigilConfig: Sendable, Equatable {
         return settings
     }
 
+    private static func parseReporter(_ node: Node, in origin: String) throws(LoadError) -> ReporterSettings {
+        let mapping = try checkSection(node, allowed: ReporterSettings.keys, in: origin, section: "reporter")
+        var settings = ReporterSettings()
+        if let alertLog = mapping["alert_log"] {
+            guard let path = alertLog.string, !path.isEmpty else {
+                throw LoadError(description: "config \(origin): 'reporter.alert_log' must be a file path")
+            }
+            settings.alertLog = path
+        }
+        settings.webhook = try mapping["webhook"].map { node throws(LoadError) in
+            try parseHook(node, target: "url_file", in: origin, section: "reporter.webhook")
+        }
+        settings.exec = try mapping["exec"].map { node throws(LoadError) in
+            try parseHook(node, target: "command", in: origin, section: "reporter.exec")
+        }
+        return settings
+    }
+
+    private static func parseHook(_ node: Node, target: String, in origin: String, section: String)
+        throws(LoadError) -> HookSettings
+    {
+        let mapping = try checkSection(node, allowed: [target] + HookSettings.retryKeys, in: origin, section: section)
+        guard let value = mapping[target]?.string, !value.isEmpty else {
+            throw LoadError(description: "config \(origin): '\(section).\(target)' is required")
+        }
+        var settings = try decode(HookSettings.self, from: node, in: origin, section: section)
+        settings.target = value
+        if let problem = settings.problem {
+            throw LoadError(description: "config \(origin): \(section).\(problem)")
+        }
+        return settings
+    }
+
+    /// The section's mapping, after checking that it is one and has only `allowed` keys.
+    @discardableResult
+    private static func checkSection(_ node: Node, allowed: [String], in origin: String, section: String)
+        throws(LoadError) -> Node.Mapping
+    {
+        guard let mapping = node.mapping else {
+            throw LoadError(description: "config \(origin): '\(section)' must be a mapping")
+        }
+        try checkKeys(of: mapping, allowed: allowed, in: origin, section: section)
+        return mapping
+    }
+
+    private static func decode<T: Decodable>(_ type: T.Type, from node: Node, in origin: String, section: String)
+        throws(LoadError) -> T
+    {
+        do {
+            return try YAMLDecoder().decode(type, from: node)
+        } catch {
+            throw LoadError(description: "config \(origin): \(section): \(describe(error))")
+        }
+    }
+
     private static func checkKeys(of mapping: Node.Mapping, allowed: [String], in origin: String, section: String?)
         throws(LoadError)
     {
@@ -163,7 +227,7 @@ public struct VigilConfig: Sendable, Equatable {
 }
 
 /// The system's short text for a file error ("No such file or directory").
-func readableReason(_ error: any Error) -> String {
+public func readableReason(_ error: any Error) -> String {
     let nsError = error as NSError
     if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
         return String(cString: strerror(Int32(underlying.code)))

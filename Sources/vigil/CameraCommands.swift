@@ -103,7 +103,7 @@ struct AddCamera: ParsableCommand {
     @Argument(help: "Camera id, a slug such as grote-markt-1.")
     var id: String
     @OptionGroup var fields: CameraFieldOptions
-    @OptionGroup var state: StateOptions
+    @OptionGroup var state: StateDirectoryOption
 
     func run() throws {
         try reportingFailures {
@@ -121,7 +121,7 @@ struct UpdateCamera: ParsableCommand {
     @Argument(help: "Camera id.")
     var id: String
     @OptionGroup var fields: CameraFieldOptions
-    @OptionGroup var state: StateOptions
+    @OptionGroup var state: StateDirectoryOption
 
     func run() throws {
         try reportingFailures {
@@ -142,7 +142,7 @@ struct RemoveCamera: ParsableCommand {
 
     @Argument(help: "Camera id.")
     var id: String
-    @OptionGroup var state: StateOptions
+    @OptionGroup var state: StateDirectoryOption
 
     func run() throws {
         try reportingFailures {
@@ -157,7 +157,7 @@ struct EnableCamera: ParsableCommand {
 
     @Argument(help: "Camera id.")
     var id: String
-    @OptionGroup var state: StateOptions
+    @OptionGroup var state: StateDirectoryOption
 
     func run() throws {
         try reportingFailures { try setEnabled(true, id: id, state: state) }
@@ -169,14 +169,14 @@ struct DisableCamera: ParsableCommand {
 
     @Argument(help: "Camera id.")
     var id: String
-    @OptionGroup var state: StateOptions
+    @OptionGroup var state: StateDirectoryOption
 
     func run() throws {
         try reportingFailures { try setEnabled(false, id: id, state: state) }
     }
 }
 
-private func setEnabled(_ enabled: Bool, id: String, state: StateOptions) throws {
+private func setEnabled(_ enabled: Bool, id: String, state: StateDirectoryOption) throws {
     let registry = try state.openRegistry()
     var camera = try registry.existingCamera(id)
     camera.enabled = enabled
@@ -187,7 +187,7 @@ private func setEnabled(_ enabled: Bool, id: String, state: StateOptions) throws
 struct ListCameras: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "list", abstract: "List the registered cameras.")
 
-    @OptionGroup var state: StateOptions
+    @OptionGroup var state: StateDirectoryOption
 
     func run() throws {
         try reportingFailures {
@@ -214,7 +214,7 @@ struct ShowCamera: ParsableCommand {
 
     @Argument(help: "Camera id.")
     var id: String
-    @OptionGroup var state: StateOptions
+    @OptionGroup var state: StateDirectoryOption
 
     func run() throws {
         try reportingFailures {
@@ -251,7 +251,7 @@ struct ImportCameras: ParsableCommand {
 
     @Argument(help: "A .csv file with a header row of field names, or a .yaml list of cameras.")
     var file: String
-    @OptionGroup var state: StateOptions
+    @OptionGroup var state: StateDirectoryOption
 
     func run() throws {
         try reportingFailures {
@@ -280,7 +280,7 @@ struct TestCamera: ParsableCommand {
     var id: String
     @Option(help: "Seconds to wait for the camera.")
     var timeout: Double = 10
-    @OptionGroup var state: StateOptions
+    @OptionGroup var state: StateDirectoryOption
 
     func run() throws {
         try reportingFailures {

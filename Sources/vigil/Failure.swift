@@ -12,6 +12,12 @@ struct Failure: Error {
         self.message = message
         self.exitCode = exitCode
     }
+
+    /// Prints the line and gives the exit to throw.
+    func report() -> ExitCode {
+        printError("vigil: \(message)")
+        return ExitCode(exitCode)
+    }
 }
 
 /// Runs a command body, turning failures into one line on stderr and an exit code, never a trace.
@@ -19,11 +25,20 @@ func reportingFailures(_ body: () throws -> Void) throws {
     do {
         try body()
     } catch let failure as Failure {
-        printError("vigil: \(failure.message)")
-        throw ExitCode(failure.exitCode)
+        throw failure.report()
     } catch let error as RegistryError {
-        printError("vigil: \(error.description)")
-        throw ExitCode(1)
+        throw Failure(error.description).report()
+    }
+}
+
+/// The same for commands that run async code.
+func reportingFailures(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let failure as Failure {
+        throw failure.report()
+    } catch let error as RegistryError {
+        throw Failure(error.description).report()
     }
 }
 

@@ -23,7 +23,7 @@ struct ExportRegister: ParsableCommand {
     var format: PublicRegister.Format = .json
     @Option(help: "Write to this file instead of stdout.")
     var output: String?
-    @OptionGroup var state: StateOptions
+    @OptionGroup var state: StateDirectoryOption
 
     func run() throws {
         try reportingFailures {

@@ -1,13 +1,15 @@
 import ArgumentParser
+import Foundation
+import VigilReporter
 import VigilStore
 
-/// `--state-dir`, shared by every subcommand that touches state.
-struct StateOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("The state directory (default: $VIGIL_STATE_DIR, $STATE_DIRECTORY, /var/lib/vigil).",
-                               valueName: "dir"))
-    var stateDir: String?
+/// `--state-dir DIR`, for every subcommand that touches Vigil's state.
+struct StateDirectoryOption: ParsableArguments {
+    @Option(name: .customLong("state-dir"),
+            help: "The state directory (default: $VIGIL_STATE_DIR, else $STATE_DIRECTORY, else /var/lib/vigil).")
+    var path: String?
 
-    var directory: StateDirectory { StateDirectory(option: stateDir) }
+    var directory: StateDirectory { StateDirectory(option: path) }
 
     /// Opens the camera registry, turning problems into one-line failures.
     func openRegistry() throws -> CameraRegistry {
@@ -16,5 +18,19 @@ struct StateOptions: ParsableArguments {
         } catch {
             throw Failure(error.description)
         }
+    }
+}
+
+/// `--state-dir DIR` and `--alert-log PATH`, for the subcommands that write or read the alert log.
+struct AlertLogOption: ParsableArguments {
+    @OptionGroup var state: StateDirectoryOption
+
+    @Option(name: .customLong("alert-log"),
+            help: "The alert log (default: $LOGS_DIRECTORY/alerts.jsonl, else <state dir>/alerts.jsonl).")
+    var path: String?
+
+    /// The alert log's location; `configured` is the config file's `reporter.alert_log`.
+    func url(configured: String? = nil) -> URL {
+        AlertLogLocation.resolve(option: path, configured: configured, stateDirectory: state.directory)
     }
 }

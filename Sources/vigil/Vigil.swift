@@ -2,10 +2,11 @@ import ArgumentParser
 
 /// The `vigil` command: a motion-alert daemon for city cameras and its tools.
 @main
-struct Vigil: ParsableCommand {
+struct Vigil: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vigil",
         abstract: "Motion alerts from city cameras: decode, detect, alert.",
-        subcommands: [ReplayCommand.self, EvalCommand.self, CameraCommand.self, RegisterCommand.self, BenchCommand.self]
+        subcommands: [ReplayCommand.self, EvalCommand.self, CameraCommand.self, RegisterCommand.self,
+                      AlertsCommand.self, ReportCommand.self, BenchCommand.self, QueueBenchCommand.self]
     )
 }

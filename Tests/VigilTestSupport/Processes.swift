@@ -31,21 +31,81 @@ public func runProcess(_ executable: String, _ arguments: [String], environment:
 
 /// The `vigil` executable built with the tests (override with `$VIGIL_BIN`).
 public var vigilExecutable: String {
-    if let path = ProcessInfo.processInfo.environment["VIGIL_BIN"] { return path }
+    ProcessInfo.processInfo.environment["VIGIL_BIN"] ?? productExecutable("vigil")
+}
+
+/// An executable product of this package, built next to the test runner.
+public func productExecutable(_ name: String) -> String {
     let runner = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
     var directory = runner.deletingLastPathComponent()
     // On Linux the test runner is `<products>/VigilPackageTests.xctest`; on macOS a bundle inside it.
-    while !FileManager.default.isExecutableFile(atPath: directory.appendingPathComponent("vigil").path),
+    while !FileManager.default.isExecutableFile(atPath: directory.appendingPathComponent(name).path),
         directory.pathComponents.count > 1
     {
         directory.deleteLastPathComponent()
     }
-    return directory.appendingPathComponent("vigil").path
+    return directory.appendingPathComponent(name).path
 }
 
 /// Runs `vigil` with `arguments`.
 public func runVigil(_ arguments: [String], environment: [String: String]? = nil) throws -> ProcessOutput {
     try runProcess(vigilExecutable, arguments, environment: environment)
+}
+
+/// A program running in the background for a test (a reporter, a producer), its output in files.
+/// Killed with SIGKILL when released.
+public final class RunningProcess: @unchecked Sendable {
+    private let process = Process()
+    private let outFile: TemporaryFile
+    private let errFile: TemporaryFile
+
+    public init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws {
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        outFile = try TemporaryFile()
+        errFile = try TemporaryFile()
+        process.standardOutput = outFile.handle
+        process.standardError = errFile.handle
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    public var processIdentifier: Int32 { process.processIdentifier }
+    public var isRunning: Bool { process.isRunning }
+    public var stdoutText: String { (try? String(contentsOf: outFile.url, encoding: .utf8)) ?? "" }
+    public var stderrText: String { (try? String(contentsOf: errFile.url, encoding: .utf8)) ?? "" }
+
+    /// Sends `signal` (SIGTERM, SIGKILL, SIGHUP...).
+    public func send(_ signal: Int32) {
+        if process.isRunning { Foundation.kill(process.processIdentifier, signal) }
+    }
+
+    /// Waits for the exit; its status, or nil if still running after `timeout` seconds.
+    public func waitForExit(timeout: Double) -> Int32? {
+        guard waitUntil(timeout: timeout, { !self.process.isRunning }) else { return nil }
+        return process.terminationStatus
+    }
+
+    /// SIGKILL (a crash, a power cut for the process) and wait for it.
+    public func kill() {
+        send(SIGKILL)
+        process.waitUntilExit()
+    }
+
+    deinit {
+        kill()
+    }
+}
+
+/// Polls `condition` every 20 ms; false if it is still false after `timeout` seconds.
+public func waitUntil(timeout: Double, _ condition: () throws -> Bool) rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while true {
+        if try condition() { return true }
+        if Date() > deadline { return false }
+        Thread.sleep(forTimeInterval: 0.02)
+    }
 }
 
 /// Frames in a video's first video stream, counted by ffprobe decoding it.

@@ -150,6 +150,46 @@ public final class TCPFaultProxy: @unchecked Sendable {
     }
 }
 
+/// The project's webhook receiver (`scripts/webhook_server.py`): answers 503 to the first
+/// `failFirst` requests, 200 after, and records every request.
+public final class WebhookTestServer: @unchecked Sendable {
+    /// One request as the server saw it.
+    public struct Request: Decodable, Sendable {
+        public let n: Int
+        public let path: String
+        /// The `Idempotency-Key` header.
+        public let key: String?
+        public let status: Int
+        public let body: String
+    }
+
+    private let process: ScriptProcess
+    private let record: TemporaryFile
+    public var port: Int { process.port }
+
+    public init(failFirst: Int) throws {
+        record = try TemporaryFile()
+        process = try ScriptProcess(script: "webhook_server.py",
+                                    arguments: ["--record", record.url.path, "--fail-first", String(failFirst)])
+    }
+
+    /// `http://127.0.0.1:PORT/<path>`.
+    public func url(path: String = "hook") -> String {
+        "http://127.0.0.1:\(port)/\(path)"
+    }
+
+    /// Every request received so far, in arrival order.
+    public func requests() throws -> [Request] {
+        try String(contentsOf: record.url, encoding: .utf8).split(separator: "\n").map {
+            try JSONDecoder().decode(Request.self, from: Data($0.utf8))
+        }
+    }
+
+    public func kill() {
+        process.kill()
+    }
+}
+
 /// Lines a child process printed, gathered on a reader thread and taken by the test thread.
 private final class ReceivedLines: Sendable {
     private let state = Mutex<(lines: [String], partial: String)>(([], ""))

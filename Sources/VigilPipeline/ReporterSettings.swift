@@ -1,0 +1,69 @@
+/// The config file's `reporter:` section: where alerts go besides the queue.
+///
+/// ```yaml
+/// reporter:
+///   alert_log: /var/log/vigil/alerts.jsonl
+///   webhook:
+///     url_file: /etc/vigil/webhook-url   # a file holding the URL (a secret)
+///     timeout: 10
+///   exec:
+///     command: /usr/local/bin/on-alert
+///     dead_after: 5
+/// ```
+public struct ReporterSettings: Sendable, Equatable {
+    /// The alert log's path; nil for the default (see the README).
+    public var alertLog: String?
+    public var webhook: HookSettings?
+    public var exec: HookSettings?
+
+    public init() {}
+
+    static let keys = ["alert_log", "webhook", "exec"]
+}
+
+/// A webhook or exec sink: its target (the webhook's `url_file`, the exec `command`) and how it retries.
+public struct HookSettings: Sendable, Equatable, Decodable {
+    /// The `url_file` of a webhook, the `command` of an exec sink.
+    public var target: String
+    /// Seconds one attempt may take.
+    public var timeout = 10.0
+    /// Seconds before the first retry, doubled after each failure up to `maxBackoff`.
+    public var initialBackoff = 1.0
+    public var maxBackoff = 300.0
+    /// Failed attempts before an alert is dead-lettered.
+    public var deadAfter = 10
+
+    public init(target: String) {
+        self.target = target
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case timeout
+        case initialBackoff = "initial_backoff"
+        case maxBackoff = "max_backoff"
+        case deadAfter = "dead_after"
+    }
+
+    static var retryKeys: [String] { CodingKeys.allCases.map(\.rawValue) }
+
+    /// Decodes the retry knobs; `target` is filled in by the caller. Missing keys keep their defaults.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        target = ""
+        timeout = try container.decodeIfPresent(Double.self, forKey: .timeout) ?? timeout
+        initialBackoff = try container.decodeIfPresent(Double.self, forKey: .initialBackoff) ?? initialBackoff
+        maxBackoff = try container.decodeIfPresent(Double.self, forKey: .maxBackoff) ?? maxBackoff
+        deadAfter = try container.decodeIfPresent(Int.self, forKey: .deadAfter) ?? deadAfter
+    }
+
+    /// The first knob out of range, or nil.
+    var problem: String? {
+        if timeout <= 0 { return "timeout must be positive (got \(timeout))" }
+        if initialBackoff <= 0 { return "initial_backoff must be positive (got \(initialBackoff))" }
+        if maxBackoff < initialBackoff {
+            return "max_backoff must be at least initial_backoff (got \(maxBackoff))"
+        }
+        if deadAfter < 1 { return "dead_after must be at least 1 (got \(deadAfter))" }
+        return nil
+    }
+}

@@ -1,0 +1,117 @@
+import Foundation
+import Logging
+import Synchronization
+import VigilStore
+
+/// The alert log: JSON Lines, one alert per line, each line written with its own `write(2)` (so it
+/// is in the file as soon as it is written), `fsync` once per batch before the batch is acknowledged.
+///
+/// After a crash the log can end in a torn line (a write cut short): opening the file cuts it
+/// off, and the alert, which was not acknowledged, is written again whole. Alerts written but not
+/// acknowledged before a crash are recognised by their ids in the log's tail and not written twice.
+///
+/// File state is confined to `io`, a serial queue, so blocking writes never run on the cooperative pool.
+final class AlertLogSink: AlertSink, @unchecked Sendable {
+    let name = "log"
+    let batchLimit = 256
+    /// The log is local: it is retried until it works (a full disk), never dead-lettered.
+    let retry = RetryPolicy(initialBackoff: 0.5, maxBackoff: 30, deadLetterAfter: nil)
+    let url: URL
+
+    private let io = DispatchQueue(label: "vigil.alert-log")
+    private let logger: Logger
+    private let reopenRequested = Atomic(false)
+    /// Confined to `io`.
+    private var descriptor: Int32 = -1
+    /// Ids in the log's tail when it was opened; nil once an alert not among them was written.
+    private var recentIDs: Set<String>?
+
+    /// The bytes of the log's tail searched for ids already written.
+    private static let tailBytes = 1 << 20
+
+    /// Opens (creating it 0640) and repairs the log now, so that a bad path fails at startup.
+    init(url: URL, logger: Logger) throws(DeliveryError) {
+        self.url = url
+        self.logger = logger
+        try openFile()
+    }
+
+    deinit {
+        if descriptor >= 0 { close(descriptor) }
+    }
+
+    /// Closes and reopens the file before the next write (after logrotate moved it: SIGHUP).
+    func requestReopen() {
+        reopenRequested.store(true, ordering: .relaxed)
+    }
+
+    func deliver(_ alerts: [QueuedAlert]) async throws(DeliveryError) {
+        try await io.perform { () throws(DeliveryError) in try self.write(alerts) }
+    }
+
+    private func write(_ alerts: [QueuedAlert]) throws(DeliveryError) {
+        if reopenRequested.exchange(false, ordering: .relaxed) {
+            close(descriptor)
+            descriptor = -1
+            logger.notice("reopening the alert log \(url.path)")
+        }
+        if descriptor < 0 { try openFile() }
+        var wrote = false
+        for alert in alerts {
+            if recentIDs?.contains(alert.id) == true { continue }
+            recentIDs = nil
+            try append(Array((alert.line + "\n").utf8))
+            wrote = true
+        }
+        if wrote, fsync(descriptor) != 0 {
+            throw DeliveryError("cannot sync the alert log \(url.path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// Writes one whole line, or nothing: a failed write is cut back off the file.
+    private func append(_ bytes: [UInt8]) throws(DeliveryError) {
+        let start = lseek(descriptor, 0, SEEK_END)
+        var written = 0
+        while written < bytes.count {
+            let result = bytes.withUnsafeBufferPointer { Foundation.write(descriptor, $0.baseAddress! + written, $0.count - written) }
+            if result < 0 {
+                if errno == EINTR { continue }
+                let reason = String(cString: strerror(errno))
+                _ = ftruncate(descriptor, start)
+                throw DeliveryError("cannot write the alert log \(url.path): \(reason)")
+            }
+            written += result
+        }
+    }
+
+    private func openFile() throws(DeliveryError) {
+        let descriptor = open(url.path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
+        guard descriptor >= 0 else {
+            throw DeliveryError("cannot open the alert log \(url.path): \(String(cString: strerror(errno)))")
+        }
+        self.descriptor = descriptor
+        let tail = repairTornLine()
+        recentIDs = Set(tail.split(separator: UInt8(ascii: "\n")).compactMap {
+            try? Alert(jsonLine: String(decoding: $0, as: UTF8.self)).id
+        })
+    }
+
+    /// Cuts off a last line without its newline; returns the (whole) lines of the log's tail.
+    private func repairTornLine() -> [UInt8] {
+        let size = Int(lseek(descriptor, 0, SEEK_END))
+        let start = max(0, size - Self.tailBytes)
+        var tail = [UInt8](repeating: 0, count: size - start)
+        let read = tail.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, $0.count, off_t(start)) }
+        guard read == tail.count, !tail.isEmpty else { return [] }
+        if tail.last != UInt8(ascii: "\n") {
+            let keep = tail.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0
+            if keep > 0 || start == 0, ftruncate(descriptor, off_t(start + keep)) == 0 {
+                logger.warning("alert log \(url.path): removed a torn last line (\(tail.count - keep) bytes) left by a crash; its alert is written again")
+                tail.removeSubrange(keep...)
+            }
+        }
+        // The first line of a tail that does not start the file may be cut: drop it.
+        if start > 0, let firstEnd = tail.firstIndex(of: UInt8(ascii: "\n")) { tail.removeSubrange(...firstEnd) }
+        return tail
+    }
+}

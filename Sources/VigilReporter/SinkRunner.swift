@@ -1,0 +1,130 @@
+import Foundation
+import Logging
+import Synchronization
+import VigilStore
+
+/// A sink's delivery state, for the daemon's status line.
+public struct SinkStatus: Sendable, Equatable {
+    /// "log", "webhook" or "exec".
+    public let name: String
+    /// Alerts delivered since the reporter started.
+    public var delivered = 0
+    /// Alerts given up on since the reporter started.
+    public var deadLettered = 0
+    /// Failed attempts in a row on the current alert.
+    public var failures = 0
+    /// The last failure, nil once a delivery succeeds again.
+    public var lastError: String?
+
+    public init(name: String) {
+        self.name = name
+    }
+}
+
+/// Feeds one sink from its position in the queue: fetch, deliver, acknowledge; on failure wait the
+/// sink's backoff and retry, dead-lettering an alert after the policy's number of failures.
+final class SinkRunner: Sendable {
+    let sink: any AlertSink
+    private let queue: AlertQueue
+    private let logger: Logger
+    private let pollInterval: TimeInterval
+    private let state: Mutex<(position: Int64, status: SinkStatus)>
+
+    init(sink: any AlertSink, queue: AlertQueue, position: Int64, pollInterval: TimeInterval, logger: Logger) {
+        self.sink = sink
+        self.queue = queue
+        self.pollInterval = pollInterval
+        self.logger = logger
+        state = Mutex((position, SinkStatus(name: sink.name)))
+    }
+
+    var status: SinkStatus { state.withLock { $0.status } }
+
+    /// Delivers until the task is cancelled.
+    func run() async {
+        while !Task.isCancelled {
+            let pause: TimeInterval
+            switch await step() {
+            case .delivered: continue
+            case .idle: pause = pollInterval
+            case .failed(let delay): pause = delay
+            }
+            try? await Task.sleep(for: .seconds(pause))
+        }
+    }
+
+    /// Delivers what is queued now, giving up at the first failure or after `timeout` seconds.
+    func drain(timeout: TimeInterval) async {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline, case .delivered = await step() {}
+    }
+
+    private enum Step {
+        case delivered, idle
+        case failed(retryIn: TimeInterval)
+    }
+
+    private func step() async -> Step {
+        let position = state.withLock { $0.position }
+        let batch: [QueuedAlert]
+        do {
+            batch = try await queue.alerts(after: position, limit: sink.batchLimit)
+        } catch {
+            return failed("cannot read the queue: \(error)", failures: state.withLock { $0.status.failures + 1 })
+        }
+        guard let last = batch.last else { return .idle }
+        do {
+            try await sink.deliver(batch)
+        } catch {
+            if Task.isCancelled { return .idle }
+            let failures = state.withLock { $0.status.failures + 1 }
+            if let limit = sink.retry.deadLetterAfter, failures >= limit, batch.count == 1 {
+                return await deadLetter(last, failures: failures, reason: error.description)
+            }
+            return failed("alert \(batch[0].id) (\(batch[0].kind), camera \(batch[0].camera)): \(error)",
+                          failures: failures)
+        }
+        advance(to: last.sequence) { $0.delivered += batch.count }
+        await acknowledge(last.sequence)
+        return .delivered
+    }
+
+    private func failed(_ reason: String, failures: Int) -> Step {
+        let delay = sink.retry.delay(afterFailures: failures)
+        state.withLock {
+            $0.status.failures = failures
+            $0.status.lastError = reason
+        }
+        logger.warning("\(sink.name): delivery failed (attempt \(failures)): \(reason); retrying in \(delay) s")
+        return .failed(retryIn: delay)
+    }
+
+    private func deadLetter(_ alert: QueuedAlert, failures: Int, reason: String) async -> Step {
+        do {
+            try await queue.deadLetter(alert, sink: sink.name, failures: failures, reason: reason)
+        } catch {
+            return failed("cannot record dead letter: \(error)", failures: failures)
+        }
+        advance(to: alert.sequence) { $0.deadLettered += 1 }
+        logger.error("\(sink.name): gave up on alert \(alert.id) (\(alert.kind), camera \(alert.camera)) after \(failures) attempts: \(reason); see vigil alerts dead")
+        return .delivered
+    }
+
+    private func advance(to sequence: Int64, _ update: (inout SinkStatus) -> Void) {
+        state.withLock {
+            $0.position = sequence
+            $0.status.failures = 0
+            $0.status.lastError = nil
+            update(&$0.status)
+        }
+    }
+
+    /// A failed acknowledgement only means the alerts may be delivered again after a restart.
+    private func acknowledge(_ sequence: Int64) async {
+        do {
+            try await queue.acknowledge(sink: sink.name, through: sequence)
+        } catch {
+            logger.warning("\(sink.name): cannot record the delivered position: \(error)")
+        }
+    }
+}

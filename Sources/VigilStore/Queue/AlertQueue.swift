@@ -1,0 +1,352 @@
+import Foundation
+import Synchronization
+import GRDB
+import Logging
+
+/// The durable alert queue: `<state dir>/queue.sqlite`, SQLite in WAL mode.
+///
+/// An alert is *enqueued* when the transaction that stores it commits: from then on it survives a
+/// crash of the process (and, with ``QueueOptions/Durability/full``, a power cut) and every sink
+/// delivers it at least once. Each sink keeps its own acknowledged position; an alert is deleted
+/// once every sink acknowledged it.
+///
+/// Producers (the daemon's camera workers) call ``enqueue(_:)`` from their own threads; a dedicated
+/// writer thread commits for all of them. One process at a time may produce (``Access/produce``)
+/// and one may deliver (``Access/deliver``); any number may read.
+public final class AlertQueue: Sendable {
+    /// What a process opens the queue for.
+    public struct Access: OptionSet, Sendable {
+        public let rawValue: Int
+        public init(rawValue: Int) { self.rawValue = rawValue }
+
+        /// Enqueue alerts. Opening closes the events a dead producer left open (crash closure).
+        public static let produce = Access(rawValue: 1)
+        /// Deliver alerts to sinks: register sinks, acknowledge, dead-letter (the reporter).
+        public static let deliver = Access(rawValue: 2)
+        /// Neither: read an existing queue (`vigil alerts dead`); never creates one.
+        public static let read: Access = []
+    }
+
+    public let directory: StateDirectory
+    /// `<state dir>/queue.sqlite`.
+    public let path: String
+    public let access: Access
+    /// The `motion_ended` alerts written at open for events a dead producer left open.
+    public let interruptedEvents: [Alert]
+
+    private let pool: DatabasePool
+    private let options: QueueOptions
+    private let writer: QueueWriter?
+    /// Held until ``close(timeout:)``.
+    private let locks: Mutex<[FileLock]>
+
+    /// Opens (and with `produce` or `deliver` access creates) the queue in `directory`, which is
+    /// created 0700 when missing; the database file is created 0600.
+    public init(directory: StateDirectory, access: Access, options: QueueOptions = QueueOptions(),
+                logger: Logger = Logger(label: "vigil.queue")) throws(QueueError) {
+        self.directory = directory
+        self.access = access
+        self.options = options
+        path = directory.file("queue.sqlite").path
+        if access.isEmpty {
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw QueueError(.notFound, "no alert queue in \(directory.path) (\(path) does not exist); "
+                                 + "pass --state-dir DIR")
+            }
+        } else {
+            do {
+                try directory.prepare()
+            } catch {
+                throw QueueError(.cannotOpen, error.description)
+            }
+        }
+        var locks: [FileLock] = []
+        if access.contains(.produce) {
+            locks.append(try FileLock(path: directory.file("queue.produce.lock").path,
+                                      owner: "another vigil process producing alerts into \(directory.path)"))
+        }
+        if access.contains(.deliver) {
+            locks.append(try FileLock(path: directory.file("queue.deliver.lock").path,
+                                      owner: "another reporter (vigil run or vigil report) on \(directory.path)"))
+        }
+        self.locks = Mutex(locks)
+        pool = try Self.openDatabase(path: path, options: options, create: !access.isEmpty)
+        let store = QueueStore(options: options, logger: logger)
+        if access.contains(.produce) {
+            let writer = QueueWriter(pool: pool, store: store, path: path, logger: logger)
+            var closed: [Alert] = []
+            do {
+                try writer.storeNow { db in closed = try store.closeInterruptedEvents(in: db) }
+            } catch {
+                throw QueueError(database: error, path: path)
+            }
+            if !closed.isEmpty {
+                logger.warning("alert queue: closed \(closed.count) motion events left open by a process that stopped uncleanly (motion_ended with interrupted: true)")
+            }
+            interruptedEvents = closed
+            writer.start()
+            self.writer = writer
+        } else {
+            interruptedEvents = []
+            writer = nil
+        }
+    }
+
+    deinit {
+        close(timeout: 1)
+    }
+
+    private static func openDatabase(path: String, options: QueueOptions, create: Bool) throws(QueueError) -> DatabasePool {
+        if create {
+            // SQLite gives the -wal and -shm files the database file's mode.
+            try createFileIfMissing(path: path, mode: 0o600)
+        }
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(options.busyTimeout)
+        configuration.label = "vigil.queue"
+        do {
+            let pool = try DatabasePool(path: path, configuration: configuration)
+            // GRDB sets NORMAL when it enables WAL; the writer connection keeps what is set here.
+            let pragma = options.durability == .full ? "FULL" : "NORMAL"
+            try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = \(pragma)") }
+            try migrate(pool)
+            return pool
+        } catch {
+            throw QueueError(.cannotOpen, "cannot open alert queue \(path): \(QueueError.reason(error))")
+        }
+    }
+
+    /// Two processes opening a new queue at once may race to create the tables: the loser retries.
+    private static func migrate(_ pool: DatabasePool) throws {
+        for attempt in 1... {
+            do {
+                return try QueueStore.migrator.migrate(pool)
+            } catch where attempt < 3 {
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+        }
+    }
+
+    // MARK: Producing
+
+    /// Hands an alert to the queue and waits, at most ``QueueOptions/enqueueTimeout``, for its commit.
+    /// Thread-safe; meant to be called synchronously from a camera's own thread.
+    ///
+    /// Throws only for a malformed alert, a queue opened without ``Access/produce`` access, or a
+    /// closed queue: a full disk is not an error here but a ``EnqueueOutcome/delayed`` outcome and a
+    /// ``QueueStatus/problem``.
+    @discardableResult
+    public func enqueue(_ alert: Alert) throws(QueueError) -> EnqueueOutcome {
+        guard let writer else {
+            throw QueueError(.notAllowed, "the alert queue was not opened for producing")
+        }
+        if let problem = alert.problem { throw QueueError(.invalidAlert, problem) }
+        guard !closed.isClosed else { throw QueueError(.closed, "the alert queue is closed") }
+        return writer.enqueue(alert, timeout: options.enqueueTimeout)
+    }
+
+    /// Waits until every alert enqueued so far is committed; false if `timeout` (seconds) passed first.
+    public func flush(timeout: TimeInterval) -> Bool {
+        writer?.flush(timeout: timeout) ?? true
+    }
+
+    /// Commits what is still held (for at most `timeout` seconds), stops the writer thread and
+    /// releases the queue's locks, so that another process (or another `AlertQueue`) can produce or
+    /// deliver. Returns how many alerts could not be committed and are lost.
+    @discardableResult
+    public func close(timeout: TimeInterval = 5) -> Int {
+        guard closed.close() else { return 0 }
+        let lost = writer?.stop(timeout: timeout) ?? 0
+        locks.withLock { $0.removeAll() }
+        return lost
+    }
+
+    private let closed = CloseFlag()
+
+    /// The producer's health: what is held in memory, what was coalesced, why writes fail.
+    public func status() -> QueueStatus {
+        writer?.currentStatus() ?? QueueStatus()
+    }
+
+    /// Lowers (or with nil restores) the database's maximum size in pages, as a full disk would:
+    /// for tests and drills of the full-disk behaviour (`PRAGMA max_page_count`).
+    public func simulateDiskLimit(pages: Int?) throws(QueueError) {
+        do {
+            try pool.barrierWriteWithoutTransaction {
+                try $0.execute(sql: "PRAGMA max_page_count = \(pages ?? 0xFFFF_FFFE)")
+            }
+        } catch {
+            throw QueueError(database: error, path: path)
+        }
+    }
+
+    // MARK: Delivering
+
+    /// Alerts after position `sequence`, oldest first. Any access may read.
+    public func alerts(after sequence: Int64, limit: Int) async throws(QueueError) -> [QueuedAlert] {
+        try await database { db in
+            try Row.fetchAll(db, sql: "SELECT seq, id, camera, kind, body FROM alert WHERE seq > ? ORDER BY seq LIMIT ?",
+                             arguments: [sequence, limit])
+                .map { QueuedAlert(sequence: $0["seq"], id: $0["id"], camera: $0["camera"],
+                                   kind: AlertKind(rawValue: $0["kind"]), line: $0["body"]) }
+        }
+    }
+
+    /// Makes `names` the queue's sinks: a new sink starts at the oldest alert still queued; a sink
+    /// not named any more is forgotten, so it no longer holds alerts back. Returns each sink's position.
+    public func registerSinks(_ names: [String]) async throws(QueueError) -> [String: Int64] {
+        try requireDelivery()
+        return try await database(writing: true) { db in
+            for name in names {
+                try db.execute(sql: "INSERT OR IGNORE INTO sink (name, acked) VALUES (?, 0)", arguments: [name])
+            }
+            let known = try String.fetchAll(db, sql: "SELECT name FROM sink")
+            for name in known where !names.contains(name) {
+                try db.execute(sql: "DELETE FROM sink WHERE name = ?", arguments: [name])
+            }
+            try Self.deleteDelivered(db)
+            return try Dictionary(uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT name, acked FROM sink").map {
+                row -> (String, Int64) in (row["name"], row["acked"])
+            })
+        }
+    }
+
+    /// Records that `sink` delivered every alert up to and including position `sequence`.
+    public func acknowledge(sink: String, through sequence: Int64) async throws(QueueError) {
+        try requireDelivery()
+        try await database(writing: true) { db in
+            try Self.acknowledge(sink: sink, through: sequence, db)
+        }
+    }
+
+    /// Moves an alert `sink` gave up on to the dead letters (`vigil alerts dead`) and acknowledges it.
+    public func deadLetter(_ alert: QueuedAlert, sink: String, failures: Int, reason: String) async throws(QueueError) {
+        try requireDelivery()
+        try await database(writing: true) { db in
+            try db.execute(sql: """
+                INSERT OR REPLACE INTO dead_letter (sink, id, failures, reason, dead_at, body) VALUES (?, ?, ?, ?, ?, ?)
+                """, arguments: [sink, alert.id, failures, reason, AlertTime.format(Date()), alert.line])
+            try Self.acknowledge(sink: sink, through: alert.sequence, db)
+        }
+    }
+
+    /// Alerts not yet delivered, per sink.
+    public func backlog() async throws(QueueError) -> [String: Int] {
+        try await database { db in
+            try Dictionary(uniqueKeysWithValues: Row.fetchAll(db, sql: """
+                SELECT name, (SELECT COUNT(*) FROM alert WHERE seq > sink.acked) AS pending FROM sink
+                """).map { row -> (String, Int) in (row["name"], row["pending"]) })
+        }
+    }
+
+    /// Every dead letter, oldest first.
+    public func deadLetters() throws(QueueError) -> [DeadLetter] {
+        do {
+            return try pool.read { db in
+                try Row.fetchAll(db, sql: "SELECT sink, failures, reason, dead_at, body FROM dead_letter ORDER BY dead_at, id")
+                    .map { DeadLetter(sink: $0["sink"], failures: $0["failures"], reason: $0["reason"],
+                                      deadAt: AlertTime.parse($0["dead_at"]) ?? Date(timeIntervalSince1970: 0),
+                                      line: $0["body"]) }
+            }
+        } catch {
+            throw QueueError(database: error, path: path)
+        }
+    }
+
+    private static func acknowledge(sink: String, through sequence: Int64, _ db: Database) throws {
+        try db.execute(sql: "UPDATE sink SET acked = MAX(acked, ?) WHERE name = ?", arguments: [sequence, sink])
+        try deleteDelivered(db)
+    }
+
+    private static func deleteDelivered(_ db: Database) throws {
+        try db.execute(sql: "DELETE FROM alert WHERE seq <= (SELECT MIN(acked) FROM sink)")
+    }
+
+    private func requireDelivery() throws(QueueError) {
+        guard access.contains(.deliver) else {
+            throw QueueError(.notAllowed, "the alert queue was not opened for delivering")
+        }
+        guard !closed.isClosed else { throw QueueError(.closed, "the alert queue is closed") }
+    }
+
+    private func database<T: Sendable>(writing: Bool = false,
+                                       _ work: @escaping @Sendable (Database) throws -> T) async throws(QueueError) -> T {
+        do {
+            return writing ? try await pool.write(work) : try await pool.read(work)
+        } catch {
+            throw QueueError(database: error, path: path)
+        }
+    }
+}
+
+/// What ``AlertQueue/enqueue(_:)`` did with an alert.
+public enum EnqueueOutcome: Sendable, Equatable {
+    /// Committed as its own alert.
+    case enqueued
+    /// Committed, folded into a count: the queue was full and this was a motion alert.
+    case coalesced
+    /// Not committed when the enqueue timeout passed (the disk is slow or full, or another process
+    /// holds the lock). The alert is held in memory and committed, in order, as soon as the database
+    /// accepts writes; it is lost if the process dies first. ``AlertQueue/status()`` says why.
+    case delayed
+}
+
+/// The producer side's health, for the daemon's status line and watchdog.
+public struct QueueStatus: Sendable, Equatable {
+    /// Alerts handed over but not committed yet (in memory).
+    public var held = 0
+    /// Alerts committed since the queue was opened.
+    public var committed = 0
+    /// Motion alerts folded into counts since the queue was opened (queue or memory full).
+    public var coalesced = 0
+    /// Enqueue calls that returned before their commit, because of the timeout.
+    public var delayed = 0
+    /// Undelivered motion alerts dropped for being older than the maximum age.
+    public var expired = 0
+    /// When the last transaction committed.
+    public var lastCommit: Date?
+    /// Why the queue cannot write now ("cannot write to ...: database or disk is full"), nil when it can.
+    public var problem: String?
+
+    /// The queue cannot write: alerts wait in memory.
+    public var isDegraded: Bool { problem != nil }
+
+    public init() {}
+}
+
+/// An alert as stored in the queue: its position and its JSON line.
+public struct QueuedAlert: Sendable, Equatable {
+    /// The position in the queue: increasing in commit order, never reused.
+    public let sequence: Int64
+    public let id: String
+    public let camera: String
+    public let kind: AlertKind
+    /// The alert's JSON (``Alert/jsonLine()``), without a newline.
+    public let line: String
+}
+
+/// An alert a sink gave up on after its retries.
+public struct DeadLetter: Sendable, Equatable {
+    public let sink: String
+    public let failures: Int
+    /// The last failure ("HTTP 503", "timed out after 10 s").
+    public let reason: String
+    public let deadAt: Date
+    /// The alert's JSON.
+    public let line: String
+}
+
+/// Set once by ``AlertQueue/close(timeout:)``.
+private final class CloseFlag: Sendable {
+    private let state = Mutex(false)
+
+    var isClosed: Bool { state.withLock { $0 } }
+
+    /// Marks the queue closed; false when it already was.
+    func close() -> Bool {
+        state.withLock { closed in
+            defer { closed = true }
+            return !closed
+        }
+    }
+}

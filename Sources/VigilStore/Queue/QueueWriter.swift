@@ -1,0 +1,196 @@
+import Foundation
+import GRDB
+import Logging
+
+/// The queue's single writer: a dedicated thread that commits alerts in the order producers
+/// handed them over, many per transaction when they arrive together (group commit).
+///
+/// Producers never touch SQLite: they append to `entries` and wait, at most the enqueue timeout,
+/// for their alert's commit. While the database refuses writes (full disk, a lock held too long)
+/// alerts stay in `entries` and the writer retries every second.
+///
+/// All mutable state is guarded by `condition`.
+final class QueueWriter: @unchecked Sendable {
+    /// One alert on its way to the database; `outcome` is set when its transaction committed.
+    private final class Entry {
+        var alert: Alert
+        var outcome: EnqueueOutcome?
+
+        init(_ alert: Alert) {
+            self.alert = alert
+        }
+    }
+
+    private let pool: DatabasePool
+    private let store: QueueStore
+    private let path: String
+    private let logger: Logger
+    private let condition = NSCondition()
+    /// Waiting alerts, oldest first; the first `inFlight` are being committed by the writer.
+    private var entries: [Entry] = []
+    private var inFlight = 0
+    private var stopping = false
+    private var abandoned = false
+    private var finished = false
+    private var status = QueueStatus()
+    /// Coalesced counts wait in the database for room; the writer checks for room every second.
+    private var coalescedWaiting = false
+    private var nextExpiry = Date()
+
+    private static let maxBatch = 512
+    private static let retryInterval: TimeInterval = 1
+
+    init(pool: DatabasePool, store: QueueStore, path: String, logger: Logger) {
+        self.pool = pool
+        self.store = store
+        self.path = path
+        self.logger = logger
+    }
+
+    /// Starts the writer thread.
+    func start() {
+        let thread = Thread { [self] in run() }
+        thread.name = "vigil-queue-writer"
+        thread.start()
+    }
+
+    func enqueue(_ alert: Alert, timeout: TimeInterval) -> EnqueueOutcome {
+        condition.lock()
+        defer { condition.unlock() }
+        if entries.count - inFlight >= store.options.maxHeldInMemory, alert.kind.isMotion,
+           let target = entries[inFlight...].last(where: { $0.alert.camera == alert.camera && $0.alert.kind == alert.kind })
+        {
+            target.alert.count += alert.count
+            status.coalesced += alert.count
+            status.delayed += 1
+            return .delayed
+        }
+        let entry = Entry(alert)
+        entries.append(entry)
+        status.held = entries.count
+        condition.broadcast()
+        let deadline = Date().addingTimeInterval(timeout)
+        while entry.outcome == nil, condition.wait(until: deadline) {}
+        if let outcome = entry.outcome { return outcome }
+        status.delayed += 1
+        return .delayed
+    }
+
+    /// Waits until every alert handed over so far is committed; false when `timeout` passed first.
+    func flush(timeout: TimeInterval) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        let deadline = Date().addingTimeInterval(timeout)
+        while !entries.isEmpty, condition.wait(until: deadline) {}
+        return entries.isEmpty
+    }
+
+    /// Commits what is waiting (for at most `timeout`), then ends the thread. Returns how many
+    /// alerts could not be committed and are lost.
+    func stop(timeout: TimeInterval) -> Int {
+        condition.lock()
+        defer { condition.unlock() }
+        stopping = true
+        condition.broadcast()
+        let deadline = Date().addingTimeInterval(timeout)
+        while !finished, condition.wait(until: deadline) {}
+        abandoned = true
+        condition.broadcast()
+        return entries.count
+    }
+
+    func currentStatus() -> QueueStatus {
+        condition.lock()
+        defer { condition.unlock() }
+        return status
+    }
+
+    /// Commits alerts written by the caller itself (crash closure at open), before the thread starts.
+    func storeNow(_ work: (Database) throws -> Void) throws {
+        try pool.write(work)
+    }
+
+    private func run() {
+        condition.lock()
+        while true {
+            while entries.isEmpty, !stopping, !maintenanceDue {
+                _ = condition.wait(until: Date().addingTimeInterval(Self.retryInterval))
+            }
+            if abandoned || (stopping && entries.isEmpty) { break }
+            inFlight = min(entries.count, Self.maxBatch)
+            let batch = entries[0..<inFlight].map(\.alert)
+            let maintain = maintenanceDue
+            condition.unlock()
+            let result = Result { try pool.write { db in try commit(batch, maintain: maintain, in: db) } }
+            condition.lock()
+            switch result {
+            case .success(let stored):
+                for (entry, outcome) in zip(entries[0..<inFlight], stored.outcomes) { entry.outcome = outcome }
+                entries.removeFirst(inFlight)
+                inFlight = 0
+                status.committed += batch.count
+                status.coalesced += stored.coalescedCount
+                status.expired += stored.expired
+                status.lastCommit = Date()
+                if maintain {
+                    coalescedWaiting = stored.coalescedWaiting
+                    nextExpiry = Date().addingTimeInterval(min(60, store.options.maxAge / 4))
+                } else if stored.coalescedCount > 0 {
+                    coalescedWaiting = true
+                }
+                if let problem = status.problem {
+                    logger.notice("alert queue: writing works again after '\(problem)'; committed \(batch.count) held alerts")
+                    status.problem = nil
+                }
+            case .failure(let error):
+                inFlight = 0
+                let problem = "cannot write to \(path): \(QueueError.reason(error))"
+                if status.problem != problem {
+                    logger.error("alert queue: \(problem); keeping \(entries.count) alerts in memory and retrying every second")
+                }
+                status.problem = problem
+                status.held = entries.count
+                condition.broadcast()
+                if !abandoned { _ = condition.wait(until: Date().addingTimeInterval(Self.retryInterval)) }
+                continue
+            }
+            status.held = entries.count
+            condition.broadcast()
+        }
+        finished = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// "45 s", "10 min", "7 d".
+    private static func describe(_ seconds: TimeInterval) -> String {
+        switch seconds {
+        case ..<120: "\(Int(seconds)) s"
+        case ..<7200: "\(Int(seconds / 60)) min"
+        case ..<172_800: "\(Int(seconds / 3600)) h"
+        default: "\(Int(seconds / 86_400)) d"
+        }
+    }
+
+    private var maintenanceDue: Bool { coalescedWaiting || Date() >= nextExpiry }
+
+    private struct Committed {
+        var outcomes: [EnqueueOutcome]
+        var coalescedCount: Int
+        var expired = 0
+        var coalescedWaiting = false
+    }
+
+    private func commit(_ batch: [Alert], maintain: Bool, in db: Database) throws -> Committed {
+        let stored = try store.store(batch, in: db)
+        var committed = Committed(outcomes: stored.outcomes, coalescedCount: stored.coalescedCount)
+        if maintain {
+            committed.expired = try store.expireOldMotion(in: db)
+            if committed.expired > 0 {
+                logger.warning("alert queue: dropped \(committed.expired) undelivered motion alerts older than \(Self.describe(store.options.maxAge)) (a sink is not keeping up); health alerts are kept")
+            }
+            committed.coalescedWaiting = try store.writeCoalescedIfRoom(in: db)
+        }
+        return committed
+    }
+}

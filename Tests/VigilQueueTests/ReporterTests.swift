@@ -1,0 +1,48 @@
+import Foundation
+import Testing
+import VigilReporter
+import VigilStore
+import VigilTestSupport
+
+@Suite("Reporter as a long-running component")
+struct ReporterTests {
+    @Test("run() delivers until stop() or cancellation, then writes what is already queued to the log and returns")
+    func runStopAndCancel() async throws {
+        let state = try TestState()
+        let queue = try state.queue([.produce, .deliver])
+        let configuration = Reporter.Configuration(alertLog: state.alertLog)
+
+        let reporter = try Reporter(queue: queue, configuration: configuration)
+        let running = Task { try await reporter.run() }
+        let first = TestAlerts.health("a")
+        #expect(try queue.enqueue(first) == .enqueued)
+        #expect(try await waitUntilAsync(timeout: 10) { state.logLines().count == 1 })
+        #expect(reporter.status().map(\.name) == ["log"])
+        #expect(reporter.status().first?.delivered == 1)
+        let second = TestAlerts.started("b")
+        #expect(try queue.enqueue(second) == .enqueued)
+        reporter.stop()
+        try await running.value
+
+        let restarted = try Reporter(queue: queue, configuration: configuration)
+        let task = Task { try await restarted.run() }
+        let third = TestAlerts.health("c", .cameraOnline)
+        #expect(try queue.enqueue(third) == .enqueued)
+        task.cancel()
+        try await task.value
+
+        #expect(try state.logAlerts() == [first, second, third])
+        #expect(try await queue.backlog() == ["log": 0])
+        queue.close()
+    }
+
+    @Test("a reporter needs a queue opened for delivering")
+    func needsDeliveryAccess() throws {
+        let state = try TestState()
+        let queue = try state.queue(.produce)
+        #expect(throws: ReporterError.self) {
+            try Reporter(queue: queue, configuration: Reporter.Configuration(alertLog: state.alertLog))
+        }
+        queue.close()
+    }
+}

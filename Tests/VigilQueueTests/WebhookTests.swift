@@ -1,0 +1,150 @@
+import Foundation
+import Testing
+import VigilStore
+import VigilTestSupport
+
+@Suite("the webhook and exec sinks")
+struct WebhookTests {
+    /// A config file with a webhook section, and the URL file it names.
+    private func webhookConfig(_ state: TestState, url: String, retry: String) throws -> String {
+        let urlFile = state.root.path + "/webhook-url"
+        try Data((url + "\n").utf8).write(to: URL(fileURLWithPath: urlFile))
+        let config = state.root.path + "/vigil.yaml"
+        try Data("reporter:\n  webhook:\n    url_file: \(urlFile)\n\(retry)".utf8).write(to: URL(fileURLWithPath: config))
+        return config
+    }
+
+    @Test("a webhook failing its first requests gets every alert, in order per camera, duplicates only under the same key, and the log never waits for it")
+    func webhookDelivery() throws {
+        let state = try TestState()
+        let server = try WebhookTestServer(failFirst: 4)
+        let secret = "s3cr3t-token-\(UInt32.random(in: 1000...9999))"
+        let config = try webhookConfig(state, url: server.url(path: "hook/\(secret)"),
+                                       retry: "    initial_backoff: 0.4\n    max_backoff: 1\n    dead_after: 50\n")
+        let queue = try state.queue(.produce)
+        let reporter = try state.startReporter(["--config", config])
+
+        var sent: [Alert] = []
+        var open: [String: Alert] = [:]
+        for index in 0..<30 {
+            let camera = ["north", "south", "east"][index % 3]
+            let alert: Alert
+            if index % 5 == 4 {
+                alert = TestAlerts.health(camera, .cameraFrozen)
+            } else if let started = open.removeValue(forKey: camera) {
+                alert = TestAlerts.ended(started)
+            } else {
+                alert = TestAlerts.started(camera)
+                open[camera] = alert
+            }
+            #expect(try queue.enqueue(alert) == .enqueued)
+            sent.append(alert)
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        let enqueuedAll = Date()
+        #expect(waitUntil(timeout: 10) { state.logLines().count >= sent.count })
+        let logDelay = Date().timeIntervalSince(enqueuedAll)
+        let deliveredWhenLogDone = try server.requests().filter { $0.status == 200 }.count
+        #expect(try state.logAlerts() == sent)
+        #expect(logDelay < 1.5, "the log took \(logDelay) s")
+        #expect(deliveredWhenLogDone < sent.count, "the webhook was done before the log: nothing shows the log did not wait")
+
+        let allArrived = try waitUntil(timeout: 30) {
+            Set(try server.requests().filter { $0.status == 200 }.compactMap(\.key)) == Set(sent.map(\.id))
+        }
+        #expect(allArrived)
+        reporter.send(SIGTERM)
+        #expect(reporter.waitForExit(timeout: 10) == 0)
+        queue.close()
+
+        let requests = try server.requests()
+        #expect(requests.prefix(4).allSatisfy { $0.status == 503 && $0.key == sent[0].id }, "retries keep the key")
+        var bodies: [String: String] = [:]
+        for request in requests {
+            let key = try #require(request.key)
+            let alert = try Alert(jsonLine: request.body)
+            #expect(alert.id == key)
+            #expect(bodies[key, default: request.body] == request.body, "two bodies under one key")
+            bodies[key] = request.body
+        }
+        var firstArrival: [String] = []
+        for request in requests where request.status == 200 && !firstArrival.contains(request.key!) {
+            firstArrival.append(request.key!)
+        }
+        for camera in ["north", "south", "east"] {
+            let order = sent.filter { $0.camera == camera }.map(\.id)
+            #expect(firstArrival.filter { order.contains($0) } == order, "camera \(camera) out of order")
+        }
+        let output = reporter.stdoutText + reporter.stderrText
+        #expect(!output.contains(secret) && !output.contains(server.url()), "the webhook URL leaked: \(output)")
+        print("webhook test: \(sent.count) alerts, \(requests.count) requests (\(requests.filter { $0.status == 503 }.count) answered 503), "
+              + "log complete \(String(format: "%.2f", logDelay)) s after the last enqueue while the webhook had \(deliveredWhenLogDone)")
+    }
+
+    @Test("alerts a webhook keeps refusing become dead letters shown by vigil alerts dead, without the URL")
+    func deadLetters() throws {
+        let state = try TestState()
+        let server = try WebhookTestServer(failFirst: 1000)
+        let secret = "dead-token-\(UInt32.random(in: 1000...9999))"
+        let config = try webhookConfig(state, url: server.url(path: secret),
+                                       retry: "    initial_backoff: 0.05\n    max_backoff: 0.1\n    dead_after: 2\n")
+        let queue = try state.queue(.produce)
+        let sent = [TestAlerts.health("north"), TestAlerts.started("south"), TestAlerts.health("east", .credentialsRejected)]
+        for alert in sent { #expect(try queue.enqueue(alert) == .enqueued) }
+        queue.close()
+        let reporter = try state.startReporter(["--config", config])
+        let reader = try state.queue(.read)
+        #expect(try waitUntil(timeout: 20) { try reader.deadLetters().count == sent.count })
+        reporter.send(SIGTERM)
+        #expect(reporter.waitForExit(timeout: 10) == 0)
+        #expect(try state.logAlerts() == sent, "the log got every alert anyway")
+
+        let human = try runVigil(["alerts", "dead", "--state-dir", state.path])
+        #expect(human.status == 0)
+        let lines = human.stdoutText.split(separator: "\n")
+        #expect(lines.count == 3)
+        #expect(lines.allSatisfy { $0.contains("webhook gave up after 2 attempts (HTTP 503)") })
+        #expect(lines[2].contains("east") && lines[2].contains("credentials_rejected"))
+        let json = try runVigil(["alerts", "dead", "--json", "--state-dir", state.path])
+        let objects = try json.stdoutText.split(separator: "\n").map {
+            try #require(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+        #expect(objects.compactMap { ($0["alert"] as? [String: Any])?["id"] as? String } == sent.map(\.id))
+        let output = human.stdoutText + json.stdoutText + reporter.stderrText + reporter.stdoutText
+        #expect(!output.contains(secret))
+    }
+
+    @Test("the exec sink runs the command with the alert on stdin and its id in the environment")
+    func execSink() throws {
+        let state = try TestState()
+        let out = state.root.path + "/exec.out"
+        let queue = try state.queue(.produce)
+        let sent = [TestAlerts.started("north"), TestAlerts.health("south")]
+        for alert in sent { #expect(try queue.enqueue(alert) == .enqueued) }
+        queue.close()
+        let reporter = try state.startReporter(["--exec", "printf '%s ' \"$VIGIL_ALERT_ID\" >> \(out); cat >> \(out)"])
+        let expected = sent.map { "\($0.id) \($0.jsonLine())" }.joined(separator: "\n") + "\n"
+        #expect(waitUntil(timeout: 10) { (try? String(contentsOfFile: out, encoding: .utf8)) == expected })
+        reporter.send(SIGTERM)
+        #expect(reporter.waitForExit(timeout: 10) == 0)
+    }
+
+    @Test("an exec command that outlives its timeout is killed and counts as a failure")
+    func execTimeout() throws {
+        let state = try TestState()
+        let config = state.root.path + "/vigil.yaml"
+        try Data("reporter:\n  exec:\n    command: sleep 30\n    timeout: 0.3\n    dead_after: 1\n".utf8)
+            .write(to: URL(fileURLWithPath: config))
+        let queue = try state.queue(.produce)
+        #expect(try queue.enqueue(TestAlerts.health("north")) == .enqueued)
+        queue.close()
+        let started = Date()
+        let reporter = try state.startReporter(["--config", config])
+        let reader = try state.queue(.read)
+        #expect(try waitUntil(timeout: 10) { try !reader.deadLetters().isEmpty })
+        #expect(Date().timeIntervalSince(started) < 5)
+        #expect(try reader.deadLetters().first?.reason == "killed after the 0.3 s timeout")
+        reporter.send(SIGTERM)
+        #expect(reporter.waitForExit(timeout: 10) == 0)
+    }
+}
