@@ -7,6 +7,8 @@ public struct DaemonSettings: Sendable, Equatable, Decodable {
     public var readTimeout = 5.0
     /// Seconds without a frame before `camera_offline` is raised.
     public var offlineAfter = 15.0
+    /// First wait before reconnecting, in seconds (doubles on each failure).
+    public var minBackoff = 1.0
     /// Longest wait between reconnection attempts, in seconds.
     public var maxBackoff = 60.0
     /// Wait after a camera rejected the credentials, in seconds (or until its record changes).
@@ -37,7 +39,7 @@ public struct DaemonSettings: Sendable, Equatable, Decodable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case openTimeout = "open_timeout", readTimeout = "read_timeout", offlineAfter = "offline_after"
-        case maxBackoff = "max_backoff", credentialsRetry = "credentials_retry", notFoundRetry = "not_found_retry"
+        case minBackoff = "min_backoff", maxBackoff = "max_backoff", credentialsRetry = "credentials_retry", notFoundRetry = "not_found_retry"
         case registryPoll = "registry_poll", queueDurability = "queue_durability", cameras
     }
 
@@ -51,6 +53,7 @@ public struct DaemonSettings: Sendable, Equatable, Decodable {
         openTimeout = try value(.openTimeout, openTimeout)
         readTimeout = try value(.readTimeout, readTimeout)
         offlineAfter = try value(.offlineAfter, offlineAfter)
+        minBackoff = try value(.minBackoff, minBackoff)
         maxBackoff = try value(.maxBackoff, maxBackoff)
         credentialsRetry = try value(.credentialsRetry, credentialsRetry)
         notFoundRetry = try value(.notFoundRetry, notFoundRetry)
@@ -63,7 +66,7 @@ public struct DaemonSettings: Sendable, Equatable, Decodable {
     public var problem: String? {
         let positive: [(String, Double?)] = [
             ("open_timeout", openTimeout), ("read_timeout", readTimeout), ("offline_after", offlineAfter),
-            ("max_backoff", maxBackoff), ("credentials_retry", credentialsRetry), ("not_found_retry", notFoundRetry),
+            ("min_backoff", minBackoff), ("max_backoff", maxBackoff), ("credentials_retry", credentialsRetry), ("not_found_retry", notFoundRetry),
             ("registry_poll", registryPoll),
         ] + cameras.sorted { $0.key < $1.key }.flatMap { id, timing in
             [("cameras.\(id).open_timeout", timing.openTimeout), ("cameras.\(id).read_timeout", timing.readTimeout),

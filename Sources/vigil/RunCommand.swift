@@ -134,7 +134,8 @@ extension DaemonSettings {
         timing.openTimeout = .seconds(own?.openTimeout ?? openTimeout)
         timing.readTimeout = .seconds(own?.readTimeout ?? readTimeout)
         timing.offlineAfter = .seconds(own?.offlineAfter ?? offlineAfter)
-        timing.reconnect.maximumDelay = .seconds(maxBackoff)
+        timing.reconnect.initialDelay = .seconds(minBackoff)
+        timing.reconnect.maximumDelay = .seconds(max(maxBackoff, minBackoff))
         timing.reconnect.credentialsRetryDelay = .seconds(credentialsRetry)
         timing.reconnect.notFoundRetryDelay = .seconds(notFoundRetry)
         return timing
