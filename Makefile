@@ -8,7 +8,7 @@ APT_PACKAGES = libavformat-dev libavcodec-dev libswscale-dev libavutil-dev pkg-c
 	python3 python3-numpy python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-rtsp \
 	gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav
 
-.PHONY: deps build release run test bench leak-check clean
+.PHONY: deps build release run test bench bench-queue leak-check clean
 
 ## deps: install the Debian packages that are missing (apt-get; uses sudo when not root)
 deps:
@@ -43,6 +43,11 @@ leak-check: deps
 bench: release
 	@[ -f $(BENCH_CLIP) ] || { mkdir -p $(dir $(BENCH_CLIP)) && $(PYTHON) fixtures/generate.py --bench $(BENCH_CLIP) >/dev/null; }
 	.build/release/vigil bench $(BENCH_CLIP)
+
+## bench-queue: alerts per second committed with synchronous=FULL and NORMAL, on the disk of ./var
+bench-queue: release
+	@mkdir -p var
+	.build/release/vigil bench-queue --alerts 8000 --producers 1,8 --directory ./var
 
 clean:
 	rm -rf .build var

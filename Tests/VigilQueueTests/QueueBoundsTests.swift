@@ -69,7 +69,7 @@ struct QueueBoundsTests {
         _ = try await queue.registerSinks(["log"])
         try await queue.acknowledge(sink: "log", through: stored[21].sequence)
         var yard: Alert?
-        let written = try await waitUntilAsync(timeout: 5) {
+        let written = try await waitUntilAsync(timeout: 15) {
             yard = try await queue.alerts(after: stored[21].sequence, limit: 10).first.map { try Alert(jsonLine: $0.line) }
             return yard != nil
         }
@@ -133,15 +133,5 @@ struct QueueBoundsTests {
         #expect(error?.code == .closed)
         let reader = try state.queue(.read)
         #expect((#expect(throws: QueueError.self) { try reader.enqueue(TestAlerts.health("a")) })?.code == .notAllowed)
-    }
-}
-
-/// Polls an async condition every 50 ms; false if still false after `timeout` seconds.
-func waitUntilAsync(timeout: Double, _ condition: () async throws -> Bool) async throws -> Bool {
-    let deadline = Date().addingTimeInterval(timeout)
-    while true {
-        if try await condition() { return true }
-        if Date() > deadline { return false }
-        try await Task.sleep(for: .milliseconds(50))
     }
 }
