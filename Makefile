@@ -4,7 +4,7 @@ PYTHON ?= /usr/bin/python3
 BENCH_CLIP ?= .build/bench/bench-1080p.mp4
 
 # Debian packages Vigil needs to build, run and test (FFmpeg, and GStreamer for the test RTSP server).
-APT_PACKAGES = libavformat-dev libavcodec-dev libswscale-dev libavutil-dev pkg-config ffmpeg \
+APT_PACKAGES = systemd libavformat-dev libavcodec-dev libswscale-dev libavutil-dev pkg-config ffmpeg \
 	python3 python3-numpy python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-rtsp \
 	gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav
 

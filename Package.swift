@@ -19,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         // Only carries the pkg-config paths of FFmpeg's libraries to the shim.
@@ -60,6 +62,8 @@ let package = Package(
             dependencies: [
                 "VigilDetector",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "CSV", package: "CSV.swift"),
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
@@ -79,10 +83,21 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The daemon's wiring: camera workers, reporter, registry watcher and sd_notify as Services.
+        .target(
+            name: "VigilDaemon",
+            dependencies: [
+                "VigilPipeline", "VigilIngest", "VigilDetector", "VigilStore",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "vigil",
             dependencies: [
-                "VigilPipeline", "VigilIngest", "VigilDetector", "VigilStore", "VigilReporter",
+                "VigilDaemon", "VigilPipeline", "VigilIngest", "VigilDetector", "VigilStore", "VigilReporter",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -90,7 +105,7 @@ let package = Package(
         ),
         .target(
             name: "VigilTestSupport",
-            dependencies: ["VigilIngest"],
+            dependencies: ["VigilIngest", "VigilPipeline"],
             path: "Tests/VigilTestSupport",
             swiftSettings: strictSettings
         ),
@@ -121,8 +136,18 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "VigilStoreTests",
+            dependencies: ["vigil", "VigilStore", "VigilTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "VigilDaemonTests",
+            dependencies: ["VigilDaemon", "VigilPipeline", "VigilIngest", "VigilTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "VigilCLITests",
-            dependencies: ["vigil", "VigilPipeline", "VigilTestSupport"],
+            dependencies: ["vigil", "VigilPipeline", "VigilDetector", "VigilTestSupport"],
             swiftSettings: strictSettings
         ),
     ]

@@ -1,6 +1,9 @@
-/// Every knob of the motion detector. The defaults are meant to work untuned; each can be
-/// overridden in the config file (YAML keys in snake_case, see the README).
+/// Every knob of the motion detector, the event logic and the camera-health checks. The defaults
+/// are meant to work untuned; each can be overridden in the config file (YAML keys in snake_case,
+/// see the README), for all cameras or per camera.
 public struct DetectorConfig: Sendable, Equatable, Codable {
+    // MARK: Picture
+
     /// The picture is box-averaged by 1, 2, 4 or 8, the largest factor that keeps it at least
     /// this wide. Averaging removes sensor noise and makes the per-pixel work small.
     public var analysisWidth: Int = 320
@@ -9,15 +12,49 @@ public struct DetectorConfig: Sendable, Equatable, Codable {
     public var pixelThreshold: Int = 15
     /// The learned noise level tracks this multiple (1, 2 or 4) of each pixel's typical difference.
     public var noiseMultiplier: Int = 4
-    /// A frame shows motion when at least this fraction of the picture changed (0-1).
-    public var minArea: Double = 0.0008
-    /// An event starts after this many consecutive motion frames.
+    /// Compare each pixel with the range of the background around it (3x3 averaged pixels), so a
+    /// view that jitters by a pixel or two (a swaying pole) is not motion.
+    public var shakeTolerance: Bool = true
+    /// Re-baseline the background block by block when the light changes (a step, an IR switch, a
+    /// cloud over part of the scene): a block whose change is explained by a gain and an offset,
+    /// with neighbours that agree, is relit instead of reported. Objects moving meanwhile still show.
+    public var relight: Bool = true
+    /// More changed pixels than this fraction of the picture at once, even after relighting,
+    /// relearns the whole background from the frame instead of reporting motion (0-1).
+    public var lightSwitchFraction: Double = 0.5
+
+    // MARK: Objects
+
+    /// The picture is divided into cells of 4x4 averaged pixels; a cell takes part in motion when at
+    /// least this fraction of its pixels changed (0-1). Isolated pixels and thin streaks (rain,
+    /// snow, insects, compression noise) fill too little of any cell.
+    public var cellFill: Double = 0.4
+    /// A group of touching cells is an object, and is motion when its changed area is at least this
+    /// fraction of the picture (0-1). The default keeps a 10x24 px walker in a 640x360 view
+    /// (about 70 of its 240 px must show as changed).
+    public var minArea: Double = 0.0003
+
+    // MARK: Events
+
+    /// An event is confirmed after this many consecutive motion frames.
     public var minMotionFrames: Int = 3
     /// An event ends after this many seconds without motion.
     public var eventGap: Double = 1.0
-    /// When more than this fraction of the picture changes at once (a light switch, an IR switch,
-    /// auto exposure), the background is re-learned from that frame instead of reporting motion.
-    public var lightSwitchFraction: Double = 0.5
+    /// An event longer than this many seconds is ended and a new one starts (0 = never split).
+    public var maxEventLength: Double = 60
+    /// After an event ends, no new event is confirmed for this many seconds (0 = off): a limit on
+    /// alert floods. Motion that goes on past the cooldown still makes an event.
+    public var cooldown: Double = 0
+
+    // MARK: Camera health
+
+    /// The picture is `dark` when its mean luma is below this level (16 is black in video range).
+    public var darkLuma: Double = 28
+    /// The picture is `covered` (or blinded) when its mean absolute difference between
+    /// neighbouring averaged pixels is below this many levels: the edges are gone.
+    public var coveredEdges: Double = 1.0
+    /// A health state (`dark`, `covered`, `frozen`) begins after it has held for this many seconds.
+    public var healthDelay: Double = 2.0
 
     public init() {}
 
@@ -28,10 +65,18 @@ public struct DetectorConfig: Sendable, Equatable, Codable {
         case analysisWidth = "analysis_width"
         case pixelThreshold = "pixel_threshold"
         case noiseMultiplier = "noise_multiplier"
+        case shakeTolerance = "shake_tolerance"
+        case relight
+        case lightSwitchFraction = "light_switch_fraction"
+        case cellFill = "cell_fill"
         case minArea = "min_area"
         case minMotionFrames = "min_motion_frames"
         case eventGap = "event_gap"
-        case lightSwitchFraction = "light_switch_fraction"
+        case maxEventLength = "max_event_length"
+        case cooldown
+        case darkLuma = "dark_luma"
+        case coveredEdges = "covered_edges"
+        case healthDelay = "health_delay"
     }
 
     /// Missing keys keep their defaults.
@@ -43,10 +88,18 @@ public struct DetectorConfig: Sendable, Equatable, Codable {
         analysisWidth = try value(.analysisWidth, analysisWidth)
         pixelThreshold = try value(.pixelThreshold, pixelThreshold)
         noiseMultiplier = try value(.noiseMultiplier, noiseMultiplier)
+        shakeTolerance = try value(.shakeTolerance, shakeTolerance)
+        relight = try value(.relight, relight)
+        lightSwitchFraction = try value(.lightSwitchFraction, lightSwitchFraction)
+        cellFill = try value(.cellFill, cellFill)
         minArea = try value(.minArea, minArea)
         minMotionFrames = try value(.minMotionFrames, minMotionFrames)
         eventGap = try value(.eventGap, eventGap)
-        lightSwitchFraction = try value(.lightSwitchFraction, lightSwitchFraction)
+        maxEventLength = try value(.maxEventLength, maxEventLength)
+        cooldown = try value(.cooldown, cooldown)
+        darkLuma = try value(.darkLuma, darkLuma)
+        coveredEdges = try value(.coveredEdges, coveredEdges)
+        healthDelay = try value(.healthDelay, healthDelay)
     }
 
     /// The first knob whose value is out of range, as a readable problem, or nil when all are valid.
@@ -54,12 +107,17 @@ public struct DetectorConfig: Sendable, Equatable, Codable {
         if analysisWidth < 16 { return "analysis_width must be at least 16 (got \(analysisWidth))" }
         if !(1...254).contains(pixelThreshold) { return "pixel_threshold must be 1...254 (got \(pixelThreshold))" }
         if ![1, 2, 4].contains(noiseMultiplier) { return "noise_multiplier must be 1, 2 or 4 (got \(noiseMultiplier))" }
-        if !(0...1).contains(minArea) { return "min_area must be a fraction 0...1 (got \(minArea))" }
-        if minMotionFrames < 1 { return "min_motion_frames must be at least 1 (got \(minMotionFrames))" }
-        if eventGap < 0 { return "event_gap must not be negative (got \(eventGap))" }
-        if !(0...1).contains(lightSwitchFraction) {
-            return "light_switch_fraction must be a fraction 0...1 (got \(lightSwitchFraction))"
+        for (name, fraction) in [("light_switch_fraction", lightSwitchFraction), ("cell_fill", cellFill),
+                                 ("min_area", minArea)] where !(0...1).contains(fraction) {
+            return "\(name) must be a fraction 0...1 (got \(fraction))"
         }
+        if minMotionFrames < 1 { return "min_motion_frames must be at least 1 (got \(minMotionFrames))" }
+        for (name, seconds) in [("event_gap", eventGap), ("max_event_length", maxEventLength),
+                                ("cooldown", cooldown), ("health_delay", healthDelay)] where !(seconds >= 0) {
+            return "\(name) must not be negative (got \(seconds))"
+        }
+        if !(0...255).contains(darkLuma) { return "dark_luma must be 0...255 (got \(darkLuma))" }
+        if !(coveredEdges >= 0) { return "covered_edges must not be negative (got \(coveredEdges))" }
         return nil
     }
 }

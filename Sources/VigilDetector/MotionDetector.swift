@@ -2,23 +2,36 @@ import CVigilKernels
 
 /// What the detector saw in one frame.
 public struct FrameAnalysis: Sendable, Equatable {
-    /// Fraction of the picture that differs from the background (0-1), after the light-switch check.
+    /// Fraction of the picture covered by the changed pixels of counted objects (0-1).
     public var changedFraction: Double
-    /// The frame counts as motion (enough of the picture changed).
+    /// The frame counts as motion: at least one object big enough (inside a zone, when there are zones).
     public var isMotion: Bool
-    /// Union of changed pixels in source pixels, set on motion frames.
+    /// Union of the counted objects, in source pixels, set on motion frames.
     public var box: PixelBox?
+    /// The zones the counted objects reached.
+    public var zones: ZoneSet
     /// The background was (re)learned from this frame: first frame, new size, or a light switch.
     public var relearned: Bool
+    /// Blocks of the background relit because the light changed there.
+    public var relitBlocks: Int
+    /// Whole-picture measurements for the camera-health checks.
+    public var picture: PictureStatistics
 
-    public init(changedFraction: Double, isMotion: Bool, box: PixelBox?, relearned: Bool) {
+    public init(changedFraction: Double, isMotion: Bool, box: PixelBox?, zones: ZoneSet = [], relearned: Bool,
+                relitBlocks: Int = 0, picture: PictureStatistics)
+    {
         self.changedFraction = changedFraction
         self.isMotion = isMotion
         self.box = box
+        self.zones = zones
         self.relearned = relearned
+        self.relitBlocks = relitBlocks
+        self.picture = picture
     }
 
-    static let relearnedFrame = FrameAnalysis(changedFraction: 0, isMotion: false, box: nil, relearned: true)
+    static func relearnedFrame(_ picture: PictureStatistics) -> FrameAnalysis {
+        FrameAnalysis(changedFraction: 0, isMotion: false, box: nil, relearned: true, picture: picture)
+    }
 }
 
 /// Which SIMD instruction set the detector's kernels use.
@@ -43,14 +56,32 @@ public enum KernelISA: Int32, Sendable, CaseIterable, CustomStringConvertible {
     }
 }
 
-/// Frame-difference motion detection on luma planes against a sigma-delta background.
+/// Motion detection on luma planes against a per-pixel sigma-delta background.
 ///
-/// Each frame is box-averaged down to about `analysisWidth` pixels wide, compared with a per-pixel
-/// background whose threshold follows the pixel's own noise, and the background moves one level
-/// towards the frame. Buffers are allocated when the picture size changes, never per frame.
-/// One instance serves one camera on one thread.
+/// Per frame: box-average down to about `analysisWidth` pixels wide; measure block sums for the
+/// light and the camera-health measures (`BlockStatistics`); while the picture is dark or covered,
+/// and until the view has settled after it, just follow the picture; relight the background where
+/// the light changed (`LightCompensator`); mark the pixels that lie outside the background's 3x3
+/// range by more than their own learned noise (so a jittering view is tolerated); count the
+/// changed pixels outside the masks in 4x4 cells; group active cells into objects and keep those
+/// big enough (`ObjectFinder`). The background and the noise estimate move one level a frame
+/// towards the picture, which absorbs slow light changes. Buffers are allocated when the picture
+/// size changes, never per frame. One instance serves one camera on one thread.
 public final class MotionDetector {
-    public let config: DetectorConfig
+    /// Side of the cells objects are made of, in averaged pixels.
+    static let cell = 4
+    /// After a dark or covered picture, the view has come back once fewer than this share of the
+    /// blocks changed brightness since the previous frame.
+    static let settledFraction = 0.25
+    /// A relight of at least this share of the blocks is a light change worth settling after.
+    static let lightChangeFraction = 0.2
+    /// Frames after a light change during which still blocks take the picture as their background,
+    /// and how many frames a block must have been still for that.
+    static let settlingFrames = 30
+    static let stillBlockFrames: UInt8 = 2
+
+    public let settings: CameraDetectionSettings
+    public var config: DetectorConfig { settings.detector }
     public let isa: KernelISA
 
     private var sourceWidth = 0
@@ -58,25 +89,38 @@ public final class MotionDetector {
     private var factor = 1
     private var width = 0
     private var height = 0
-    private var current = UnsafeMutableBufferPointer<UInt8>(start: nil, count: 0)
-    private var background = UnsafeMutableBufferPointer<UInt8>(start: nil, count: 0)
-    private var variance = UnsafeMutableBufferPointer<UInt8>(start: nil, count: 0)
-    private var mask = UnsafeMutableBufferPointer<UInt8>(start: nil, count: 0)
+    private var current = ScratchBuffer<UInt8>()
+    /// The background, and the buffer its next state is written to (swapped every frame).
+    private var background = ScratchBuffer<UInt8>()
+    private var nextBackground = ScratchBuffer<UInt8>()
+    private var variance = ScratchBuffer<UInt8>()
+    private var mask = ScratchBuffer<UInt8>()
+    private var regions = RegionMap()
+    private var objects = ObjectFinder()
+    private var blocks = BlockStatistics()
+    private var light = LightCompensator()
     private var hasBackground = false
+    /// Following the picture after it was dark or covered, until the view has settled.
+    private var recovering = false
+    /// Frames left in which still blocks are absorbed after a light change.
+    private var settling = 0
     private let parameters: vk_sigma_delta_params
+    private let minCellCount: UInt8
+    private let maxLightResidual: Double
 
-    public init(config: DetectorConfig = DetectorConfig(), isa: KernelISA = .best) {
-        precondition(config.problem == nil, config.problem ?? "")
-        self.config = config
+    public init(settings: CameraDetectionSettings = CameraDetectionSettings(), isa: KernelISA = .best) {
+        precondition(settings.problem == nil, settings.problem ?? "")
+        self.settings = settings
         self.isa = isa
-        let threshold = UInt8(config.pixelThreshold)
+        let config = settings.detector
         parameters = vk_sigma_delta_params(
-            min_threshold: threshold, min_variance: 2, max_variance: 200,
-            noise_shift: UInt8(config.noiseMultiplier.trailingZeroBitCount))
-    }
-
-    deinit {
-        release()
+            min_threshold: UInt8(config.pixelThreshold), min_variance: 2, max_variance: 200,
+            noise_shift: UInt8(config.noiseMultiplier.trailingZeroBitCount),
+            shake_tolerant: config.shakeTolerance ? 1 : 0)
+        let cellPixels = Double(Self.cell * Self.cell)
+        minCellCount = UInt8(max(1, min(cellPixels, (config.cellFill * cellPixels).rounded(.up))))
+        // The light explains a block when its misfit stays within half the pixel threshold (rms).
+        maxLightResidual = Double(config.pixelThreshold * config.pixelThreshold) / 4
     }
 
     /// The size of the averaged picture the detector works on.
@@ -85,6 +129,9 @@ public final class MotionDetector {
     /// Forgets the background; the next frame is learned, not compared (after a gap in the stream).
     public func reset() {
         hasBackground = false
+        blocks.forgetPrevious()
+        recovering = false
+        settling = 0
     }
 
     /// Compares one frame with the background and updates the background. Allocation-free
@@ -94,87 +141,97 @@ public final class MotionDetector {
             resize(toSourceWidth: plane.width, height: plane.height)
         }
         vk_downscale(isa.cValue, plane.base, plane.stride, Int32(plane.width), Int32(plane.height),
-                     Int32(factor), current.baseAddress, width)
-        guard hasBackground else {
-            relearn()
-            return .relearnedFrame
+                     Int32(factor), current.base, width)
+        let picture = measurePicture()
+        if picture.meanLuma < config.darkLuma || picture.edgeEnergy < config.coveredEdges {
+            // Nothing to see (dark or covered): follow the picture, and keep following it while
+            // the view comes back, so uncovering the lens is not motion.
+            recovering = true
+        } else if recovering, blocks.movedFraction < Self.settledFraction {
+            recovering = false
         }
-        let changed = vk_sigma_delta(isa.cValue, current.baseAddress, background.baseAddress, variance.baseAddress,
-                                     mask.baseAddress, current.count, parameters)
-        let fraction = Double(changed) / Double(current.count)
-        if fraction > config.lightSwitchFraction {
+        guard hasBackground, !recovering else {
             relearn()
-            return .relearnedFrame
+            return .relearnedFrame(picture)
         }
-        let isMotion = changed > 0 && fraction >= config.minArea
-        return FrameAnalysis(changedFraction: fraction, isMotion: isMotion, box: isMotion ? changedBox() : nil,
-                             relearned: false)
+        let relit = config.relight
+            ? light.compensate(blocks, background: background.base, width: width, height: height,
+                               maxResidual: maxLightResidual)
+            : 0
+        let changed = vk_sigma_delta(isa.cValue, current.base, background.base, nextBackground.base, variance.base,
+                                     mask.base, Int32(width), Int32(height), parameters)
+        swap(&background, &nextBackground)
+        if Double(relit) >= Self.lightChangeFraction * Double(blocks.moments.count) { settling = Self.settlingFrames }
+        if settling > 0 {
+            settling -= 1
+            absorbStillBlocks()
+        }
+        if Double(changed) / Double(current.count) > config.lightSwitchFraction {
+            relearn()
+            return .relearnedFrame(picture)
+        }
+        vk_cell_counts(isa.cValue, mask.base, regions.allowed.base, Int32(width), Int32(height), objects.counts.base)
+        let pictureArea = Double(width * height)
+        let found = objects.find(minCellCount: minCellCount, minPixels: Int((config.minArea * pictureArea).rounded(.up)),
+                                 regions: regions)
+        guard !found.isEmpty else {
+            return FrameAnalysis(changedFraction: 0, isMotion: false, box: nil, relearned: false, relitBlocks: relit,
+                                 picture: picture)
+        }
+        let scale = Self.cell * factor
+        let box = PixelBox(x: found.minX * scale, y: found.minY * scale, width: (found.maxX - found.minX + 1) * scale,
+                           height: (found.maxY - found.minY + 1) * scale)
+        return FrameAnalysis(changedFraction: Double(found.area) / pictureArea, isMotion: true, box: box,
+                             zones: found.zones, relearned: false, relitBlocks: relit, picture: picture)
+    }
+
+    /// Mean luma, edge energy and whether the picture repeats the previous one (from the block
+    /// sums, measured against the background for the light compensation too).
+    private func measurePicture() -> PictureStatistics {
+        blocks.measure(frame: current.base, background: background.base, width: width, height: height, isa: isa)
+        let edges = Double(vk_gradient_energy(isa.cValue, current.base, Int32(width), Int32(height)))
+            / Double(current.count)
+        return PictureStatistics(meanLuma: blocks.meanLuma, edgeEnergy: edges, identicalToPrevious: blocks.isUnchanged)
+    }
+
+    /// After a light change, what the relight could not explain (clipped highlights, crushed
+    /// shadows, texture the new light reveals) would stay "changed" until the background crawls
+    /// there a level a frame. A block that is still from frame to frame holds no moving object:
+    /// it takes the picture as its background at once.
+    private func absorbStillBlocks() {
+        let block = Int(VK_BLOCK)
+        for by in 0..<blocks.blocksY {
+            for bx in 0..<blocks.blocksX where blocks.stillFrames[by * blocks.blocksX + bx] >= Self.stillBlockFrames {
+                let x = bx * block, columns = min(block, width - x)
+                for y in by * block..<min((by + 1) * block, height) {
+                    (background.base + y * width + x).update(from: current.base + y * width + x, count: columns)
+                }
+            }
+        }
     }
 
     private func relearn() {
-        background.baseAddress!.update(from: current.baseAddress!, count: current.count)
+        background.base.update(from: current.base, count: current.count)
         hasBackground = true
     }
 
     private func resize(toSourceWidth sourceWidth: Int, height sourceHeight: Int) {
-        release()
         self.sourceWidth = sourceWidth
         self.sourceHeight = sourceHeight
         factor = [8, 4, 2].first { sourceWidth / $0 >= config.analysisWidth && sourceHeight / $0 >= 8 } ?? 1
         width = sourceWidth / factor
         height = sourceHeight / factor
         let count = width * height
-        current = .allocate(capacity: count)
-        background = .allocate(capacity: count)
-        variance = .allocate(capacity: count)
-        mask = .allocate(capacity: count)
-        current.initialize(repeating: 0)
-        background.initialize(repeating: 0)
-        variance.initialize(repeating: parameters.min_threshold)
-        mask.initialize(repeating: 0)
+        current = ScratchBuffer(count: count, repeating: 0)
+        background = ScratchBuffer(count: count, repeating: 0)
+        nextBackground = ScratchBuffer(count: count, repeating: 0)
+        variance = ScratchBuffer(count: count, repeating: parameters.min_threshold)
+        mask = ScratchBuffer(count: count, repeating: 0)
+        regions.draw(settings, factor: factor, width: width, height: height, cell: Self.cell)
+        objects.resize(cellsX: width / Self.cell, cellsY: height / Self.cell, zones: settings.zones.count)
+        blocks.resize(width: width, height: height)
+        light.resize(blocksX: blocks.blocksX, blocksY: blocks.blocksY)
         hasBackground = false
     }
 
-    private func release() {
-        for buffer in [current, background, variance, mask] { buffer.deallocate() }
-    }
-
-    /// Bounding box of the changed pixels, scaled to source pixels.
-    private func changedBox() -> PixelBox? {
-        var top = Int.max, bottom = -1, left = Int.max, right = -1
-        let base = mask.baseAddress!
-        for y in 0..<height {
-            let row = base + y * width
-            guard let first = firstChanged(row, from: 0, to: width) else { continue }
-            top = min(top, y)
-            bottom = y
-            left = min(left, first)
-            right = max(right, lastChanged(row, from: max(first, right), to: width))
-        }
-        guard bottom >= 0 else { return nil }
-        return PixelBox(x: left * factor, y: top * factor, width: (right - left + 1) * factor,
-                        height: (bottom - top + 1) * factor)
-    }
-
-    private func firstChanged(_ row: UnsafeMutablePointer<UInt8>, from start: Int, to end: Int) -> Int? {
-        var x = start
-        while x + 8 <= end {
-            if UnsafeRawPointer(row + x).loadUnaligned(as: UInt64.self) != 0 { break }
-            x += 8
-        }
-        while x < end {
-            if row[x] != 0 { return x }
-            x += 1
-        }
-        return nil
-    }
-
-    private func lastChanged(_ row: UnsafeMutablePointer<UInt8>, from start: Int, to end: Int) -> Int {
-        var x = end - 1
-        while x >= start {
-            if row[x] != 0 { return x }
-            x -= 1
-        }
-        return start
-    }
 }

@@ -1,9 +1,13 @@
-/// A finished stretch of motion.
+/// A stretch of motion: finished when it comes out of `MotionEventTracker` as ended.
 public struct MotionEvent: Sendable, Equatable {
     /// Media time of the first motion frame, in seconds.
     public var start: Double
+    /// Media time at which the event was confirmed (`minMotionFrames` consecutive motion frames,
+    /// cooldown over): when an alert is raised.
+    public var confirmedAt: Double
     /// Media time of the first quiet frame after the last motion frame (or of the last frame
-    /// when the stream ended during motion), in seconds.
+    /// when the stream ended during motion, or of the split when the event reached its maximum
+    /// length), in seconds.
     public var end: Double
     /// Largest changed fraction of the picture in one frame (0-1).
     public var peakArea: Double
@@ -11,44 +15,85 @@ public struct MotionEvent: Sendable, Equatable {
     public var peakTime: Double
     /// Number of motion frames in the event.
     public var frames: Int
-    /// Union of the changed boxes of all motion frames, in source pixels.
+    /// Union of the boxes of all motion frames, in source pixels.
     public var box: PixelBox
+    /// The zones the motion reached (empty when the camera has none).
+    public var zones: ZoneSet
+
+    public init(start: Double, confirmedAt: Double, end: Double, peakArea: Double, peakTime: Double, frames: Int,
+                box: PixelBox, zones: ZoneSet)
+    {
+        self.start = start
+        self.confirmedAt = confirmedAt
+        self.end = end
+        self.peakArea = peakArea
+        self.peakTime = peakTime
+        self.frames = frames
+        self.box = box
+        self.zones = zones
+    }
 }
 
-/// Turns per-frame motion into events: an event starts after `minMotionFrames` consecutive
-/// motion frames and ends after `eventGap` seconds without motion. Allocation-free.
+/// Turns per-frame motion into events. An event is confirmed after `minMotionFrames` consecutive
+/// motion frames (and not before `cooldown` seconds after the previous event ended), ends after
+/// `eventGap` seconds without motion, and is split when it has lasted `maxEventLength` seconds.
+/// Allocation-free.
 public struct MotionEventTracker: Sendable {
     public let minMotionFrames: Int
     public let eventGap: Double
+    public let maxEventLength: Double
+    public let cooldown: Double
 
-    /// The run of motion frames being watched (confirmed once long enough).
+    /// What one frame did to the events.
+    public struct Update: Sendable, Equatable {
+        /// An event that ended on this frame (or was split at its maximum length).
+        public var ended: MotionEvent?
+        /// An event confirmed on this frame: raise its alert now. Its `end`, `peakArea`, `box` and
+        /// `zones` are those seen so far.
+        public var started: MotionEvent?
+    }
+
+    /// The run of motion frames being watched, or the confirmed event.
     private var pending: MotionEvent?
     private var consecutive = 0
     private var confirmed = false
     private var lastMotionTime = 0.0
+    /// No event is confirmed before this media time.
+    private var quietUntil = -Double.infinity
 
-    public init(minMotionFrames: Int, eventGap: Double) {
+    public init(minMotionFrames: Int, eventGap: Double, maxEventLength: Double = 0, cooldown: Double = 0) {
         self.minMotionFrames = minMotionFrames
         self.eventGap = eventGap
+        self.maxEventLength = maxEventLength
+        self.cooldown = cooldown
     }
 
     public init(config: DetectorConfig) {
-        self.init(minMotionFrames: config.minMotionFrames, eventGap: config.eventGap)
+        self.init(minMotionFrames: config.minMotionFrames, eventGap: config.eventGap,
+                  maxEventLength: config.maxEventLength, cooldown: config.cooldown)
     }
 
     /// Whether an event is under way (confirmed, not yet ended).
     public var isInEvent: Bool { confirmed }
 
-    /// Feeds one analysed frame at media time `time`; returns an event when this frame ended one.
-    public mutating func observe(_ analysis: FrameAnalysis, at time: Double) -> MotionEvent? {
+    /// Feeds one analysed frame at media time `time`.
+    public mutating func observe(_ analysis: FrameAnalysis, at time: Double) -> Update {
         guard analysis.isMotion, let box = analysis.box else {
-            return observeQuiet(at: time)
+            return Update(ended: observeQuiet(at: time))
+        }
+        var update = Update()
+        if confirmed, maxEventLength > 0, let event = pending, time - event.start >= maxEventLength {
+            update.ended = close(at: time)
+            // The motion goes on: the next event starts here, confirmed at once.
+            consecutive = minMotionFrames - 1
+            quietUntil = -Double.infinity
         }
         consecutive += 1
         lastMotionTime = time
         if var event = pending {
             event.frames += 1
             event.box = event.box.union(box)
+            event.zones.formUnion(analysis.zones)
             if analysis.changedFraction > event.peakArea {
                 event.peakArea = analysis.changedFraction
                 event.peakTime = time
@@ -56,11 +101,15 @@ public struct MotionEventTracker: Sendable {
             event.end = time
             pending = event
         } else {
-            pending = MotionEvent(start: time, end: time, peakArea: analysis.changedFraction, peakTime: time,
-                                  frames: 1, box: box)
+            pending = MotionEvent(start: time, confirmedAt: time, end: time, peakArea: analysis.changedFraction,
+                                  peakTime: time, frames: 1, box: box, zones: analysis.zones)
         }
-        if consecutive >= minMotionFrames { confirmed = true }
-        return nil
+        if !confirmed, consecutive >= minMotionFrames, time >= quietUntil {
+            confirmed = true
+            pending?.confirmedAt = time
+            update.started = pending
+        }
+        return update
     }
 
     private mutating func observeQuiet(at time: Double) -> MotionEvent? {
@@ -70,24 +119,26 @@ public struct MotionEventTracker: Sendable {
             pending = nil
             return nil
         }
-        return time - lastMotionTime > eventGap ? close() : nil
+        return time - lastMotionTime > eventGap ? close(at: time) : nil
     }
 
-    /// Ends an event under way (end of stream, shutdown); returns it if there was one.
-    public mutating func finish() -> MotionEvent? {
+    /// Ends an event under way at `time` (end of stream, shutdown); returns it if there was one.
+    public mutating func finish(at time: Double) -> MotionEvent? {
         guard confirmed else {
             pending = nil
             consecutive = 0
             return nil
         }
-        return close()
+        return close(at: time)
     }
 
-    private mutating func close() -> MotionEvent? {
+    private mutating func close(at time: Double) -> MotionEvent? {
+        if consecutive > 0 { pending?.end = time }
         let event = pending
         pending = nil
         confirmed = false
         consecutive = 0
+        quietUntil = time + cooldown
         return event
     }
 }

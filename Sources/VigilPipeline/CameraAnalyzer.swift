@@ -1,41 +1,52 @@
 import VigilDetector
 import VigilIngest
 
-/// The per-camera path from decoded frames to motion events, shared by `vigil replay` and the
-/// daemon so that replays test what production runs. Allocation-free per frame.
+/// The per-camera path from decoded frames to alerts, shared by `vigil replay` and the daemon so
+/// that replays test what production runs.
+///
+/// The daemon calls `process(_:)` for every decoded frame, on the thread that owns the camera, and
+/// acts on the returned `AnalyzerOutput`: `motionStarted` when an event is confirmed (raise
+/// `motion_started` with its `start`), `motionEnded` when it finishes (raise `motion_ended` with
+/// peak area, peak time, union box and `zoneNames(_:)`), `healthStarted`/`healthEnded` for
+/// `frozen`, `covered` and `dark`. At shutdown or end of input it calls `finish()` once. Times are
+/// media seconds since the first frame. Allocation-free per frame once the picture size is known.
 public final class CameraAnalyzer {
-    public let detector: MotionDetector
-    private var tracker: MotionEventTracker
+    public let detection: CameraDetector
     private var clock: MediaClock
     /// Frames analysed by the detector.
     public private(set) var analysedFrames = 0
     /// Frames skipped because the decoder flagged them as corrupt.
     public private(set) var corruptFrames = 0
 
-    public init(config: DetectorConfig, nominalFrameRate: Double?, isa: KernelISA = .best) {
-        detector = MotionDetector(config: config, isa: isa)
-        tracker = MotionEventTracker(config: config)
+    public init(settings: CameraDetectionSettings, nominalFrameRate: Double?, isa: KernelISA = .best) {
+        detection = CameraDetector(settings: settings, isa: isa)
         clock = MediaClock(nominalFrameRate: nominalFrameRate)
     }
 
     /// Media time of the last frame seen, in seconds since the first.
     public var mediaTime: Double { clock.time ?? 0 }
 
-    /// Analyses one frame; returns the event it ended, if any.
-    public func process(_ frame: DecodedFrame) -> MotionEvent? {
+    /// Analyses one frame; returns what it started or ended. A corrupt frame is skipped (its
+    /// concealment smears would look like motion) and changes nothing.
+    public func process(_ frame: DecodedFrame) -> AnalyzerOutput {
         let (time, discontinuity) = clock.advance(presentationTime: frame.presentationTime)
-        if discontinuity { detector.reset() }
+        if discontinuity { detection.reset() }
         guard !frame.isCorrupt else {
             corruptFrames += 1
-            return nil
+            return AnalyzerOutput()
         }
         analysedFrames += 1
         let plane = LumaPlane(base: frame.luma, stride: frame.lumaStride, width: frame.width, height: frame.height)
-        return tracker.observe(detector.analyze(plane), at: time)
+        return detection.process(plane, at: time)
     }
 
-    /// Closes an event still under way (end of input or shutdown).
-    public func finish() -> MotionEvent? {
-        tracker.finish()
+    /// Ends the motion event and health state under way (end of input or shutdown).
+    public func finish() -> AnalyzerOutput {
+        detection.finish()
+    }
+
+    /// The names of the zones in an event's `zones`, in configuration order.
+    public func zoneNames(_ zones: ZoneSet) -> [String] {
+        detection.settings.zoneNames(zones)
     }
 }

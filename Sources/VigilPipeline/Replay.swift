@@ -7,36 +7,50 @@ import Glibc
 import Darwin
 #endif
 
-/// One finished event as `vigil replay` prints it (a JSON Lines object).
+/// One finished event as `vigil replay` prints it (a JSON Lines object): a motion event, or a
+/// camera-health state (`frozen`, `covered`, `dark`) that has only `kind`, `camera`, `start`, `end`.
 public struct ReplayEvent: Sendable, Equatable, Encodable {
-    /// `motion` for motion events; camera-health kinds join later.
+    /// `motion`, `frozen`, `covered` or `dark`.
     public var kind: String
     public var camera: String
     /// Seconds of media time since the first decoded frame, 3 decimals.
     public var start: Double
     public var end: Double
-    /// Largest changed fraction of the picture (0-1).
-    public var peakArea: Double
-    /// Media time of the peak frame.
-    public var peakTime: Double
-    /// Motion frames in the event.
-    public var frames: Int
-    /// Union bounding box `[x, y, w, h]` in source pixels.
-    public var box: PixelBox
+    /// Motion only: when the event was confirmed (an alert would be raised).
+    public var confirmed: Double?
+    /// Motion only: largest changed fraction of the picture (0-1).
+    public var peakArea: Double?
+    /// Motion only: media time of the peak frame.
+    public var peakTime: Double?
+    /// Motion only: motion frames in the event.
+    public var frames: Int?
+    /// Motion only: union bounding box `[x, y, w, h]` in source pixels.
+    public var box: PixelBox?
+    /// Motion only: names of the zones the motion reached (empty when none).
+    public var zones: [String]?
 
-    public init(camera: String, event: MotionEvent) {
+    public init(camera: String, event: MotionEvent, zones: [String]) {
         kind = "motion"
         self.camera = camera
         start = event.start.rounded(toPlaces: 3)
         end = event.end.rounded(toPlaces: 3)
+        confirmed = event.confirmedAt.rounded(toPlaces: 3)
         peakArea = event.peakArea.rounded(toPlaces: 5)
         peakTime = event.peakTime.rounded(toPlaces: 3)
         frames = event.frames
         box = event.box
+        self.zones = zones
+    }
+
+    public init(camera: String, health: HealthEvent) {
+        kind = health.kind.rawValue
+        self.camera = camera
+        start = health.start.rounded(toPlaces: 3)
+        end = (health.end ?? health.start).rounded(toPlaces: 3)
     }
 
     enum CodingKeys: String, CodingKey {
-        case kind, camera, start, end, frames, box
+        case kind, camera, start, end, confirmed, frames, box, zones
         case peakArea = "peak_area"
         case peakTime = "peak_time"
     }
@@ -58,11 +72,19 @@ public struct ReplaySummary: Sendable {
 /// Decodes a video file as fast as possible and runs the same per-camera analysis as the daemon.
 /// Deterministic: the output depends only on the input and the config.
 public enum Replay {
-    public static func run(path: String, camera: String, config: DetectorConfig, isa: KernelISA = .best,
-                           onEvent: (ReplayEvent) -> Void) throws(MediaError) -> ReplaySummary
+    /// Replays the file at `path` with `settings`; `onEvent` gets each finished event (motion and
+    /// health) in the order they finish.
+    public static func run(path: String, camera: String, settings: CameraDetectionSettings,
+                           isa: KernelISA = .best, onEvent: (ReplayEvent) -> Void) throws(MediaError) -> ReplaySummary
     {
         let source = try MediaSource(url: path, options: SourceOptions(openTimeout: .zero, readTimeout: .zero))
-        let analyzer = CameraAnalyzer(config: config, nominalFrameRate: source.info.framesPerSecond, isa: isa)
+        let analyzer = CameraAnalyzer(settings: settings, nominalFrameRate: source.info.framesPerSecond, isa: isa)
+        func report(_ output: AnalyzerOutput) {
+            if let event = output.motionEnded {
+                onEvent(ReplayEvent(camera: camera, event: event, zones: analyzer.zoneNames(event.zones)))
+            }
+            if let health = output.healthEnded { onEvent(ReplayEvent(camera: camera, health: health)) }
+        }
         var summary = ReplaySummary()
         while true {
             let decodeStart = threadCPUTime()
@@ -75,12 +97,12 @@ public enum Replay {
             }
             let detectStart = threadCPUTime()
             summary.decodeSeconds += detectStart - decodeStart
-            let event = analyzer.process(frame)
+            let output = analyzer.process(frame)
             summary.detectSeconds += threadCPUTime() - detectStart
             summary.frames += 1
-            if let event { onEvent(ReplayEvent(camera: camera, event: event)) }
+            report(output)
         }
-        if let event = analyzer.finish() { onEvent(ReplayEvent(camera: camera, event: event)) }
+        report(analyzer.finish())
         summary.corruptFrames = analyzer.corruptFrames
         summary.rejectedPackets = source.rejectedPackets
         return summary

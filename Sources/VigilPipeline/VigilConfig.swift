@@ -2,21 +2,43 @@ import Foundation
 import VigilDetector
 import Yams
 
-/// The YAML config file: the detector's knobs and the reporter's sinks.
+/// The YAML config file: the detection settings every camera starts from (`detector:`),
+/// per-camera overrides on top of them (`cameras:`, each key replacing the default's), and the
+/// reporter's sinks (`reporter:`):
 ///
 /// ```yaml
 /// detector:
 ///   pixel_threshold: 15
-///   min_area: 0.0008
+///   min_area: 0.0004
+/// cameras:
+///   grote-markt-1:
+///     min_area: 0.001
+///     masks: [[[0, 0], [200, 0], [200, 80], [0, 80]]]
+///     zones:
+///       - name: crossing
+///         polygon: [[100, 200], [540, 200], [540, 360], [100, 360]]
+///         min_area: 0.0008
 /// reporter:
 ///   webhook:
 ///     url_file: /etc/vigil/webhook-url
 /// ```
 public struct VigilConfig: Sendable, Equatable {
-    public var detector = DetectorConfig()
+    /// The settings of a camera without overrides.
+    public var defaults = CameraDetectionSettings()
+    /// Each named camera's settings: the defaults with its overrides applied.
+    public var cameras: [String: CameraDetectionSettings] = [:]
+    /// Where alerts go besides the alert log.
     public var reporter = ReporterSettings()
+    /// The `detector:` section as written (YAML), for merging overrides that arrive later (the registry's).
+    private var defaultsYAML = ""
+
 
     public init() {}
+
+    /// The settings for the camera called `name` (the defaults when it has no overrides).
+    public func settings(forCamera name: String?) -> CameraDetectionSettings {
+        name.flatMap { cameras[$0] } ?? defaults
+    }
 
     /// A config file that cannot be used; `description` names the file, the key and what is wrong.
     public struct LoadError: Error, CustomStringConvertible {
@@ -44,18 +66,82 @@ public struct VigilConfig: Sendable, Equatable {
         }
         guard let root else { return config }
         guard let top = root.mapping else { throw LoadError(description: "config \(origin) must be a mapping") }
-        try checkKeys(of: top, allowed: ["detector", "reporter"], in: origin, section: nil)
-        if let detector = top["detector"] {
-            try checkSection(detector, allowed: DetectorConfig.keys, in: origin, section: "detector")
-            config.detector = try decode(DetectorConfig.self, from: detector, in: origin, section: "detector")
-            if let problem = config.detector.problem {
-                throw LoadError(description: "config \(origin): detector.\(problem)")
+        try checkKeys(of: top, allowed: ["detector", "cameras", "reporter"], in: origin, section: nil)
+        let defaults = try settingsMapping(top["detector"], in: origin, section: "detector")
+        config.defaults = try decodeSettings(defaults, in: origin, section: "detector")
+        config.defaultsYAML = (try? Yams.serialize(node: .mapping(defaults))) ?? ""
+        if let cameras = top["cameras"] {
+            guard let mapping = cameras.mapping else {
+                throw LoadError(description: "config \(origin): 'cameras' must be a mapping of camera names")
+            }
+            for (key, value) in mapping {
+                let name = key.string ?? "\(key)"
+                let section = "cameras.\(name)"
+                let overrides = try settingsMapping(value, in: origin, section: section)
+                config.cameras[name] = try decodeSettings(merging: overrides, onto: defaults, in: origin,
+                                                          section: section)
             }
         }
         if let reporter = top["reporter"] {
             config.reporter = try parseReporter(reporter, in: origin)
         }
         return config
+    }
+
+    /// The settings of a camera whose registry record carries `overrides` (YAML in the form of a
+    /// `cameras:` entry): the config's defaults with those keys replaced. Used to validate overrides
+    /// before they are stored, and by the daemon; `origin` names where they came from in errors.
+    public func settings(applying overrides: String, origin: String) throws(LoadError) -> CameraDetectionSettings {
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: overrides)
+        } catch {
+            throw LoadError(description: "\(origin) is not valid YAML: \(error)")
+        }
+        let mapping = try Self.settingsMapping(node, in: origin, section: "detection")
+        let defaults = (try? Yams.compose(yaml: defaultsYAML))?.mapping ?? Node.Mapping([])
+        return try Self.decodeSettings(merging: mapping, onto: defaults, in: origin, section: "detection")
+    }
+
+    /// A settings section as a mapping whose keys are all known (an absent section is empty).
+    private static func settingsMapping(_ node: Node?, in origin: String, section: String) throws(LoadError)
+        -> Node.Mapping
+    {
+        guard let node else { return Node.Mapping([]) }
+        guard let mapping = node.mapping else {
+            throw LoadError(description: "config \(origin): '\(section)' must be a mapping")
+        }
+        try checkKeys(of: mapping, allowed: CameraDetectionSettings.keys, in: origin, section: section)
+        for (index, zone) in (mapping["zones"]?.sequence ?? []).enumerated() {
+            guard let zoneMapping = zone.mapping else {
+                throw LoadError(description: "config \(origin): '\(section).zones' must be a list of mappings")
+            }
+            try checkKeys(of: zoneMapping, allowed: DetectionZone.keys, in: origin, section: "\(section).zones[\(index)]")
+        }
+        return mapping
+    }
+
+    /// `overrides` on top of `defaults`: each key present in `overrides` replaces the default's value.
+    private static func decodeSettings(merging overrides: Node.Mapping, onto defaults: Node.Mapping, in origin: String,
+                                       section: String) throws(LoadError) -> CameraDetectionSettings
+    {
+        let kept = defaults.filter { key, _ in overrides[key] == nil }
+        return try decodeSettings(Node.Mapping(Array(kept) + Array(overrides)), in: origin, section: section)
+    }
+
+    private static func decodeSettings(_ mapping: Node.Mapping, in origin: String, section: String)
+        throws(LoadError) -> CameraDetectionSettings
+    {
+        let settings: CameraDetectionSettings
+        do {
+            settings = try YAMLDecoder().decode(CameraDetectionSettings.self, from: Node.mapping(mapping))
+        } catch {
+            throw LoadError(description: "config \(origin): \(section): \(describe(error))")
+        }
+        if let problem = settings.problem {
+            throw LoadError(description: "config \(origin): \(section).\(problem)")
+        }
+        return settings
     }
 
     private static func parseReporter(_ node: Node, in origin: String) throws(LoadError) -> ReporterSettings {

@@ -59,7 +59,7 @@ struct BenchCommand: ParsableCommand {
     private func probe() throws -> ClipInfo {
         var info = ClipInfo()
         do {
-            let summary = try Replay.run(path: path, camera: "bench", config: DetectorConfig()) { _ in }
+            let summary = try Replay.run(path: path, camera: "bench", settings: CameraDetectionSettings()) { _ in }
             info.frames = summary.frames
             let source = try MediaSource(url: path)
             info.width = source.info.width
@@ -106,15 +106,14 @@ struct BenchCommand: ParsableCommand {
     private func detectorMilliseconds(_ planes: [[UInt8]], isa: KernelISA) -> Double {
         let (width, height) = planeSize
         return bestOf {
-            let detector = MotionDetector(isa: isa)
-            var tracker = MotionEventTracker(config: detector.config)
+            let detection = CameraDetector(isa: isa)
             let start = threadCPUTime()
             let rounds = 5
             for round in 0..<rounds {
                 for (index, plane) in planes.enumerated() {
                     plane.withUnsafeBufferPointer {
                         let luma = LumaPlane(base: $0.baseAddress!, stride: width, width: width, height: height)
-                        _ = tracker.observe(detector.analyze(luma), at: Double(round * planes.count + index) / 15)
+                        _ = detection.process(luma, at: Double(round * planes.count + index) / 15)
                     }
                 }
             }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VigilIngest
+import VigilStore
 
 /// A failure the user can act on: printed as one `vigil: ...` line on stderr, then exit non-zero.
 struct Failure: Error {
@@ -25,6 +26,8 @@ func reportingFailures(_ body: () throws -> Void) throws {
         try body()
     } catch let failure as Failure {
         throw failure.report()
+    } catch let error as RegistryError {
+        throw Failure(error.description).report()
     }
 }
 
@@ -34,6 +37,8 @@ func reportingFailures(_ body: () async throws -> Void) async throws {
         try await body()
     } catch let failure as Failure {
         throw failure.report()
+    } catch let error as RegistryError {
+        throw Failure(error.description).report()
     }
 }
 

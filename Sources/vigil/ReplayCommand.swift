@@ -19,7 +19,7 @@ struct ReplayCommand: ParsableCommand {
     @Option(help: "A YAML config file with detector settings.")
     var config: String?
 
-    @Option(help: "The camera name in the output (default: the file's base name).")
+    @Option(help: "The camera name in the output (default: the file's base name); its overrides in the config apply.")
     var camera: String?
 
     @Flag(help: "Print frames decoded and CPU ms per frame for decoding and detection on stderr.")
@@ -46,7 +46,8 @@ struct ReplayCommand: ParsableCommand {
             let output = FileHandle.standardOutput
             let result: ReplaySummary
             do throws(MediaError) {
-                result = try Replay.run(path: path, camera: name, config: settings.detector, isa: kernels) { event in
+                result = try Replay.run(path: path, camera: name, settings: settings.settings(forCamera: camera),
+                                        isa: kernels) { event in
                     var line = (try? encoder.encode(event)) ?? Data()
                     line.append(0x0A)
                     output.write(line)

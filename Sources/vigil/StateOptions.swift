@@ -10,6 +10,15 @@ struct StateDirectoryOption: ParsableArguments {
     var path: String?
 
     var directory: StateDirectory { StateDirectory(option: path) }
+
+    /// Opens the camera registry, turning problems into one-line failures.
+    func openRegistry() throws -> CameraRegistry {
+        do {
+            return try CameraRegistry(directory: directory)
+        } catch {
+            throw Failure(error.description)
+        }
+    }
 }
 
 /// `--state-dir DIR` and `--alert-log PATH`, for the subcommands that write or read the alert log.

@@ -1,17 +1,21 @@
 import Foundation
 import Testing
+import VigilPipeline
 import VigilTestSupport
 
-/// A replay output line, parsed with Foundation's JSON reader.
+/// A replay output line, parsed with Foundation's JSON reader. Health lines (`frozen`,
+/// `covered`, `dark`) have only kind, camera, start and end.
 struct ReplayLine: Decodable {
     let kind: String
     let camera: String
     let start: Double
     let end: Double
-    let peak_area: Double
-    let peak_time: Double
-    let frames: Int
-    let box: [Int]
+    let confirmed: Double?
+    let peak_area: Double?
+    let peak_time: Double?
+    let frames: Int?
+    let box: [Int]?
+    let zones: [String]?
 }
 
 func parseLines(_ output: ProcessOutput) throws -> [ReplayLine] {
@@ -25,22 +29,35 @@ struct ReplayTests {
     static let clipsWithTruth = (try? Fixtures.all().filter { $0.motion != nil }) ?? []
     static let corruptClips = (try? Fixtures.all().filter(\.corrupt)) ?? []
 
-    @Test("events match the ground truth within 0.5 s at each edge", arguments: clipsWithTruth)
+    @Test("motion and health events match the ground truth within 0.5 s at each edge", arguments: clipsWithTruth)
     func matchesGroundTruth(truth: GroundTruth) throws {
         let output = try runVigil(["replay", truth.path])
         #expect(output.status == 0, "\(output.stderrText)")
-        let events = try parseLines(output)
+        let lines = try parseLines(output)
+        let events = lines.filter { $0.kind == "motion" }
         let expected = try #require(truth.motion)
         #expect(events.count == expected.count, "events: \(output.stdoutText)")
         for (event, interval) in zip(events, expected) {
             #expect(abs(event.start - interval[0]) <= 0.5, "start \(event.start) vs \(interval[0])")
             #expect(abs(event.end - interval[1]) <= 0.5, "end \(event.end) vs \(interval[1])")
-            #expect(event.kind == "motion")
             #expect(event.camera == truth.clip)
-            #expect(event.peak_area > 0 && event.peak_area <= 1)
-            #expect(event.peak_time >= event.start && event.peak_time <= event.end)
-            #expect(event.box.count == 4 && event.box[2] > 0 && event.box[3] > 0)
-            #expect(event.box[0] + event.box[2] <= truth.width && event.box[1] + event.box[3] <= truth.height)
+            let peakArea = try #require(event.peak_area), peakTime = try #require(event.peak_time)
+            let confirmed = try #require(event.confirmed), box = try #require(event.box)
+            #expect(peakArea > 0 && peakArea <= 1)
+            #expect(peakTime >= event.start && peakTime <= event.end)
+            #expect(confirmed >= event.start && confirmed <= event.end)
+            #expect(event.zones == [])
+            #expect(box.count == 4 && box[2] > 0 && box[3] > 0)
+            #expect(box[0] + box[2] <= truth.width && box[1] + box[3] <= truth.height)
+        }
+        let health = lines.filter { $0.kind != "motion" }
+        let expectedHealth = truth.health ?? []
+        #expect(health.count == expectedHealth.count, "health: \(output.stdoutText)")
+        for (state, interval) in zip(health, expectedHealth) {
+            #expect(state.kind == interval.kind)
+            #expect(abs(state.start - interval.start) <= 0.5, "start \(state.start) vs \(interval.start)")
+            #expect(abs(state.end - interval.end) <= 0.5, "end \(state.end) vs \(interval.end)")
+            #expect(state.camera == truth.clip && state.peak_area == nil && state.box == nil)
         }
     }
 
@@ -130,5 +147,41 @@ struct ReplayTests {
         let rangeOutput = try runVigil(["replay", "--config", outOfRange.path, Fixtures.path("one_crossing.mp4")])
         #expect(rangeOutput.status != 0)
         #expect(rangeOutput.stderrText.contains("pixel_threshold must be 1...254 (got 900)"))
+
+        let badZone = directory.url.appendingPathComponent("zone.yaml")
+        try "cameras:\n  gate:\n    zones:\n      - name: door\n        polygon: [[0, 0], [9, 0], [9, 9]]\n        min_aera: 0.1\n"
+            .write(to: badZone, atomically: true, encoding: .utf8)
+        let zoneOutput = try runVigil(["replay", "--config", badZone.path, Fixtures.path("one_crossing.mp4")])
+        #expect(zoneOutput.status != 0)
+        #expect(zoneOutput.stderrText.contains("unknown key 'cameras.gate.zones[0].min_aera'"), "\(zoneOutput.stderrText)")
+    }
+
+    @Test("a camera's overrides apply with --camera: zones are listed in its events, masks hide motion")
+    func perCameraZonesAndMasks() throws {
+        let directory = try TemporaryDirectory()
+        let config = directory.url.appendingPathComponent("cameras.yaml")
+        try """
+            detector:
+              min_motion_frames: 3
+            cameras:
+              left-only:
+                zones:
+                  - name: left
+                    polygon: [[0, 0], [320, 0], [320, 360], [0, 360]]
+                  - name: sky
+                    polygon: [[0, 0], [640, 0], [640, 20], [0, 20]]
+              masked:
+                masks: [[[0, 0], [640, 0], [640, 360], [0, 360]]]
+            """.write(to: config, atomically: true, encoding: .utf8)
+        let clip = Fixtures.path("one_crossing.mp4")
+        let zoned = try parseLines(try runVigil(["replay", "--config", config.path, "--camera", "left-only", clip]))
+        #expect(zoned.map(\.zones) == [["left"]])
+        let event = try #require(zoned.first), box = try #require(event.box)
+        // Objects count when they reach into the zone; the figure is 40 px wide.
+        #expect(box[0] < 320 && box[0] + box[2] <= 320 + 48, "only objects reaching the zone count: \(box)")
+        let masked = try runVigil(["replay", "--config", config.path, "--camera", "masked", clip])
+        #expect(masked.status == 0 && masked.stdout.isEmpty)
+        let other = try parseLines(try runVigil(["replay", "--config", config.path, "--camera", "elsewhere", clip]))
+        #expect(other.map(\.zones) == [[]], "a camera without overrides gets the defaults")
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import VigilPipeline
 
 /// The project's fixture clips and their ground truth (`fixtures/NAME.json`).
 public enum Fixtures {
@@ -35,6 +36,8 @@ public struct GroundTruth: Decodable, Sendable, CustomStringConvertible {
     public let frames: Int
     /// Motion intervals `[start, end]` in seconds; nil for corrupt clips whose content is undefined.
     public let motion: [[Double]]?
+    /// Camera-health states the clip shows; nil when the file predates them (healthy throughout).
+    public let health: [ClipTruth.HealthInterval]?
     public let corrupt: Bool
 
     public var path: String { Fixtures.path(clip) }

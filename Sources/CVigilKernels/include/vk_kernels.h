@@ -33,20 +33,60 @@ void vk_downscale(vk_isa isa, const uint8_t *src, size_t src_stride, int width, 
 
 /// Parameters of the sigma-delta background model.
 typedef struct {
-    /// A pixel changes when |frame - background| exceeds max(variance, min_threshold).
+    /// A pixel changes when it differs from the background by more than max(variance, min_threshold).
     uint8_t min_threshold;
     /// Bounds of the per-pixel variance estimate (the noise-adaptive threshold).
     uint8_t min_variance;
     uint8_t max_variance;
     /// The variance estimate tracks (2 ^ noise_shift) * |frame - background| (1 = 2x, 2 = 4x).
     uint8_t noise_shift;
+    /// When set, a pixel is compared with the range (min to max) of the background's 3x3
+    /// neighbourhood instead of the background pixel alone, so a view that jitters by a pixel is
+    /// not a change.
+    uint8_t shake_tolerant;
 } vk_sigma_delta_params;
 
-/// One sigma-delta step over `count` pixels: marks changed pixels in `mask` (255 or 0), then
-/// moves `background` one level towards `frame` and `variance` one level towards
-/// 2^noise_shift * |frame - background|, clamped to its bounds. Returns the number of changed pixels.
-uint32_t vk_sigma_delta(vk_isa isa, const uint8_t *frame, uint8_t *background, uint8_t *variance, uint8_t *mask,
-                        size_t count, vk_sigma_delta_params params);
+/// One sigma-delta step over packed `width` x `height` planes: marks changed pixels in `mask`
+/// (255 or 0); writes to `updated` the `background` moved one level towards `frame` (the two
+/// must not overlap: neighbourhoods are read from the unchanged background); moves `variance`
+/// one level towards 2^noise_shift * |frame - background|, clamped to its bounds. Returns the
+/// number of changed pixels.
+uint32_t vk_sigma_delta(vk_isa isa, const uint8_t *frame, const uint8_t *background, uint8_t *updated,
+                        uint8_t *variance, uint8_t *mask, int width, int height, vk_sigma_delta_params params);
+
+/// Side of the square blocks `vk_block_moments` works on.
+#define VK_BLOCK 16
+
+/// Sums over one block of a frame `f` and its background `b`: what a least-squares fit
+/// f = gain * b + offset needs. Exact integers (a block has at most 256 pixels).
+typedef struct {
+    uint32_t pixels, sum_b, sum_f, sum_bb, sum_ff, sum_bf;
+} vk_block_moments;
+
+/// Moments of every VK_BLOCK x VK_BLOCK block of two packed `width` x `height` planes, row-major into
+/// `out` (ceil(width / VK_BLOCK) x ceil(height / VK_BLOCK) entries; edge blocks are partial).
+void vk_block_moments_of(vk_isa isa, const uint8_t *frame, const uint8_t *background, int width, int height,
+                         vk_block_moments *out);
+
+/// Relights the blocks of `plane` (as in `vk_block_moments_of`) whose `relit` flag is set: each of
+/// their pixels p becomes round(p * gain + offset), clamped to 0-255, with gain and offset
+/// interpolated bilinearly between the centres of the neighbouring relit blocks (so a soft shadow
+/// edge is followed smoothly; blocks that are not relit neither change nor count).
+/// Scalar only: it runs on the rare frames where the light changed.
+void vk_relight_blocks(uint8_t *plane, int width, int height, const float *gain, const float *offset,
+                       const uint8_t *relit);
+
+/// Counts, for each 4x4 cell of a packed `width` x `height` plane, the pixels set in both `mask`
+/// and `allowed` (each 0 or 255), into `counts` (width / 4 x height / 4, partial cells left out).
+void vk_cell_counts(vk_isa isa, const uint8_t *mask, const uint8_t *allowed, int width, int height,
+                    uint8_t *counts);
+
+/// Sum of |a[i] - b[i]| over `count` bytes (frame-to-frame change).
+uint64_t vk_sad(vk_isa isa, const uint8_t *a, const uint8_t *b, size_t count);
+
+/// Sum of absolute differences between horizontal and vertical neighbours of a packed plane
+/// (edge energy: near zero for a covered or blinded lens).
+uint64_t vk_gradient_energy(vk_isa isa, const uint8_t *plane, int width, int height);
 
 /// Sum of `count` bytes (for mean brightness).
 uint64_t vk_sum(vk_isa isa, const uint8_t *pixels, size_t count);

@@ -1,0 +1,256 @@
+import Foundation
+import Logging
+import Synchronization
+import VigilDetector
+import VigilIngest
+import VigilPipeline
+import VigilStore
+
+/// What a worker is doing, for the daemon's status line and watchdog.
+public enum WorkerState: String, Sendable {
+    case connecting, streaming, backoff
+    case credentialsRejected = "credentials rejected"
+    case notFound = "not found"
+    case stopped
+}
+
+/// Timing knobs of a camera worker (per camera in the config; defaults from the design).
+public struct WorkerTiming: Sendable, Equatable {
+    public var openTimeout: Duration = .seconds(10)
+    public var readTimeout: Duration = .seconds(5)
+    /// No frame for this long raises `camera_offline` (once, until frames flow again).
+    public var offlineAfter: Duration = .seconds(15)
+    public var reconnect = ReconnectPolicy()
+
+    public init() {}
+}
+
+/// Watches one camera on a dedicated OS thread: connect through the shim, decode, detect, report.
+///
+/// Blocking reads never run on Swift's cooperative pool. Failures are classified and retried on
+/// the `ReconnectPolicy`; a local video file is played at real-time pace and looped, like a camera.
+/// Everything the worker learns goes out through `report`, called on the worker's thread.
+public final class CameraWorker: Sendable {
+    public let camera: Camera
+    private let connectURL: String
+    private let settings: CameraDetectionSettings
+    private let timing: WorkerTiming
+    private let report: @Sendable (WorkerEvent) -> Void
+    private let logger: Logger
+
+    private let stopToken = StopToken()
+    private let stopRequested = Atomic<Bool>(false)
+    private let finished = DispatchSemaphore(value: 0)
+    private let stateValue = Mutex(WorkerState.connecting)
+    /// Monotonic nanoseconds of the last sign of life (a frame, an attempt, a backoff tick).
+    private let heartbeatNanos = Atomic<Int64>(monotonicNanos())
+    private let lastFrameNanos = Atomic<Int64>(monotonicNanos())
+    private let offlineReported = Atomic<Bool>(false)
+    private let frameCount = Atomic<Int>(0)
+    private let staleCount = Atomic<Int>(0)
+
+    /// `connectURL` holds the credentials (percent-encoded); it is never logged unredacted.
+    public init(camera: Camera, connectURL: String, settings: CameraDetectionSettings, timing: WorkerTiming = WorkerTiming(),
+                logger: Logger, report: @escaping @Sendable (WorkerEvent) -> Void) {
+        self.camera = camera
+        self.connectURL = connectURL
+        self.settings = settings
+        self.timing = timing
+        self.logger = logger
+        self.report = report
+    }
+
+    public var state: WorkerState { stateValue.withLock { $0 } }
+    /// Frames decoded since the worker started.
+    public var frames: Int { frameCount.load(ordering: .relaxed) }
+    /// Frames skipped because they arrived in a backlog burst.
+    public var staleFrames: Int { staleCount.load(ordering: .relaxed) }
+
+    /// Seconds since the worker last showed a sign of life.
+    public var secondsSinceHeartbeat: Double {
+        Double(monotonicNanos() - heartbeatNanos.load(ordering: .relaxed)) / 1e9
+    }
+
+    /// Starts the worker's thread.
+    public func start() {
+        let thread = Thread { [self] in
+            run()
+            stateValue.withLock { $0 = .stopped }
+            finished.signal()
+        }
+        thread.name = "camera \(camera.id)"
+        thread.start()
+    }
+
+    /// Asks the worker to stop: a blocked open or read ends within about 0.1 s.
+    public func requestStop() {
+        stopRequested.store(true, ordering: .relaxed)
+        stopToken.stop()
+    }
+
+    /// Waits for the worker's thread to finish; false on timeout.
+    public func waitUntilStopped(timeout: Duration) -> Bool {
+        finished.wait(timeout: .now() + .nanoseconds(Int(timeout.nanoseconds))) == .success
+    }
+
+    /// Raises `offline` once when no frame came for the threshold. Called periodically from outside,
+    /// so a worker blocked in a long open still goes offline on time.
+    public func checkOffline() {
+        let silence = Double(monotonicNanos() - lastFrameNanos.load(ordering: .relaxed)) / 1e9
+        guard silence >= timing.offlineAfter.seconds, !stopRequested.load(ordering: .relaxed) else { return }
+        if !offlineReported.exchange(true, ordering: .relaxed) {
+            report(.offline(reason: String(format: "no frame for %.0f s (%@)", silence, state.rawValue)))
+        }
+    }
+
+    private var isStopping: Bool { stopRequested.load(ordering: .relaxed) }
+
+    private func beat() {
+        heartbeatNanos.store(monotonicNanos(), ordering: .relaxed)
+    }
+
+    private func setState(_ state: WorkerState) {
+        stateValue.withLock { $0 = state }
+    }
+
+    // MARK: The worker thread
+
+    private func run() {
+        var policy = timing.reconnect
+        var credentialsReported = false, notFoundReported = false
+        let isFile = camera.streamURL.hasPrefix("/")
+        while !isStopping {
+            setState(.connecting)
+            beat()
+            let failure = runSession(onFrames: {
+                policy.sessionDeliveredFrames()
+                credentialsReported = false
+                notFoundReported = false
+            })
+            guard !isStopping else { break }
+            if isFile, failure.code == .endOfStream { continue }  // loop the file like a live camera
+            switch failure.code {
+            case .credentialsRejected:
+                setState(.credentialsRejected)
+                if !credentialsReported {
+                    credentialsReported = true
+                    report(.credentialsRejected(reason: failure.reason))
+                }
+            case .notFound:
+                setState(.notFound)
+                if !notFoundReported {
+                    notFoundReported = true
+                    report(.notFound(reason: failure.reason))
+                }
+            default:
+                setState(.backoff)
+            }
+            let delay = policy.delay(after: failure.code)
+            logger.warning("camera unavailable: \(failure.code): \(failure.reason); next attempt in \(delay.formattedSeconds)",
+                           metadata: ["camera": "\(camera.id)"])
+            sleep(for: delay)
+        }
+    }
+
+    /// One connection: open, then frames until something fails. Returns why it ended.
+    private func runSession(onFrames: () -> Void) -> MediaError {
+        let source: MediaSource
+        do {
+            source = try MediaSource(url: connectURL, options: SourceOptions(
+                openTimeout: timing.openTimeout, readTimeout: timing.readTimeout), stopToken: stopToken)
+        } catch {
+            return error
+        }
+        logger.info("connected: \(source.info.codec) \(source.info.width)x\(source.info.height)",
+                    metadata: ["camera": "\(camera.id)"])
+        let analyzer = CameraAnalyzer(settings: settings, nominalFrameRate: source.info.framesPerSecond)
+        var pacer = camera.streamURL.hasPrefix("/") ? RealTimePacer() : nil
+        var backlog = BacklogDetector()
+        var deliveredFrames = false
+        defer { handle(analyzer.finish(), of: analyzer, streamLost: true) }
+        while true {
+            let frame: DecodedFrame
+            do {
+                frame = try source.nextFrame()
+            } catch {
+                return error
+            }
+            let now = monotonicSeconds()
+            if var active = pacer {
+                let media = frame.presentationTime ?? 0
+                sleep(for: .seconds(active.wait(forMediaTime: media, now: now)))
+                pacer = active
+                if isStopping { return MediaError(code: .stopped, reason: "stopped") }
+            }
+            beat()
+            lastFrameNanos.store(monotonicNanos(), ordering: .relaxed)
+            frameCount.add(1, ordering: .relaxed)
+            if !deliveredFrames {
+                deliveredFrames = true
+                setState(.streaming)
+                onFrames()
+            }
+            if offlineReported.exchange(false, ordering: .relaxed) { report(.online) }
+            switch backlog.classify(wall: monotonicSeconds(), media: frame.presentationTime ?? now) {
+            case .stale:
+                staleCount.add(1, ordering: .relaxed)
+                continue
+            case .resumed:
+                analyzer.detection.reset()
+            case .current:
+                break
+            }
+            let output = analyzer.process(frame)
+            if !output.isEmpty { handle(output, of: analyzer, streamLost: false) }
+        }
+    }
+
+    /// Reports what a frame ended before what it started (a split event, one health state giving way to another).
+    private func handle(_ output: AnalyzerOutput, of analyzer: CameraAnalyzer, streamLost: Bool) {
+        if let ended = output.motionEnded {
+            report(.motionEnded(ended, zones: analyzer.zoneNames(ended.zones), streamLost: streamLost))
+        }
+        if let ended = output.healthEnded { report(.healthEnded(ended.kind)) }
+        if let started = output.motionStarted {
+            report(.motionStarted(started, zones: analyzer.zoneNames(started.zones)))
+        }
+        if let started = output.healthStarted { report(.healthStarted(started.kind)) }
+    }
+
+    /// Sleeps in short steps so a stop request is honoured within 0.1 s.
+    private func sleep(for duration: Duration) {
+        let deadline = monotonicSeconds() + duration.seconds
+        while !isStopping {
+            let left = deadline - monotonicSeconds()
+            guard left > 0 else { return }
+            beat()
+            Thread.sleep(forTimeInterval: min(left, 0.1))
+        }
+    }
+}
+
+func monotonicNanos() -> Int64 {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
+}
+
+func monotonicSeconds() -> Double {
+    Double(monotonicNanos()) / 1e9
+}
+
+extension Duration {
+    var seconds: Double {
+        let (whole, fraction) = components
+        return Double(whole) + Double(fraction) / 1e18
+    }
+
+    var nanoseconds: Int64 {
+        let (whole, fraction) = components
+        return whole * 1_000_000_000 + fraction / 1_000_000_000
+    }
+
+    var formattedSeconds: String {
+        String(format: "%.1f s", seconds)
+    }
+}

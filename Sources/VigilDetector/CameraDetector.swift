@@ -1,0 +1,77 @@
+/// What one frame changed for a camera: the moments a daemon raises alerts on.
+///
+/// Usually every field is nil. Several can be set at once: an event split at its maximum length
+/// ends one event and starts the next on the same frame, and a health state can end as another
+/// begins. Handle `motionEnded` before `motionStarted` and `healthEnded` before `healthStarted`.
+public struct AnalyzerOutput: Sendable, Equatable {
+    /// A motion event was confirmed on this frame: raise `motion_started` now. `start` is the
+    /// event's first motion frame; `confirmedAt` is this frame. Box, zones and peak are those seen
+    /// so far.
+    public var motionStarted: MotionEvent?
+    /// A motion event finished on this frame: raise `motion_ended` with its final start, end, peak
+    /// area, peak time, union box and zones.
+    public var motionEnded: MotionEvent?
+    /// A health state began (its `end` is nil; `start` is when its condition first held).
+    public var healthStarted: HealthEvent?
+    /// A health state ended (with its `end`).
+    public var healthEnded: HealthEvent?
+
+    public init(motionStarted: MotionEvent? = nil, motionEnded: MotionEvent? = nil, healthStarted: HealthEvent? = nil,
+                healthEnded: HealthEvent? = nil)
+    {
+        self.motionStarted = motionStarted
+        self.motionEnded = motionEnded
+        self.healthStarted = healthStarted
+        self.healthEnded = healthEnded
+    }
+
+    /// Nothing happened on this frame.
+    public var isEmpty: Bool {
+        motionStarted == nil && motionEnded == nil && healthStarted == nil && healthEnded == nil
+    }
+}
+
+/// One camera's detection from luma planes to alerts: the motion detector, the event tracker and
+/// the health monitor together, fed with each frame's media time. Allocation-free per frame once
+/// the picture size is known. One instance per camera, used from one thread at a time.
+public final class CameraDetector {
+    public let detector: MotionDetector
+    private var tracker: MotionEventTracker
+    private var health: CameraHealthMonitor
+    private var lastTime = 0.0
+
+    public init(settings: CameraDetectionSettings = CameraDetectionSettings(), isa: KernelISA = .best) {
+        detector = MotionDetector(settings: settings, isa: isa)
+        tracker = MotionEventTracker(config: settings.detector)
+        health = CameraHealthMonitor(config: settings.detector)
+    }
+
+    public var settings: CameraDetectionSettings { detector.settings }
+
+    /// The health state under way, if any.
+    public var currentHealth: HealthEvent? { health.current }
+
+    /// Whether a motion event is under way (confirmed, not yet ended).
+    public var isInMotionEvent: Bool { tracker.isInEvent }
+
+    /// Forgets the background (after a gap in the stream); events and health go on.
+    public func reset() {
+        detector.reset()
+    }
+
+    /// Analyses one frame at media time `time` (seconds, increasing).
+    public func process(_ plane: LumaPlane, at time: Double) -> AnalyzerOutput {
+        lastTime = time
+        let analysis = detector.analyze(plane)
+        let motion = tracker.observe(analysis, at: time)
+        let change = health.observe(analysis.picture, at: time)
+        return AnalyzerOutput(motionStarted: motion.started, motionEnded: motion.ended,
+                              healthStarted: change.started, healthEnded: change.ended)
+    }
+
+    /// Ends the motion event and the health state under way at the last frame's time (end of
+    /// input or shutdown).
+    public func finish() -> AnalyzerOutput {
+        AnalyzerOutput(motionEnded: tracker.finish(at: lastTime), healthEnded: health.finish(at: lastTime))
+    }
+}

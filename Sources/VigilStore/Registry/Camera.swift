@@ -1,0 +1,87 @@
+import Foundation
+
+/// A camera as the registry knows it: where it is, who runs it, why, and how to reach it.
+///
+/// The stream URLs never hold credentials; those live apart (`CameraCredentials`, their own table)
+/// and are joined in only to build the connect URL for the shim.
+public struct Camera: Sendable, Equatable, Codable {
+    /// Stable slug, e.g. `grote-markt-1`.
+    public var id: String
+    /// Display name.
+    public var name: String
+    /// `rtsp://`, `rtsps://` URL without userinfo, or an absolute path of a local video file.
+    public var streamURL: String
+    /// Optional low-resolution sub-stream used for detection (the main stream then serves evidence).
+    public var detectURL: String?
+    public var enabled: Bool
+    /// WGS84 degrees.
+    public var latitude: Double
+    public var longitude: Double
+    public var address: String?
+    public var municipality: String
+    /// The responsible controller (operator) of the camera.
+    public var operatorName: String
+    public var purpose: String
+    public var legalBasis: String?
+    public var retentionDays: Int?
+    /// Compass bearing the camera looks at, in degrees (0 = north, 90 = east).
+    public var viewDirection: Double?
+    /// Listed in the public register.
+    public var isPublic: Bool
+    /// Private hardware details (never exported).
+    public var model: String?
+    public var firmware: String?
+    /// Per-camera detection overrides, masks and zones, as JSON (decoded by the pipeline).
+    public var detection: String?
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    public init(id: String, name: String, streamURL: String, detectURL: String? = nil, enabled: Bool = true,
+                latitude: Double, longitude: Double, address: String? = nil, municipality: String,
+                operatorName: String, purpose: String, legalBasis: String? = nil, retentionDays: Int? = nil,
+                viewDirection: Double? = nil, isPublic: Bool, model: String? = nil, firmware: String? = nil,
+                detection: String? = nil, createdAt: Date = Date(), updatedAt: Date = Date()) {
+        self.id = id
+        self.name = name
+        self.streamURL = streamURL
+        self.detectURL = detectURL
+        self.enabled = enabled
+        self.latitude = latitude
+        self.longitude = longitude
+        self.address = address
+        self.municipality = municipality
+        self.operatorName = operatorName
+        self.purpose = purpose
+        self.legalBasis = legalBasis
+        self.retentionDays = retentionDays
+        self.viewDirection = viewDirection
+        self.isPublic = isPublic
+        self.model = model
+        self.firmware = firmware
+        self.detection = detection
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+
+    /// Whether two records describe the same camera setup (ignoring timestamps): the daemon restarts
+    /// a camera's worker only when this changes.
+    public func hasSameSetup(as other: Camera) -> Bool {
+        var mine = self, theirs = other
+        mine.createdAt = .distantPast
+        mine.updatedAt = .distantPast
+        theirs.createdAt = .distantPast
+        theirs.updatedAt = .distantPast
+        return mine == theirs
+    }
+}
+
+/// A camera's user name and password, stored apart from the camera record.
+public struct CameraCredentials: Sendable, Equatable {
+    public var username: String
+    public var password: String
+
+    public init(username: String, password: String) {
+        self.username = username
+        self.password = password
+    }
+}

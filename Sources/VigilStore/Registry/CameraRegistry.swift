@@ -1,0 +1,198 @@
+import Foundation
+import GRDB
+
+/// The private camera registry: `<state dir>/registry.sqlite`.
+///
+/// Camera records and their credentials live in separate tables. Nothing that lists or exports
+/// cameras reads the credentials table; only `connectURLs(for:)` joins them, to build the URLs the
+/// shim connects to. Safe to use from several processes at once (WAL, busy timeout).
+public final class CameraRegistry: Sendable {
+    public static let fileName = "registry.sqlite"
+
+    private let pool: DatabasePool
+
+    /// Opens (creating and migrating when needed) the registry in `directory`.
+    public init(directory: StateDirectory) throws(RegistryError) {
+        do {
+            try directory.prepare()
+        } catch {
+            throw RegistryError(error.description)
+        }
+        do {
+            pool = try SQLiteFile.openPool(at: directory.file(Self.fileName), label: "registry")
+            try Self.migrator.migrate(pool)
+        } catch {
+            throw RegistryError("cannot open registry \(directory.file(Self.fileName).path): \(error)")
+        }
+    }
+
+    private static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: cameras and credentials") { db in
+            try db.create(table: "camera") { table in
+                table.primaryKey("id", .text)
+                table.column("name", .text).notNull()
+                table.column("streamURL", .text).notNull()
+                table.column("detectURL", .text)
+                table.column("enabled", .boolean).notNull()
+                table.column("latitude", .double).notNull()
+                table.column("longitude", .double).notNull()
+                table.column("address", .text)
+                table.column("municipality", .text).notNull()
+                table.column("operatorName", .text).notNull()
+                table.column("purpose", .text).notNull()
+                table.column("legalBasis", .text)
+                table.column("retentionDays", .integer)
+                table.column("viewDirection", .double)
+                table.column("isPublic", .boolean).notNull()
+                table.column("model", .text)
+                table.column("firmware", .text)
+                table.column("detection", .text)
+                table.column("createdAt", .datetime).notNull()
+                table.column("updatedAt", .datetime).notNull()
+            }
+            try db.create(table: "cameraCredential") { table in
+                table.primaryKey("cameraID", .text).references("camera", onDelete: .cascade)
+                table.column("username", .text).notNull()
+                table.column("password", .text).notNull()
+            }
+        }
+        return migrator
+    }
+
+    // MARK: Reading
+
+    /// Every camera, ordered by id.
+    public func cameras() throws(RegistryError) -> [Camera] {
+        try read { db in try Camera.order(Column("id")).fetchAll(db) }
+    }
+
+    public func camera(id: String) throws(RegistryError) -> Camera? {
+        try read { db in try Camera.fetchOne(db, key: id) }
+    }
+
+    /// Whether credentials are stored for the camera (never the credentials themselves).
+    public func hasCredentials(cameraID: String) throws(RegistryError) -> Bool {
+        try read { db in try CredentialRow.exists(db, key: cameraID) }
+    }
+
+    /// The stored user name, for display (the password is never returned for display).
+    public func username(cameraID: String) throws(RegistryError) -> String? {
+        try read { db in try CredentialRow.fetchOne(db, key: cameraID)?.username }
+    }
+
+    /// The URLs the shim connects to, with credentials percent-encoded in, and the credentials so
+    /// the caller can register them for redaction. The only reader of the credentials table.
+    public func connectURLs(for camera: Camera) throws(RegistryError)
+        -> (stream: String, detect: String?, credentials: CameraCredentials?)
+    {
+        let credentials = try read { db in
+            try CredentialRow.fetchOne(db, key: camera.id).map {
+                CameraCredentials(username: $0.username, password: $0.password)
+            }
+        }
+        return (StreamAddress.connectURL(for: camera.streamURL, with: credentials),
+                camera.detectURL.map { StreamAddress.connectURL(for: $0, with: credentials) }, credentials)
+    }
+
+    // MARK: Writing
+
+    /// Adds cameras (and their credentials) in one transaction: all or nothing.
+    public func add(_ entries: [(camera: Camera, credentials: CameraCredentials?)]) throws(RegistryError) {
+        try write { db in
+            for entry in entries {
+                if try Camera.exists(db, key: entry.camera.id) {
+                    throw RegistryError("camera '\(entry.camera.id)' already exists; use 'vigil camera update'")
+                }
+                try entry.camera.insert(db)
+                if let credentials = entry.credentials {
+                    try CredentialRow(cameraID: entry.camera.id, credentials: credentials).insert(db)
+                }
+            }
+        }
+    }
+
+    /// Replaces a camera's record; `credentials` replaces the stored ones when given
+    /// (`.some(nil)` removes them).
+    public func update(_ camera: Camera, credentials: CameraCredentials?? = .none) throws(RegistryError) {
+        try write { db in
+            guard let existing = try Camera.fetchOne(db, key: camera.id) else {
+                throw RegistryError.unknownCamera(camera.id)
+            }
+            var row = camera
+            row.createdAt = existing.createdAt
+            row.updatedAt = Date()
+            try row.update(db)
+            if case .some(let replacement) = credentials {
+                try CredentialRow.deleteOne(db, key: camera.id)
+                if let replacement { try CredentialRow(cameraID: camera.id, credentials: replacement).insert(db) }
+            }
+        }
+    }
+
+    /// Removes a camera and its credentials.
+    public func remove(id: String) throws(RegistryError) {
+        try write { db in
+            guard try Camera.deleteOne(db, key: id) else { throw RegistryError.unknownCamera(id) }
+        }
+    }
+
+    // MARK: Plumbing
+
+    private func read<T>(_ body: (Database) throws -> T) throws(RegistryError) -> T {
+        do {
+            return try pool.read(body)
+        } catch {
+            throw RegistryError.wrapping(error)
+        }
+    }
+
+    private func write<T>(_ body: (Database) throws -> T) throws(RegistryError) -> T {
+        do {
+            return try pool.write(body)
+        } catch {
+            throw RegistryError.wrapping(error)
+        }
+    }
+}
+
+/// A registry operation that failed; `description` is one line naming the camera or field.
+public struct RegistryError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+
+    public init(_ description: String) {
+        self.description = description
+    }
+
+    static func unknownCamera(_ id: String) -> RegistryError {
+        RegistryError("no camera '\(id)'; 'vigil camera list' shows the registered ones")
+    }
+
+    static func wrapping(_ error: any Error) -> RegistryError {
+        if let registryError = error as? RegistryError { return registryError }
+        if let databaseError = error as? DatabaseError {
+            return RegistryError("registry database error: \(databaseError.message ?? "\(databaseError.resultCode)")")
+        }
+        return RegistryError("registry error: \(error)")
+    }
+}
+
+/// Camera records are stored as they are, one column per property.
+extension Camera: FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "camera"
+}
+
+/// The `cameraCredential` table's row.
+private struct CredentialRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "cameraCredential"
+
+    var cameraID: String
+    var username: String
+    var password: String
+
+    init(cameraID: String, credentials: CameraCredentials) {
+        self.cameraID = cameraID
+        username = credentials.username
+        password = credentials.password
+    }
+}

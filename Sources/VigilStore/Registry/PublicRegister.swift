@@ -1,0 +1,138 @@
+import CSV
+import Foundation
+
+/// The public camera register: for each public camera, where it is, who runs it and why.
+///
+/// Built from an allow-list of fields, so nothing private can slip in when the registry grows:
+/// never a URL, host, port, path, credential, model or firmware. Ordered by camera id.
+public struct PublicRegister: Sendable {
+    /// One camera as the public sees it.
+    public struct Entry: Sendable, Equatable, Codable {
+        public var id: String
+        public var name: String
+        public var municipality: String
+        public var address: String?
+        public var latitude: Double
+        public var longitude: Double
+        public var operatorName: String
+        public var purpose: String
+        public var legalBasis: String?
+        public var retentionDays: Int?
+        public var viewDirection: Double?
+        public var enabled: Bool
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case id, name, municipality, address, latitude, longitude
+            case operatorName = "operator"
+            case purpose
+            case legalBasis = "legal_basis"
+            case retentionDays = "retention_days"
+            case viewDirection = "view_direction"
+            case enabled
+        }
+
+        /// Every field is written, absent ones as null, so consumers see the same keys for every camera.
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(id, forKey: .id)
+            try container.encode(name, forKey: .name)
+            try container.encode(municipality, forKey: .municipality)
+            try container.encode(address, forKey: .address)
+            try container.encode(latitude, forKey: .latitude)
+            try container.encode(longitude, forKey: .longitude)
+            try container.encode(operatorName, forKey: .operatorName)
+            try container.encode(purpose, forKey: .purpose)
+            try container.encode(legalBasis, forKey: .legalBasis)
+            try container.encode(retentionDays, forKey: .retentionDays)
+            try container.encode(viewDirection, forKey: .viewDirection)
+            try container.encode(enabled, forKey: .enabled)
+        }
+
+        init(_ camera: Camera) {
+            id = camera.id
+            name = camera.name
+            municipality = camera.municipality
+            address = camera.address
+            latitude = camera.latitude
+            longitude = camera.longitude
+            operatorName = camera.operatorName
+            purpose = camera.purpose
+            legalBasis = camera.legalBasis
+            retentionDays = camera.retentionDays
+            viewDirection = camera.viewDirection
+            enabled = camera.enabled
+        }
+    }
+
+    /// Export formats.
+    public enum Format: String, Sendable, CaseIterable {
+        case json, csv, geojson
+    }
+
+    public let entries: [Entry]
+
+    /// The public cameras among `cameras`, by id.
+    public init(cameras: [Camera]) {
+        entries = cameras.filter(\.isPublic).sorted { $0.id < $1.id }.map(Entry.init)
+    }
+
+    /// The register in `format`, ready to write to a file.
+    public func render(_ format: Format) throws -> Data {
+        switch format {
+        case .json:
+            return try Self.encoder.encode(entries) + Data("\n".utf8)
+        case .geojson:
+            return try Self.encoder.encode(FeatureCollection(features: entries.map(Feature.init))) + Data("\n".utf8)
+        case .csv:
+            return try csv()
+        }
+    }
+
+    private static var encoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+
+    private func csv() throws -> Data {
+        let stream = OutputStream.toMemory()
+        let writer = try CSVWriter(stream: stream)
+        try writer.write(row: Entry.CodingKeys.allCases.map(\.rawValue))
+        for entry in entries {
+            try writer.write(row: [
+                entry.id, entry.name, entry.municipality, entry.address ?? "", "\(entry.latitude)",
+                "\(entry.longitude)", entry.operatorName, entry.purpose, entry.legalBasis ?? "",
+                entry.retentionDays.map(String.init) ?? "", entry.viewDirection.map { "\($0)" } ?? "",
+                entry.enabled ? "true" : "false",
+            ])
+        }
+        writer.stream.close()
+        var data = stream.property(forKey: .dataWrittenToMemoryStreamKey) as? Data ?? Data()
+        data.append(contentsOf: "\n".utf8)
+        return data
+    }
+
+    /// RFC 7946 FeatureCollection of Points, coordinates `[longitude, latitude]`.
+    private struct FeatureCollection: Encodable {
+        let type = "FeatureCollection"
+        let features: [Feature]
+    }
+
+    private struct Feature: Encodable {
+        struct Point: Encodable {
+            let type = "Point"
+            let coordinates: [Double]
+        }
+
+        let type = "Feature"
+        let id: String
+        let geometry: Point
+        let properties: Entry
+
+        init(_ entry: Entry) {
+            id = entry.id
+            geometry = Point(coordinates: [entry.longitude, entry.latitude])
+            properties = entry
+        }
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+
+/// A camera stream address: an `rtsp://`/`rtsps://` URL or a local video file, split from its credentials.
+///
+/// Users paste URLs such as `rtsp://admin:p%40ss@10.0.0.5/stream1`; the credentials are taken out
+/// (percent-decoded) to be stored apart, and `connectURL(with:)` rebuilds the URL for FFmpeg with
+/// correctly percent-encoded userinfo, so passwords may contain `@ / # :`.
+public struct StreamAddress: Sendable, Equatable {
+    /// The address without credentials: a URL, or an absolute file path.
+    public let address: String
+    /// Credentials that were inside the URL, if any.
+    public let credentials: CameraCredentials?
+
+    public var isFile: Bool { !address.contains("://") }
+
+    /// A bad address; `description` names the field and the problem, never a password.
+    public struct Problem: Error, CustomStringConvertible, Equatable {
+        public let description: String
+    }
+
+    /// Parses what the user gave for `field` (`url` or `detect-url`). Relative file paths are made
+    /// absolute against `directory`.
+    public init(parsing text: String, field: String = "url",
+                directory: String = FileManager.default.currentDirectoryPath) throws(Problem) {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        guard !trimmed.isEmpty else { throw Problem(description: "\(field) is empty") }
+        guard let schemeEnd = trimmed.range(of: "://") else {
+            if trimmed.contains(":") && !trimmed.hasPrefix("/") && !trimmed.hasPrefix(".") {
+                throw Self.badScheme(String(trimmed.prefix { $0 != ":" }), field: field)
+            }
+            address = URL(fileURLWithPath: trimmed, relativeTo: URL(fileURLWithPath: directory, isDirectory: true))
+                .standardizedFileURL.path
+            credentials = nil
+            return
+        }
+        let scheme = trimmed[..<schemeEnd.lowerBound].lowercased()
+        let rest = trimmed[schemeEnd.upperBound...]
+        switch scheme {
+        case "file":
+            guard rest.hasPrefix("/"), let path = String(rest).removingPercentEncoding else {
+                throw Problem(description: "\(field) '\(trimmed)' is not a file URL with an absolute path (file:///path)")
+            }
+            address = URL(fileURLWithPath: path).standardizedFileURL.path
+            credentials = nil
+        case "rtsp", "rtsps":
+            // The authority ends at the first '/', '?' or '#'; its userinfo runs to the last '@', so a
+            // raw '@' in a password works (a raw '/' or '#' must be percent-encoded).
+            let authority = rest.prefix { !"/?#".contains($0) }
+            let pathAndQuery = rest[authority.endIndex...]
+            var host = authority
+            var parsedCredentials: CameraCredentials?
+            if let at = authority.range(of: "@", options: .backwards) {
+                parsedCredentials = try Self.credentials(from: String(authority[..<at.lowerBound]), field: field)
+                host = authority[at.upperBound...]
+            }
+            guard !host.isEmpty, !host.hasPrefix(":") else {
+                throw Problem(description: "\(field) has no host; expected \(scheme)://HOST[:PORT]/PATH")
+            }
+            if !host.hasPrefix("["), let colon = host.lastIndex(of: ":") {
+                let portText = host[host.index(after: colon)...]
+                guard let port = Int(portText), (1...65535).contains(port) else {
+                    throw Problem(description: "\(field) has an invalid port '\(portText)'; expected 1-65535")
+                }
+            }
+            address = "\(scheme)://\(host)\(pathAndQuery)"
+            credentials = parsedCredentials
+        default:
+            throw Self.badScheme(scheme, field: field)
+        }
+    }
+
+    private static func badScheme(_ scheme: String, field: String) -> Problem {
+        Problem(description: "\(field) has unsupported scheme '\(scheme)'; use rtsp://, rtsps://, file:// or a file path")
+    }
+
+    private static func credentials(from userinfo: String, field: String) throws(Problem) -> CameraCredentials? {
+        guard !userinfo.isEmpty else { return nil }
+        let parts = userinfo.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let user = parts[0].removingPercentEncoding,
+            let password = (parts.count > 1 ? String(parts[1]) : "").removingPercentEncoding
+        else {
+            throw Problem(description: "\(field) has credentials with invalid percent-encoding; "
+                          + "use --username with --password-file instead")
+        }
+        return CameraCredentials(username: user, password: password)
+    }
+
+    /// The URL to hand to FFmpeg: the address with `credentials` percent-encoded into the userinfo.
+    public static func connectURL(for address: String, with credentials: CameraCredentials?) -> String {
+        guard let credentials, let schemeEnd = address.range(of: "://") else { return address }
+        let user = percentEncode(credentials.username)
+        let password = percentEncode(credentials.password)
+        let userinfo = credentials.password.isEmpty ? user : "\(user):\(password)"
+        return address[..<schemeEnd.upperBound] + userinfo + "@" + address[schemeEnd.upperBound...]
+    }
+
+    /// Percent-encodes everything but RFC 3986 unreserved characters.
+    static func percentEncode(_ text: String) -> String {
+        var allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+        allowed.insert(charactersIn: "-._~")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+    }
+}

@@ -1,0 +1,338 @@
+import ArgumentParser
+import Foundation
+import VigilIngest
+import VigilPipeline
+import VigilStore
+
+/// `vigil camera`: the private registry of cameras.
+struct CameraCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "camera",
+        abstract: "Manage the registry of cameras.",
+        subcommands: [
+            AddCamera.self, ListCameras.self, ShowCamera.self, UpdateCamera.self, RemoveCamera.self,
+            EnableCamera.self, DisableCamera.self, ImportCameras.self, TestCamera.self,
+        ]
+    )
+}
+
+/// Whether a camera is listed in the public register.
+enum Visibility: String, EnumerableFlag {
+    case `public`, `private`
+
+    static func help(for value: Visibility) -> ArgumentHelp? {
+        value == .public ? "List the camera in the public register." : "Keep the camera out of the public register."
+    }
+}
+
+/// The camera fields as options, shared by `add` and `update`. Values are validated together in
+/// `CameraFields`, so the two commands (and `import`) accept exactly the same things.
+struct CameraFieldOptions: ParsableArguments {
+    @Option(help: "Stream URL: rtsp://, rtsps://, file:// or a video file path. Credentials inside are stored apart.")
+    var url: String?
+    @Option(help: "Low-resolution detection sub-stream URL.")
+    var detectURL: String?
+    @Option(help: "Display name.")
+    var name: String?
+    @Option(help: "Latitude, WGS84 degrees (-90...90).", transform: { $0 })
+    var lat: String?
+    @Option(help: "Longitude, WGS84 degrees (-180...180).", transform: { $0 })
+    var lon: String?
+    @Option(help: "Municipality.")
+    var municipality: String?
+    @Option(help: "The operator (responsible controller).")
+    var `operator`: String?
+    @Option(help: "Why the camera is there.")
+    var purpose: String?
+    @Flag(help: "Public or private.")
+    var visibility: Visibility?
+    @Option(help: "Street address.")
+    var address: String?
+    @Option(help: "Legal basis of the processing.")
+    var legalBasis: String?
+    @Option(help: "Retention period of recordings, in days.")
+    var retentionDays: String?
+    @Option(help: "View direction, compass degrees (0 = north).")
+    var viewDirection: String?
+    @Option(help: "Camera model (private, never exported).")
+    var model: String?
+    @Option(help: "Firmware version (private, never exported).")
+    var firmware: String?
+    @Option(help: "User name for the camera (with --password-file).")
+    var username: String?
+    @Option(help: "File holding the camera password (never a password on the command line).")
+    var passwordFile: String?
+    @Option(help: "YAML file with this camera's detection overrides, masks and zones (keys as under 'cameras:').")
+    var detectionFile: String?
+
+    /// The validated contents of `--detection-file`, to store in the camera record.
+    func detectionOverrides(for id: String) throws -> String? {
+        guard let detectionFile else { return nil }
+        guard let data = FileManager.default.contents(atPath: detectionFile),
+            let text = String(data: data, encoding: .utf8)
+        else {
+            throw Failure("cannot read detection file \(detectionFile): No such file or not readable")
+        }
+        do {
+            _ = try VigilConfig().settings(applying: text, origin: detectionFile)
+        } catch {
+            throw Failure(error.description)
+        }
+        return text
+    }
+
+    func fields(id: String) throws -> CameraFields {
+        var fields = CameraFields()
+        let values: [(String, String?)] = [
+            ("id", id), ("url", url), ("detect-url", detectURL), ("name", name), ("lat", lat), ("lon", lon),
+            ("municipality", municipality), ("operator", `operator`), ("purpose", purpose),
+            ("public", visibility.map { $0 == .public ? "true" : "false" }), ("address", address),
+            ("legal-basis", legalBasis), ("retention-days", retentionDays), ("view-direction", viewDirection),
+            ("model", model), ("firmware", firmware), ("username", username), ("password-file", passwordFile),
+        ]
+        for (field, value) in values where value != nil {
+            try fields.set(field, value)
+        }
+        return fields
+    }
+}
+
+struct AddCamera: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "add", abstract: "Register a camera.")
+
+    @Argument(help: "Camera id, a slug such as grote-markt-1.")
+    var id: String
+    @OptionGroup var fields: CameraFieldOptions
+    @OptionGroup var state: StateDirectoryOption
+
+    func run() throws {
+        try reportingFailures {
+            var entry = try validated { try fields.fields(id: id).camera() }
+            entry.camera.detection = try fields.detectionOverrides(for: id)
+            try state.openRegistry().add([entry])
+            print("added camera \(id)")
+        }
+    }
+}
+
+struct UpdateCamera: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "update", abstract: "Change fields of a camera.")
+
+    @Argument(help: "Camera id.")
+    var id: String
+    @OptionGroup var fields: CameraFieldOptions
+    @OptionGroup var state: StateDirectoryOption
+
+    func run() throws {
+        try reportingFailures {
+            let registry = try state.openRegistry()
+            let existing = try registry.existingCamera(id)
+            let given = try fields.fields(id: id)
+            var entry = try validated { try given.camera(updating: existing) }
+            entry.camera.detection = try fields.detectionOverrides(for: id) ?? existing.detection
+            let credentialsGiven = entry.credentials != nil
+            try registry.update(entry.camera, credentials: credentialsGiven ? .some(entry.credentials) : .none)
+            print("updated camera \(id)")
+        }
+    }
+}
+
+struct RemoveCamera: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove a camera and its credentials.")
+
+    @Argument(help: "Camera id.")
+    var id: String
+    @OptionGroup var state: StateDirectoryOption
+
+    func run() throws {
+        try reportingFailures {
+            try state.openRegistry().remove(id: id)
+            print("removed camera \(id)")
+        }
+    }
+}
+
+struct EnableCamera: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "enable", abstract: "Watch a camera again.")
+
+    @Argument(help: "Camera id.")
+    var id: String
+    @OptionGroup var state: StateDirectoryOption
+
+    func run() throws {
+        try reportingFailures { try setEnabled(true, id: id, state: state) }
+    }
+}
+
+struct DisableCamera: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "disable", abstract: "Stop watching a camera.")
+
+    @Argument(help: "Camera id.")
+    var id: String
+    @OptionGroup var state: StateDirectoryOption
+
+    func run() throws {
+        try reportingFailures { try setEnabled(false, id: id, state: state) }
+    }
+}
+
+private func setEnabled(_ enabled: Bool, id: String, state: StateDirectoryOption) throws {
+    let registry = try state.openRegistry()
+    var camera = try registry.existingCamera(id)
+    camera.enabled = enabled
+    try registry.update(camera)
+    print("\(enabled ? "enabled" : "disabled") camera \(id)")
+}
+
+struct ListCameras: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the registered cameras.")
+
+    @OptionGroup var state: StateDirectoryOption
+
+    func run() throws {
+        try reportingFailures {
+            let cameras = try state.openRegistry().cameras()
+            guard !cameras.isEmpty else {
+                print("no cameras; add one with 'vigil camera add'")
+                return
+            }
+            let rows = [["ID", "NAME", "ENABLED", "REGISTER", "MUNICIPALITY", "URL"]] + cameras.map {
+                [$0.id, $0.name, $0.enabled ? "yes" : "no", $0.isPublic ? "public" : "private", $0.municipality,
+                 Redactor.shared.redact($0.streamURL)]
+            }
+            let widths = (0..<rows[0].count).map { column in rows.map { $0[column].count }.max() ?? 0 }
+            for row in rows {
+                print(zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }
+                    .joined(separator: "  ").trimmingCharacters(in: .whitespaces))
+            }
+        }
+    }
+}
+
+struct ShowCamera: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "show", abstract: "Show every field of a camera.")
+
+    @Argument(help: "Camera id.")
+    var id: String
+    @OptionGroup var state: StateDirectoryOption
+
+    func run() throws {
+        try reportingFailures {
+            let registry = try state.openRegistry()
+            let camera = try registry.existingCamera(id)
+            let username = try registry.username(cameraID: id)
+            let formatter = ISO8601DateFormatter()
+            let lines: [(String, String?)] = [
+                ("id", camera.id), ("name", camera.name), ("url", Redactor.shared.redact(camera.streamURL)),
+                ("detect-url", camera.detectURL.map { Redactor.shared.redact($0) }),
+                ("credentials", username.map { "stored for user \($0)" } ?? "none"),
+                ("enabled", camera.enabled ? "yes" : "no"), ("register", camera.isPublic ? "public" : "private"),
+                ("lat", "\(camera.latitude)"), ("lon", "\(camera.longitude)"), ("address", camera.address),
+                ("municipality", camera.municipality), ("operator", camera.operatorName), ("purpose", camera.purpose),
+                ("legal-basis", camera.legalBasis), ("retention-days", camera.retentionDays.map(String.init)),
+                ("view-direction", camera.viewDirection.map { "\($0)" }), ("model", camera.model),
+                ("firmware", camera.firmware),
+                ("detection", camera.detection.map { $0.split(separator: "\n").joined(separator: "; ") }),
+                ("created", formatter.string(from: camera.createdAt)),
+                ("updated", formatter.string(from: camera.updatedAt)),
+            ]
+            for (key, value) in lines {
+                if let value { print("\(key):".padding(toLength: 16, withPad: " ", startingAt: 0) + value) }
+            }
+        }
+    }
+}
+
+struct ImportCameras: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Register many cameras from a CSV or YAML file, all or nothing."
+    )
+
+    @Argument(help: "A .csv file with a header row of field names, or a .yaml list of cameras.")
+    var file: String
+    @OptionGroup var state: StateDirectoryOption
+
+    func run() throws {
+        try reportingFailures {
+            let entries: [(camera: Camera, credentials: CameraCredentials?)]
+            do {
+                let rows = try CameraImport.read(path: file)
+                let directory = URL(fileURLWithPath: file).deletingLastPathComponent().path
+                entries = try CameraImport.cameras(from: rows, file: URL(fileURLWithPath: file).lastPathComponent,
+                                                   directory: directory)
+            } catch let problem as CameraImport.Problem {
+                throw Failure(problem.description)
+            }
+            try state.openRegistry().add(entries)
+            print("imported \(entries.count) camera\(entries.count == 1 ? "" : "s")")
+        }
+    }
+}
+
+struct TestCamera: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "test",
+        abstract: "Connect to a camera and print its codec, size and frame rate."
+    )
+
+    @Argument(help: "Camera id.")
+    var id: String
+    @Option(help: "Seconds to wait for the camera.")
+    var timeout: Double = 10
+    @OptionGroup var state: StateDirectoryOption
+
+    func run() throws {
+        try reportingFailures {
+            let registry = try state.openRegistry()
+            let camera = try registry.existingCamera(id)
+            let urls = try registry.connectURLs(for: camera)
+            if let credentials = urls.credentials {
+                Redactor.shared.register(secret: credentials.password, user: credentials.username)
+            }
+            FFmpegLog.silence()
+            for (role, url) in [("stream", urls.stream), ("detect stream", urls.detect)] {
+                guard let url else { continue }
+                do throws(MediaError) {
+                    let source = try MediaSource(url: url, options: SourceOptions(openTimeout: .seconds(timeout)))
+                    _ = try source.nextFrame()
+                    let info = source.info
+                    let rate = info.framesPerSecond.map { String(format: "%.2f fps", $0) } ?? "unknown frame rate"
+                    print("\(id) \(role): \(info.codec), \(info.width)x\(info.height), \(rate)")
+                } catch {
+                    throw Failure("camera \(id) \(role): \(explain(error))")
+                }
+            }
+        }
+    }
+
+    private func explain(_ error: MediaError) -> String {
+        switch error.code {
+        case .credentialsRejected: "credentials rejected by the camera; fix them with 'vigil camera update \(id) "
+            + "--username USER --password-file FILE'"
+        case .notFound: "the camera has no stream at this address (\(error.reason)); check --url"
+        case .connectionRefused: "connection refused: the camera is down or the port is wrong"
+        case .stalled: "no answer within \(timeout.formatted()) s (\(error.reason))"
+        default: error.reason
+        }
+    }
+}
+
+extension CameraRegistry {
+    /// The camera, or a failure naming the unknown id.
+    func existingCamera(_ id: String) throws -> Camera {
+        guard let camera = try camera(id: id) else {
+            throw Failure("no camera '\(id)'; 'vigil camera list' shows the registered ones")
+        }
+        return camera
+    }
+}
+
+/// Runs field validation, turning a field problem into a one-line failure.
+func validated<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let problem as CameraFields.FieldProblem {
+        throw Failure(problem.message)
+    }
+}
