@@ -70,7 +70,7 @@ public final class AlertQueue: Sendable {
                                       owner: "another reporter (vigil run or vigil report) on \(directory.path)"))
         }
         self.locks = Mutex(locks)
-        pool = try Self.openDatabase(path: path, options: options, create: !access.isEmpty)
+        pool = try Self.openDatabase(path: path, options: options)
         let store = QueueStore(options: options, logger: logger)
         if access.contains(.produce) {
             // Crash closure: whoever holds the produce lock is the only producer, so every event
@@ -101,19 +101,11 @@ public final class AlertQueue: Sendable {
         close(timeout: 1)
     }
 
-    private static func openDatabase(path: String, options: QueueOptions, create: Bool) throws(QueueError) -> DatabasePool {
-        if create {
-            // SQLite gives the -wal and -shm files the database file's mode.
-            try createFileIfMissing(path: path, mode: 0o600)
-        }
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(options.busyTimeout)
-        configuration.label = "vigil.queue"
+    private static func openDatabase(path: String, options: QueueOptions) throws(QueueError) -> DatabasePool {
         do {
-            let pool = try DatabasePool(path: path, configuration: configuration)
-            // GRDB sets NORMAL when it enables WAL; the writer connection keeps what is set here.
-            let pragma = options.durability == .full ? "FULL" : "NORMAL"
-            try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = \(pragma)") }
+            let pool = try SQLiteFile.openPool(at: URL(fileURLWithPath: path), busyTimeout: options.busyTimeout,
+                                               synchronous: options.durability == .full ? "FULL" : "NORMAL",
+                                               label: "queue")
             try migrate(pool)
             return pool
         } catch {

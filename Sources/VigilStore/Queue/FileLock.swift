@@ -29,11 +29,3 @@ final class FileLock: Sendable {
     }
 }
 
-/// Creates an empty file with `mode` unless the path exists; never truncates an existing file.
-func createFileIfMissing(path: String, mode: mode_t) throws(QueueError) {
-    let descriptor = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, mode)
-    guard descriptor >= 0 else {
-        throw QueueError(.cannotOpen, "cannot create \(path): \(String(cString: strerror(errno)))")
-    }
-    close(descriptor)
-}
