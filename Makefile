@@ -8,7 +8,7 @@ APT_PACKAGES = systemd libcurl4-openssl-dev libavformat-dev libavcodec-dev libsw
 	python3 python3-numpy python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-rtsp \
 	gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav
 
-.PHONY: deps build release run test bench leak-check install clean
+.PHONY: deps build release run test bench bench-queue leak-check install clean
 PREFIX ?= /usr/local
 DESTDIR ?=
 
@@ -55,6 +55,11 @@ install: release
 	install -D -m 0644 systemd/vigil.sysusers $(DESTDIR)/usr/lib/sysusers.d/vigil.conf
 	[ -f $(DESTDIR)/etc/vigil/vigil.yaml ] || install -D -m 0640 systemd/vigil.example.yaml $(DESTDIR)/etc/vigil/vigil.yaml
 	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/vigil/README.md
+
+## bench-queue: alerts per second committed with synchronous=FULL and NORMAL, on the disk of ./var
+bench-queue: release
+	@mkdir -p var
+	.build/release/vigil bench-queue --alerts 8000 --producers 1,8 --directory ./var
 
 clean:
 	rm -rf .build var

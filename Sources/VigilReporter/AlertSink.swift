@@ -25,10 +25,10 @@ extension HookSink {
 }
 
 /// Why a delivery failed, in words fit for a log line and `vigil alerts dead` (never a secret URL).
-public struct DeliveryError: Error, CustomStringConvertible, Sendable {
-    public let description: String
+struct DeliveryError: Error, CustomStringConvertible, Sendable {
+    let description: String
 
-    public init(_ description: String) {
+    init(_ description: String) {
         self.description = description
     }
 }

@@ -60,7 +60,7 @@ public final class Reporter: Sendable {
 
     /// Delivers until ``stop()`` is called or the calling task is cancelled, then writes what is
     /// still queued to the alert log (for at most ``Configuration/drainTimeout``) and returns.
-    /// Throws only when it cannot start (the queue cannot be written).
+    /// Throws only when it cannot start (the queue cannot be written). Call it once per reporter.
     public func run() async throws(ReporterError) {
         // Started even when cancelled at once, so that the final drain below has positions.
         let names = sinks.map(\.name)

@@ -13,9 +13,10 @@ enum SQLiteFile {
         configuration.label = label
         configuration.busyMode = .timeout(busyTimeout)
         configuration.foreignKeysEnabled = true
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
-        }
-        return try DatabasePool(path: url.path, configuration: configuration)
+        let pool = try DatabasePool(path: url.path, configuration: configuration)
+        // Only the writer's setting matters. GRDB sets NORMAL on it when it enables WAL, after any
+        // `prepareDatabase`, so it is set here, once the pool is open.
+        try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = \(synchronous)") }
+        return pool
     }
 }

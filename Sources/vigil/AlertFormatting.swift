@@ -7,7 +7,8 @@ enum AlertFormatting {
     static func line(_ alert: Alert) -> String {
         var parts = [localTime(alert.time), pad(alert.camera, 16), pad(alert.kind.rawValue, 20)]
         if alert.kind.isMotion {
-            parts.append("zones " + ((alert.zones ?? []).isEmpty ? "-" : alert.zones!.joined(separator: ", ")))
+            let zones = alert.zones ?? []
+            parts.append("zones " + (zones.isEmpty ? "-" : zones.joined(separator: ", ")))
             if let peak = alert.peakArea { parts.append(String(format: "peak %.2f%%", peak * 100)) }
             if alert.interrupted { parts.append("interrupted") }
         }

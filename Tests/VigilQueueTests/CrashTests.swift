@@ -63,6 +63,7 @@ struct CrashTests {
 
         let queue = try state.queue(.produce)
         #expect(queue.interruptedEvents.map(\.event) == [event])
+        #expect(queue.flush(timeout: 10))
         let queued = try await queue.alerts(after: 0, limit: 10)
         #expect(queued.map(\.kind) == [.motionStarted, .motionEnded])
         let ended = try Alert(jsonLine: try #require(queued.last).line)

@@ -69,7 +69,7 @@ struct QueueBoundsTests {
         _ = try await queue.registerSinks(["log"])
         try await queue.acknowledge(sink: "log", through: stored[21].sequence)
         var yard: Alert?
-        let written = try await waitUntilAsync(timeout: 5) {
+        let written = try await waitUntilAsync(timeout: 15) {
             yard = try await queue.alerts(after: stored[21].sequence, limit: 10).first.map { try Alert(jsonLine: $0.line) }
             return yard != nil
         }
@@ -111,14 +111,17 @@ struct QueueBoundsTests {
     @Test("undelivered motion alerts older than the maximum age are dropped; health alerts are kept")
     func maxAge() async throws {
         let state = try TestState()
-        let queue = try state.queue(.produce) { $0.maxAge = 20 }
-        let old = Date().addingTimeInterval(-3600)
-        let motion = Alert(kind: .motionStarted, camera: "a", time: old, event: AlertID.make(), peakArea: 0.1)
+        let old = Date().addingTimeInterval(-10 * 86_400)
+        let motion = Alert(kind: .motionEnded, camera: "a", time: old, event: AlertID.make(), peakArea: 0.1)
         let health = Alert(kind: .cameraCovered, camera: "a", time: old)
-        let fresh = TestAlerts.started("a")
-        for alert in [motion, health, fresh] { #expect(try queue.enqueue(alert) == .enqueued) }
+        let fresh = TestAlerts.ended(TestAlerts.started("a"))
+        let first = try state.queue(.produce)
+        for alert in [motion, health, fresh] { #expect(try first.enqueue(alert) == .enqueued) }
+        let expiredByFirst = first.status().expired
+        first.close()
         // The writer looks for old alerts when it starts, then every max_age / 4 (at most every minute).
-        #expect(waitUntil(timeout: 10) { queue.status().expired == 1 })
+        let queue = try state.queue(.produce) { $0.maxAge = 86_400 }
+        #expect(waitUntil(timeout: 10) { expiredByFirst + queue.status().expired == 1 })
         #expect(try await queue.alerts(after: 0, limit: 5).map(\.id) == [health.id, fresh.id])
         queue.close()
     }
@@ -133,15 +136,5 @@ struct QueueBoundsTests {
         #expect(error?.code == .closed)
         let reader = try state.queue(.read)
         #expect((#expect(throws: QueueError.self) { try reader.enqueue(TestAlerts.health("a")) })?.code == .notAllowed)
-    }
-}
-
-/// Polls an async condition every 50 ms; false if still false after `timeout` seconds.
-func waitUntilAsync(timeout: Double, _ condition: () async throws -> Bool) async throws -> Bool {
-    let deadline = Date().addingTimeInterval(timeout)
-    while true {
-        if try await condition() { return true }
-        if Date() > deadline { return false }
-        try await Task.sleep(for: .milliseconds(50))
     }
 }

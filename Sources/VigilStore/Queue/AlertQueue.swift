@@ -31,7 +31,7 @@ public final class AlertQueue: Sendable {
     /// `<state dir>/queue.sqlite`.
     public let path: String
     public let access: Access
-    /// The `motion_ended` alerts written at open for events a dead producer left open.
+    /// The `motion_ended` alerts enqueued at open for the events a dead producer left open.
     public let interruptedEvents: [Alert]
 
     private let pool: DatabasePool
@@ -70,21 +70,26 @@ public final class AlertQueue: Sendable {
                                       owner: "another reporter (vigil run or vigil report) on \(directory.path)"))
         }
         self.locks = Mutex(locks)
-        pool = try Self.openDatabase(path: path, options: options, create: !access.isEmpty)
+        pool = try Self.openDatabase(path: path, options: options)
         let store = QueueStore(options: options, logger: logger)
         if access.contains(.produce) {
-            let writer = QueueWriter(pool: pool, store: store, path: path, logger: logger)
-            var closed: [Alert] = []
+            // Crash closure: whoever holds the produce lock is the only producer, so every event
+            // still open was left by a process that died.
+            let endings: [Alert]
             do {
-                try writer.storeNow { db in closed = try store.closeInterruptedEvents(in: db) }
+                endings = try pool.read { try store.openEvents(in: $0) }.map { $0.interruptedEnd() }
             } catch {
                 throw QueueError(database: error, path: path)
             }
-            if !closed.isEmpty {
-                logger.warning("alert queue: closed \(closed.count) motion events left open by a process that stopped uncleanly (motion_ended with interrupted: true)")
-            }
-            interruptedEvents = closed
+            let writer = QueueWriter(pool: pool, store: store, path: path, logger: logger)
             writer.start()
+            if !endings.isEmpty {
+                logger.warning("alert queue: closing \(endings.count) motion events left open by a process that stopped uncleanly (motion_ended with interrupted: true)")
+                // Committed like any alert: on a full disk they wait in memory with the rest.
+                writer.hold(endings)
+                _ = writer.flush(timeout: options.enqueueTimeout)
+            }
+            interruptedEvents = endings
             self.writer = writer
         } else {
             interruptedEvents = []
@@ -96,19 +101,11 @@ public final class AlertQueue: Sendable {
         close(timeout: 1)
     }
 
-    private static func openDatabase(path: String, options: QueueOptions, create: Bool) throws(QueueError) -> DatabasePool {
-        if create {
-            // SQLite gives the -wal and -shm files the database file's mode.
-            try createFileIfMissing(path: path, mode: 0o600)
-        }
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(options.busyTimeout)
-        configuration.label = "vigil.queue"
+    private static func openDatabase(path: String, options: QueueOptions) throws(QueueError) -> DatabasePool {
         do {
-            let pool = try DatabasePool(path: path, configuration: configuration)
-            // GRDB sets NORMAL when it enables WAL; the writer connection keeps what is set here.
-            let pragma = options.durability == .full ? "FULL" : "NORMAL"
-            try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = \(pragma)") }
+            let pool = try SQLiteFile.openPool(at: URL(fileURLWithPath: path), busyTimeout: options.busyTimeout,
+                                               synchronous: options.durability == .full ? "FULL" : "NORMAL",
+                                               label: "queue")
             try migrate(pool)
             return pool
         } catch {

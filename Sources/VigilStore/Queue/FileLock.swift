@@ -2,13 +2,11 @@ import Foundation
 
 /// An exclusive `flock(2)` on a file, held until released or until the process dies (even by
 /// SIGKILL, which is why it is used instead of a pid file). The file holds the owner's pid.
-public final class FileLock: Sendable {
-    public let path: String
+final class FileLock: Sendable {
     private let descriptor: Int32
 
     /// Takes the lock without waiting. `owner` names what holds it, for the error message.
-    public init(path: String, owner: String) throws(QueueError) {
-        self.path = path
+    init(path: String, owner: String) throws(QueueError) {
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
             throw QueueError(.cannotOpen, "cannot create lock file \(path): \(String(cString: strerror(errno)))")
@@ -31,11 +29,3 @@ public final class FileLock: Sendable {
     }
 }
 
-/// Creates an empty file with `mode` unless the path exists; never truncates an existing file.
-func createFileIfMissing(path: String, mode: mode_t) throws(QueueError) {
-    let descriptor = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, mode)
-    guard descriptor >= 0 else {
-        throw QueueError(.cannotOpen, "cannot create \(path): \(String(cString: strerror(errno)))")
-    }
-    close(descriptor)
-}

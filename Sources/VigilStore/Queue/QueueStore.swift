@@ -87,14 +87,10 @@ struct QueueStore: Sendable {
         return result
     }
 
-    /// Closes every event whose process died: a `motion_ended` with `interrupted: true` each.
-    func closeInterruptedEvents(in db: Database) throws -> [Alert] {
-        let started = try String.fetchAll(db, sql: "SELECT body FROM open_event ORDER BY event")
-            .compactMap { try? Alert(jsonLine: $0) }
-        let endings = started.map { $0.interruptedEnd() }
-        _ = try store(endings, in: db)
-        try db.execute(sql: "DELETE FROM open_event")
-        return endings
+    /// The `motion_started` of every event without its `motion_ended`, oldest first. Storing an
+    /// event's `motion_ended` removes it from here.
+    func openEvents(in db: Database) throws -> [Alert] {
+        try String.fetchAll(db, sql: "SELECT body FROM open_event ORDER BY event").compactMap { try? Alert(jsonLine: $0) }
     }
 
     /// Drops undelivered motion alerts older than `maxAge`; returns how many.

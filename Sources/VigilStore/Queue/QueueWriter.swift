@@ -54,6 +54,9 @@ final class QueueWriter: @unchecked Sendable {
         thread.start()
     }
 
+    /// Hands `alert` to the writer and waits at most `timeout` seconds for its commit. When memory
+    /// holds `maxHeldInMemory` alerts already, a motion alert is folded into the newest waiting one
+    /// of its camera and kind instead.
     func enqueue(_ alert: Alert, timeout: TimeInterval) -> EnqueueOutcome {
         condition.lock()
         defer { condition.unlock() }
@@ -74,6 +77,15 @@ final class QueueWriter: @unchecked Sendable {
         if let outcome = entry.outcome { return outcome }
         status.delayed += 1
         return .delayed
+    }
+
+    /// Hands alerts to the writer without waiting for their commit.
+    func hold(_ alerts: [Alert]) {
+        condition.lock()
+        defer { condition.unlock() }
+        entries += alerts.map(Entry.init)
+        status.held = entries.count
+        condition.broadcast()
     }
 
     /// Waits until every alert handed over so far is committed; false when `timeout` passed first.
@@ -99,15 +111,11 @@ final class QueueWriter: @unchecked Sendable {
         return entries.count
     }
 
+    /// A copy of the counters and the current problem.
     func currentStatus() -> QueueStatus {
         condition.lock()
         defer { condition.unlock() }
         return status
-    }
-
-    /// Commits alerts written by the caller itself (crash closure at open), before the thread starts.
-    func storeNow(_ work: (Database) throws -> Void) throws {
-        try pool.write(work)
     }
 
     private func run() {
