@@ -87,7 +87,7 @@ let package = Package(
         .target(
             name: "VigilDaemon",
             dependencies: [
-                "VigilPipeline", "VigilIngest", "VigilDetector", "VigilStore",
+                "VigilPipeline", "VigilIngest", "VigilDetector", "VigilStore", "VigilReporter",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -99,6 +99,8 @@ let package = Package(
             dependencies: [
                 "VigilDaemon", "VigilPipeline", "VigilIngest", "VigilDetector", "VigilStore", "VigilReporter",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings

@@ -15,11 +15,13 @@ import VigilStore
 public final class CameraSupervisor: Service, Sendable {
     /// Builds the settings a camera's detector runs with (config defaults plus the camera's overrides).
     public typealias SettingsProvider = @Sendable (Camera) -> CameraDetectionSettings
+    /// The deadlines and thresholds of a camera's worker.
+    public typealias TimingProvider = @Sendable (Camera) -> WorkerTiming
     /// Receives what the workers learn; called on the workers' threads.
     public typealias EventSink = @Sendable (_ camera: String, _ event: WorkerEvent) -> Void
 
     private let registry: CameraRegistry
-    private let timing: WorkerTiming
+    private let timing: TimingProvider
     private let pollInterval: Duration
     private let settings: SettingsProvider
     private let sink: EventSink
@@ -30,11 +32,23 @@ public final class CameraSupervisor: Service, Sendable {
     /// A worker and what it was started from, to notice changes.
     private struct Running: Sendable {
         let worker: CameraWorker
-        let camera: Camera
-        let connectURL: String
+        let setup: Setup
     }
 
-    public init(registry: CameraRegistry, timing: WorkerTiming, pollInterval: Duration = .seconds(2),
+    /// Everything a worker is started from: when any of it changes, the worker is restarted.
+    private struct Setup: Sendable, Equatable {
+        let camera: Camera
+        let connectURL: String
+        let settings: CameraDetectionSettings
+        let timing: WorkerTiming
+
+        static func == (left: Setup, right: Setup) -> Bool {
+            left.camera.hasSameSetup(as: right.camera) && left.connectURL == right.connectURL
+                && left.settings == right.settings && left.timing == right.timing
+        }
+    }
+
+    public init(registry: CameraRegistry, timing: @escaping TimingProvider, pollInterval: Duration = .seconds(2),
                 settings: @escaping SettingsProvider, logger: Logger, sink: @escaping EventSink) {
         self.registry = registry
         self.timing = timing
@@ -83,18 +97,25 @@ public final class CameraSupervisor: Service, Sendable {
 
     /// Every worker showed a sign of life recently (frames, an attempt, or a known backoff).
     public var workersAreAlive: Bool {
-        let limit = (timing.openTimeout + timing.readTimeout).seconds + 5
-        return workers.withLock { $0.values.allSatisfy { $0.worker.secondsSinceHeartbeat < limit } }
+        workers.withLock {
+            $0.values.allSatisfy {
+                $0.worker.secondsSinceHeartbeat < ($0.setup.timing.openTimeout + $0.setup.timing.readTimeout).seconds + 5
+            }
+        }
     }
 
     /// Starts, restarts and stops workers so they match the enabled cameras of the registry.
     func reconcile() {
-        let wanted: [String: (Camera, String, CameraCredentials?)]
+        var wanted: [String: Setup] = [:]
         do {
-            wanted = try Dictionary(uniqueKeysWithValues: registry.cameras().filter(\.enabled).map { camera in
+            for camera in try registry.cameras() where camera.enabled {
                 let urls = try registry.connectURLs(for: camera)
-                return (camera.id, (camera, urls.detect ?? urls.stream, urls.credentials))
-            })
+                if let credentials = urls.credentials {
+                    Redactor.shared.register(secret: credentials.password, user: credentials.username)
+                }
+                wanted[camera.id] = Setup(camera: camera, connectURL: urls.detect ?? urls.stream,
+                                          settings: settings(camera), timing: timing(camera))
+            }
         } catch {
             logger.error("cannot read the camera registry: \(error); keeping the cameras as they are")
             return
@@ -102,20 +123,15 @@ public final class CameraSupervisor: Service, Sendable {
         var stopping: [CameraWorker] = []
         var starting: [CameraWorker] = []
         workers.withLock { running in
-            for (id, current) in running {
-                guard let (camera, url, _) = wanted[id], camera.hasSameSetup(as: current.camera), url == current.connectURL
-                else {
-                    stopping.append(current.worker)
-                    running[id] = nil
-                    continue
-                }
+            for (id, current) in running where wanted[id] != current.setup {
+                stopping.append(current.worker)
+                running[id] = nil
             }
-            for (id, (camera, url, credentials)) in wanted where running[id] == nil {
-                if let credentials { Redactor.shared.register(secret: credentials.password, user: credentials.username) }
+            for (id, setup) in wanted where running[id] == nil {
                 let worker = CameraWorker(
-                    camera: camera, connectURL: url, settings: settings(camera), timing: timing,
-                    logger: logger, report: { [sink] event in sink(camera.id, event) })
-                running[id] = Running(worker: worker, camera: camera, connectURL: url)
+                    camera: setup.camera, connectURL: setup.connectURL, settings: setup.settings, timing: setup.timing,
+                    logger: logger, report: { [sink] event in sink(id, event) })
+                running[id] = Running(worker: worker, setup: setup)
                 starting.append(worker)
             }
         }
@@ -140,7 +156,8 @@ public final class CameraSupervisor: Service, Sendable {
             if !worker.waitUntilStopped(timeout: .seconds(3)) {
                 logger.error("camera worker did not stop within 3 s", metadata: ["camera": "\(worker.camera.id)"])
             } else {
-                logger.info("stopped watching camera", metadata: ["camera": "\(worker.camera.id)"])
+                logger.info("stopped watching camera: \(worker.frames) frames decoded, \(worker.staleFrames) skipped as stale",
+                            metadata: ["camera": "\(worker.camera.id)"])
             }
         }
     }

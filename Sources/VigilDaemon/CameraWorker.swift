@@ -191,7 +191,7 @@ public final class CameraWorker: Sendable {
                 onFrames()
             }
             if offlineReported.exchange(false, ordering: .relaxed) { report(.online) }
-            switch backlog.classify(wall: monotonicSeconds(), media: frame.presentationTime ?? now) {
+            switch backlog.classify(wall: monotonicSeconds(), media: frame.presentationTime) {
             case .stale:
                 staleCount.add(1, ordering: .relaxed)
                 continue

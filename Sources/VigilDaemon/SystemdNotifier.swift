@@ -6,7 +6,8 @@ import Glibc
 
 /// Speaks systemd's notify protocol without libsystemd: one datagram per message to the AF_UNIX
 /// socket named by `$NOTIFY_SOCKET` (a leading `@` names an abstract socket). Does nothing when
-/// the variable is unset (not started by systemd). Thread-safe: each send is one `sendto`.
+/// the variable is unset (not started by systemd). Thread-safe: each send is one `sendto`, which
+/// never blocks: a notify socket nobody reads must not stall the daemon.
 public struct SystemdNotifier: Sendable {
     private let socketPath: String?
     /// The watchdog interval systemd expects pings within (`$WATCHDOG_USEC`), if enabled.
@@ -51,7 +52,7 @@ public struct SystemdNotifier: Sendable {
         _ = message.withCString { text in
             withUnsafePointer(to: &address) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    sendto(descriptor, text, strlen(text), Int32(MSG_NOSIGNAL), $0, length)
+                    sendto(descriptor, text, strlen(text), Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT), $0, length)
                 }
             }
         }

@@ -9,6 +9,7 @@ public struct BacklogDetector: Sendable {
     /// How quickly the floor follows a lag that grows (camera clock slower than ours), per frame.
     public let driftFollowRate: Double
     private var anchor: (wall: Double, media: Double)?
+    private var lastMedia = 0.0
     private var floor = 0.0
     private var catchingUp = false
 
@@ -27,11 +28,16 @@ public struct BacklogDetector: Sendable {
         case resumed
     }
 
-    /// Classifies a frame that arrived at `wall` seconds (monotonic) with media time `media`.
-    public mutating func classify(wall: Double, media: Double) -> Verdict {
-        guard let anchor else {
+    /// Classifies a frame that arrived at `wall` seconds (monotonic) with presentation time `media`
+    /// (nil when the frame has none). A jump in media time starts the timing afresh.
+    public mutating func classify(wall: Double, media: Double?) -> Verdict {
+        guard let media else { return .current }
+        defer { lastMedia = media }
+        guard let anchor, media > lastMedia, media - lastMedia <= maximumLag else {
+            let resumed = catchingUp
+            reset()
             self.anchor = (wall, media)
-            return .current
+            return resumed ? .resumed : .current
         }
         let lag = (wall - anchor.wall) - (media - anchor.media)
         if lag < floor {

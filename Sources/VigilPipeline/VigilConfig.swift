@@ -29,6 +29,8 @@ public struct VigilConfig: Sendable, Equatable {
     public var cameras: [String: CameraDetectionSettings] = [:]
     /// Where alerts go besides the alert log.
     public var reporter = ReporterSettings()
+    /// The daemon's deadlines, thresholds and queue durability.
+    public var daemon = DaemonSettings()
     /// The `detector:` section as written (YAML), for merging overrides that arrive later (the registry's).
     private var defaultsYAML = ""
 
@@ -66,7 +68,7 @@ public struct VigilConfig: Sendable, Equatable {
         }
         guard let root else { return config }
         guard let top = root.mapping else { throw LoadError(description: "config \(origin) must be a mapping") }
-        try checkKeys(of: top, allowed: ["detector", "cameras", "reporter"], in: origin, section: nil)
+        try checkKeys(of: top, allowed: ["detector", "cameras", "reporter", "daemon"], in: origin, section: nil)
         let defaults = try settingsMapping(top["detector"], in: origin, section: "detector")
         config.defaults = try decodeSettings(defaults, in: origin, section: "detector")
         config.defaultsYAML = (try? Yams.serialize(node: .mapping(defaults))) ?? ""
@@ -84,6 +86,9 @@ public struct VigilConfig: Sendable, Equatable {
         }
         if let reporter = top["reporter"] {
             config.reporter = try parseReporter(reporter, in: origin)
+        }
+        if let daemon = top["daemon"] {
+            config.daemon = try parseDaemon(daemon, in: origin)
         }
         return config
     }
@@ -140,6 +145,23 @@ public struct VigilConfig: Sendable, Equatable {
         }
         if let problem = settings.problem {
             throw LoadError(description: "config \(origin): \(section).\(problem)")
+        }
+        return settings
+    }
+
+    private static func parseDaemon(_ node: Node, in origin: String) throws(LoadError) -> DaemonSettings {
+        let mapping = try checkSection(node, allowed: DaemonSettings.keys, in: origin, section: "daemon")
+        if let cameras = mapping["cameras"] {
+            let cameraMapping = try checkSection(cameras, allowed: cameras.mapping?.keys.compactMap(\.string) ?? [],
+                                                 in: origin, section: "daemon.cameras")
+            for (key, value) in cameraMapping {
+                try checkSection(value, allowed: DaemonSettings.CameraTiming.keys, in: origin,
+                                 section: "daemon.cameras.\(key.string ?? "\(key)")")
+            }
+        }
+        let settings = try decode(DaemonSettings.self, from: node, in: origin, section: "daemon")
+        if let problem = settings.problem {
+            throw LoadError(description: "config \(origin): daemon.\(problem)")
         }
         return settings
     }

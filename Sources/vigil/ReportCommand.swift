@@ -18,24 +18,14 @@ struct ReportCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var log: AlertLogOption
-
-    @Option(name: .customLong("webhook-url-file"), help: "A file holding the webhook URL (a secret: never printed).")
-    var webhookURLFile: String?
-
-    @Option(help: "A shell command run for each alert with the alert's JSON on stdin.")
-    var exec: String?
+    @OptionGroup var sinks: SinkOptions
 
     @Option(help: "A YAML config file; its reporter section configures the sinks.")
     var config: String?
 
     func run() async throws {
         try await reportingFailures {
-            let settings = try loadConfig(config).reporter
-            let configuration = try Reporter.Configuration(
-                alertLog: log.url(configured: settings.alertLog),
-                webhook: webhook(settings.webhook),
-                exec: execConfiguration(settings.exec)
-            )
+            let configuration = try sinks.configuration(alertLog: log, settings: loadConfig(config).reporter)
             let queue: AlertQueue
             let reporter: Reporter
             do {
@@ -53,6 +43,35 @@ struct ReportCommand: AsyncParsableCommand {
             signals.forEach { $0.cancel() }
             queue.close()
         }
+    }
+
+    /// Signal sources that stop the reporter or reopen its log; keep them until the reporter returns.
+    private func handleSignals(stop: [Int32], reopen: Int32, reporter: Reporter) -> [any DispatchSourceSignal] {
+        (stop + [reopen]).map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                if number == reopen { reporter.reopenAlertLog() } else { reporter.stop() }
+            }
+            source.resume()
+            return source
+        }
+    }
+}
+
+/// `--webhook-url-file` and `--exec`: the reporter's sinks besides the alert log, for `vigil report`
+/// and `vigil run`. Options given on the command line win over the config file's `reporter:` section.
+struct SinkOptions: ParsableArguments {
+    @Option(name: .customLong("webhook-url-file"), help: "A file holding the webhook URL (a secret: never printed).")
+    var webhookURLFile: String?
+
+    @Option(help: "A shell command run for each alert with the alert's JSON on stdin.")
+    var exec: String?
+
+    /// The reporter's configuration from these options and the config file's `reporter:` section.
+    func configuration(alertLog: AlertLogOption, settings: ReporterSettings) throws -> Reporter.Configuration {
+        Reporter.Configuration(alertLog: alertLog.url(configured: settings.alertLog),
+                               webhook: try webhook(settings.webhook), exec: try execConfiguration(settings.exec))
     }
 
     private func webhook(_ settings: HookSettings?) throws -> WebhookConfiguration? {
@@ -80,18 +99,5 @@ struct ReportCommand: AsyncParsableCommand {
 
     private func retryPolicy(_ hook: HookSettings) -> RetryPolicy {
         RetryPolicy(initialBackoff: hook.initialBackoff, maxBackoff: hook.maxBackoff, deadLetterAfter: hook.deadAfter)
-    }
-
-    /// Signal sources that stop the reporter or reopen its log; keep them until the reporter returns.
-    private func handleSignals(stop: [Int32], reopen: Int32, reporter: Reporter) -> [any DispatchSourceSignal] {
-        (stop + [reopen]).map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler {
-                if number == reopen { reporter.reopenAlertLog() } else { reporter.stop() }
-            }
-            source.resume()
-            return source
-        }
     }
 }

@@ -1,0 +1,76 @@
+import Foundation
+import Logging
+import Synchronization
+import VigilDetector
+import VigilStore
+
+/// Turns what camera workers learn into alerts in the durable queue, and logs one line per happening.
+///
+/// Called synchronously on the workers' threads: `AlertQueue.enqueue` waits a bounded time for the
+/// commit, so a full or slow disk never stalls a camera's decode loop for long. Keeps each camera's
+/// open motion event id, shared by its `motion_started` and `motion_ended`.
+public final class AlertBridge: Sendable {
+    private let queue: AlertQueue
+    private let logger: Logger
+    private let openEvents = Mutex<[String: String]>([:])
+
+    public init(queue: AlertQueue, logger: Logger) {
+        self.queue = queue
+        self.logger = logger
+    }
+
+    /// Records `event` of `camera` as an alert.
+    public func publish(camera: String, event: WorkerEvent) {
+        var metadata: Logger.Metadata = ["camera": "\(camera)"]
+        let alert: Alert
+        switch event {
+        case .motionStarted(let motion, let zones):
+            let id = AlertID.make()
+            openEvents.withLock { $0[camera] = id }
+            alert = Alert(kind: .motionStarted, camera: camera, event: id, zones: zones, peakArea: motion.peakArea,
+                          box: motion.box)
+            metadata["event"] = "\(id)"
+            logger.notice("motion started\(zones.isEmpty ? "" : " in \(zones.joined(separator: ", "))")",
+                          metadata: metadata)
+        case .motionEnded(let motion, let zones, let streamLost):
+            guard let id = openEvents.withLock({ $0.removeValue(forKey: camera) }) else { return }
+            alert = Alert(kind: .motionEnded, camera: camera, event: id, zones: zones, peakArea: motion.peakArea,
+                          box: motion.box, message: streamLost ? "the stream ended during the event" : nil)
+            metadata["event"] = "\(id)"
+            let summary = String(format: "peak area %.4f, %.1f s", motion.peakArea, motion.end - motion.start)
+            logger.notice("motion ended: \(summary)", metadata: metadata)
+        case .healthStarted(let kind):
+            alert = Alert(kind: AlertKind(rawValue: "camera_\(kind.rawValue)"), camera: camera,
+                          message: "the picture is \(kind.rawValue)")
+            logger.warning("camera picture is \(kind.rawValue)", metadata: metadata)
+        case .healthEnded(let kind):
+            logger.notice("camera picture is no longer \(kind.rawValue)", metadata: metadata)
+            return
+        case .offline(let reason):
+            alert = Alert(kind: .cameraOffline, camera: camera, message: reason)
+            logger.warning("camera offline: \(reason)", metadata: metadata)
+        case .online:
+            alert = Alert(kind: .cameraOnline, camera: camera, message: "frames flow again")
+            logger.notice("camera online", metadata: metadata)
+        case .credentialsRejected(let reason):
+            alert = Alert(kind: .credentialsRejected, camera: camera,
+                          message: "credentials rejected by the camera (\(reason)); retrying rarely until its record changes")
+            logger.error("credentials rejected by the camera: \(reason)", metadata: metadata)
+        case .notFound(let reason):
+            alert = Alert(kind: .cameraNotFound, camera: camera,
+                          message: "the camera has no stream at the configured path (\(reason)); fix its url")
+            logger.error("no stream at the configured path: \(reason)", metadata: metadata)
+        }
+        do {
+            let outcome = try queue.enqueue(alert)
+            if outcome != .enqueued {
+                logger.warning("alert \(alert.kind) \(outcome)", metadata: metadata)
+            }
+        } catch {
+            logger.error("cannot enqueue alert \(alert.kind): \(error)", metadata: metadata)
+        }
+    }
+
+    /// Events still open, by camera (for shutdown checks).
+    public var openEventCount: Int { openEvents.withLock { $0.count } }
+}

@@ -1,0 +1,83 @@
+/// The daemon's timing knobs (`daemon:` in the config file). Deadlines and the offline threshold
+/// can also be set per camera under `daemon.cameras.<id>`.
+public struct DaemonSettings: Sendable, Equatable, Decodable {
+    /// Seconds allowed for connecting to a camera and probing its stream.
+    public var openTimeout = 10.0
+    /// Seconds without a frame before a read counts as stalled.
+    public var readTimeout = 5.0
+    /// Seconds without a frame before `camera_offline` is raised.
+    public var offlineAfter = 15.0
+    /// First wait before reconnecting, in seconds (doubles on each failure).
+    public var minBackoff = 1.0
+    /// Longest wait between reconnection attempts, in seconds.
+    public var maxBackoff = 60.0
+    /// Wait after a camera rejected the credentials, in seconds (or until its record changes).
+    public var credentialsRetry = 1800.0
+    /// Wait after a camera answered 404, in seconds.
+    public var notFoundRetry = 300.0
+    /// Seconds between two reads of the registry (changes take effect within this).
+    public var registryPoll = 2.0
+    /// `full` (an fsync per commit: survives power loss) or `normal` (survives crashes of Vigil).
+    public var queueDurability = "full"
+    /// Per-camera deadlines, by camera id.
+    public var cameras: [String: CameraTiming] = [:]
+
+    /// A camera's own deadlines; absent ones fall back to the daemon's.
+    public struct CameraTiming: Sendable, Equatable, Decodable {
+        public var openTimeout: Double?
+        public var readTimeout: Double?
+        public var offlineAfter: Double?
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case openTimeout = "open_timeout", readTimeout = "read_timeout", offlineAfter = "offline_after"
+        }
+
+        public static var keys: [String] { CodingKeys.allCases.map(\.rawValue) }
+    }
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case openTimeout = "open_timeout", readTimeout = "read_timeout", offlineAfter = "offline_after"
+        case minBackoff = "min_backoff", maxBackoff = "max_backoff", credentialsRetry = "credentials_retry", notFoundRetry = "not_found_retry"
+        case registryPoll = "registry_poll", queueDurability = "queue_durability", cameras
+    }
+
+    public static var keys: [String] { CodingKeys.allCases.map(\.rawValue) }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        func value<T: Decodable>(_ key: CodingKeys, _ current: T) throws -> T {
+            try container.decodeIfPresent(T.self, forKey: key) ?? current
+        }
+        openTimeout = try value(.openTimeout, openTimeout)
+        readTimeout = try value(.readTimeout, readTimeout)
+        offlineAfter = try value(.offlineAfter, offlineAfter)
+        minBackoff = try value(.minBackoff, minBackoff)
+        maxBackoff = try value(.maxBackoff, maxBackoff)
+        credentialsRetry = try value(.credentialsRetry, credentialsRetry)
+        notFoundRetry = try value(.notFoundRetry, notFoundRetry)
+        registryPoll = try value(.registryPoll, registryPoll)
+        queueDurability = try value(.queueDurability, queueDurability)
+        cameras = try value(.cameras, cameras)
+    }
+
+    /// The first out-of-range knob, as a readable problem, or nil.
+    public var problem: String? {
+        let positive: [(String, Double?)] = [
+            ("open_timeout", openTimeout), ("read_timeout", readTimeout), ("offline_after", offlineAfter),
+            ("min_backoff", minBackoff), ("max_backoff", maxBackoff), ("credentials_retry", credentialsRetry), ("not_found_retry", notFoundRetry),
+            ("registry_poll", registryPoll),
+        ] + cameras.sorted { $0.key < $1.key }.flatMap { id, timing in
+            [("cameras.\(id).open_timeout", timing.openTimeout), ("cameras.\(id).read_timeout", timing.readTimeout),
+             ("cameras.\(id).offline_after", timing.offlineAfter)]
+        }
+        for (key, value) in positive {
+            if let value, !(value > 0) { return "\(key) must be a positive number of seconds (got \(value))" }
+        }
+        if !["full", "normal"].contains(queueDurability) {
+            return "queue_durability must be full or normal (got \(queueDurability))"
+        }
+        return nil
+    }
+}

@@ -1,0 +1,206 @@
+import Foundation
+import Testing
+import VigilTestSupport
+
+/// A state directory with cameras registered through the real CLI, and a config with short timings.
+struct DaemonSetup {
+    let state: TemporaryDirectory
+    let files: TemporaryDirectory
+    let config: String
+
+    /// Short timings so the tests run in seconds; `daemon` overrides single keys.
+    init(daemon overrides: [String: Double] = [:]) throws {
+        state = try TemporaryDirectory()
+        files = try TemporaryDirectory()
+        config = files.url.appendingPathComponent("vigil.yaml").path
+        let timings = ["open_timeout": 3, "read_timeout": 2, "offline_after": 4, "min_backoff": 0.5, "max_backoff": 2,
+                       "registry_poll": 1].merging(overrides) { $1 }
+        let yaml = "daemon:\n" + timings.sorted { $0.key < $1.key }.map { "  \($0.key): \($0.value)\n" }.joined()
+        try yaml.write(toFile: config, atomically: true, encoding: .utf8)
+    }
+
+    func addCamera(_ id: String, url: String, extra: [String] = []) throws {
+        let output = try runVigil(["camera", "add", id, "--url", url, "--name", id, "--lat", "50.85", "--lon", "4.35",
+                                   "--municipality", "Brussel", "--operator", "Stad Brussel", "--purpose", "test",
+                                   "--public", "--state-dir", state.path] + extra)
+        guard output.status == 0 else { throw SupportError("camera add failed: \(output.stderrText)") }
+    }
+
+    func passwordFile(_ password: String) throws -> String {
+        let path = files.url.appendingPathComponent("password-\(UUID().uuidString)").path
+        try (password + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func start(environment: [String: String] = [:]) throws -> DaemonProcess {
+        try DaemonProcess(state: state.path, config: config, environment: environment)
+    }
+}
+
+@Suite("vigil run: the daemon, as real processes on 127.0.0.1")
+struct DaemonTests {
+    static let user = "operator"
+    static let password = "s3cret@vigil:pw"
+
+    @Test("two RTSP cameras (one digest auth): motion alerts, offline and online, SIGTERM, sd_notify, no password leak")
+    func twoCameras() throws {
+        let open = try RTSPTestServer(media: ["cam": "two_crossings.mp4"])
+        let guarded = try RTSPTestServer(media: ["cam": "one_crossing.mp4"],
+                                         auth: (method: "digest", user: Self.user, password: Self.password))
+        let setup = try DaemonSetup()
+        try setup.addCamera("open-cam", url: open.url("cam"))
+        try setup.addCamera("guarded-cam", url: guarded.url("cam", user: Self.user, password: Self.password))
+        let notify = try NotifySocket(directory: setup.files)
+        let daemon = try setup.start(environment: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "2000000"])
+
+        #expect(notify.waitFor { $0 == "READY=1" })
+        for camera in ["open-cam", "guarded-cam"] {
+            #expect(daemon.wait(timeout: 30) { !daemon.alerts(kind: "motion_ended", camera: camera).isEmpty } != nil,
+                    "no motion_ended from \(camera): \(daemon.log)")
+            let started = daemon.alerts(kind: "motion_started", camera: camera)
+            let ended = daemon.alerts(kind: "motion_ended", camera: camera)
+            #expect(started.first?["event"] as? String == ended.first?["event"] as? String)
+        }
+        #expect(notify.waitFor { $0 == "WATCHDOG=1" }, "\(notify.messages)")
+        #expect(notify.waitFor { $0.hasPrefix("STATUS=2/2 cameras streaming") }, "\(notify.messages)")
+
+        // The open camera's server dies: offline within offline_after (4 s) plus the 1 s check tick.
+        let killedAt = Date()
+        open.kill()
+        let offline = daemon.wait(timeout: 10) { !daemon.alerts(kind: "camera_offline", camera: "open-cam").isEmpty }
+        let offlineAfter = Date().timeIntervalSince(killedAt)
+        #expect(offline != nil && offlineAfter <= 4 + 2 + 1.5, "offline after \(offlineAfter) s")
+        let guardedFramesBefore = daemon.alerts(kind: "motion_started", camera: "guarded-cam").count
+        // It comes back: online within one backoff step (2 s) plus the open time.
+        try open.start()
+        let restartedAt = Date()
+        #expect(daemon.wait(timeout: 15) { !daemon.alerts(kind: "camera_online", camera: "open-cam").isEmpty } != nil)
+        let onlineAfter = Date().timeIntervalSince(restartedAt)
+        #expect(onlineAfter <= 2 + 3 + 1, "online after \(onlineAfter) s")
+        print("offline reported \(String(format: "%.1f", offlineAfter)) s after the server died; online "
+              + "\(String(format: "%.1f", onlineAfter)) s after it came back")
+        // The other camera was unaffected: it went on raising alerts, never offline.
+        #expect(daemon.alerts(kind: "camera_offline", camera: "guarded-cam").isEmpty)
+        #expect(daemon.wait(timeout: 15) {
+            daemon.alerts(kind: "motion_started", camera: "guarded-cam").count > guardedFramesBefore
+        } != nil)
+
+        #expect(daemon.terminate() == 0)
+        let exit = try #require(daemon.exitSeconds)
+        #expect(exit < 5, "SIGTERM took \(exit) s")
+        #expect(notify.waitFor { $0 == "STOPPING=1" })
+        #expect(notify.messages.first == "READY=1")
+        // Every event that started was ended before the exit.
+        let started = Set(daemon.alerts(kind: "motion_started").compactMap { $0["event"] as? String })
+        let ended = Set(daemon.alerts(kind: "motion_ended").compactMap { $0["event"] as? String })
+        #expect(started == ended)
+
+        let written = String(decoding: daemon.everythingWritten, as: UTF8.self)
+        for form in [Self.password, Self.password.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!,
+                     Data("\(Self.user):\(Self.password)".utf8).base64EncodedString()] {
+            #expect(!written.contains(form), "the daemon wrote a form of the password: \(form)")
+        }
+    }
+
+    @Test("a stall through the proxy is detected within 1.1x the read deadline and the camera reconnects")
+    func stall() throws {
+        let server = try RTSPTestServer(media: ["cam": "static_noise.mp4"])
+        let proxy = try TCPFaultProxy(target: server.port)
+        let setup = try DaemonSetup()
+        try setup.addCamera("proxied", url: server.url("cam", port: proxy.port))
+        let daemon = try setup.start()
+        #expect(daemon.wait(timeout: 15) { daemon.log.contains("camera=proxied connected") } != nil)
+        Thread.sleep(forTimeInterval: 1)
+        try proxy.stall()
+        let stalledAt = Date()
+        let detected = daemon.wait(timeout: 10) { daemon.log.contains("stalled: no data within the read deadline") }
+        let seconds = Date().timeIntervalSince(stalledAt)
+        // Frames already in flight are delivered first; allow 0.5 s for them on top of 1.1 x 2 s.
+        #expect(detected != nil && seconds <= 2 * 1.1 + 0.5, "stall detected after \(seconds) s")
+        print("stall detected \(String(format: "%.2f", seconds)) s after the proxy stopped forwarding (read deadline 2 s)")
+        try proxy.reset()
+        try proxy.pass()
+        let connections = daemon.log.components(separatedBy: "camera=proxied connected").count - 1
+        #expect(daemon.wait(timeout: 15) {
+            daemon.log.components(separatedBy: "camera=proxied connected").count - 1 > connections
+        } != nil, "no reconnect: \(daemon.log)")
+        #expect(daemon.terminate() == 0)
+    }
+
+    @Test("a wrong password raises credentials_rejected once and is not retried at the normal pace (2 minutes)")
+    func wrongPassword() throws {
+        let server = try RTSPTestServer(media: ["cam": "static_noise.mp4"],
+                                        auth: (method: "basic", user: Self.user, password: Self.password))
+        let proxy = try TCPFaultProxy(target: server.port)
+        let setup = try DaemonSetup()
+        try setup.addCamera("locked", url: "rtsp://127.0.0.1:\(proxy.port)/cam",
+                            extra: ["--username", Self.user, "--password-file", try setup.passwordFile("wrong-one")])
+        let daemon = try setup.start()
+        Thread.sleep(forTimeInterval: 120)
+        let attempts = try proxy.connectionCount()
+        #expect(daemon.alerts(kind: "credentials_rejected", camera: "locked").count == 1)
+        #expect((1...2).contains(attempts), "\(attempts) connection attempts in 2 minutes")
+        print("wrong password: \(attempts) connection attempt(s) in 120 s")
+        #expect(daemon.isRunning)
+        #expect(daemon.terminate() == 0)
+    }
+
+    @Test("a corrupt stream and a mid-stream resolution change: the daemon keeps running, no false motion")
+    func corruptAndResolutionChange() throws {
+        let server = try RTSPTestServer(media: ["corrupt": "corrupt.ts", "resize": "resolution_change.ts"])
+        let setup = try DaemonSetup()
+        try setup.addCamera("corrupt-cam", url: server.url("corrupt"))
+        try setup.addCamera("resize-cam", url: server.url("resize"))
+        try setup.addCamera("resize-file", url: Fixtures.path("resolution_change.ts"))
+        let daemon = try setup.start()
+        Thread.sleep(forTimeInterval: 24)  // more than two loops of each 10 s clip
+        #expect(daemon.isRunning)
+        #expect(daemon.alerts(kind: "motion_started", camera: "resize-cam").isEmpty, "\(daemon.alerts())")
+        #expect(daemon.alerts(kind: "motion_started", camera: "resize-file").isEmpty, "\(daemon.alerts())")
+        #expect(daemon.log.contains("camera=corrupt-cam connected"))
+        #expect(daemon.terminate() == 0)
+    }
+
+    @Test("SIGKILL during an event: after a restart the event is closed and no committed alert is lost")
+    func killDuringEvent() throws {
+        let setup = try DaemonSetup()
+        try setup.addCamera("walker", url: Fixtures.path("one_crossing.mp4"))
+        let first = try setup.start()
+        #expect(first.wait(timeout: 20) { !first.alerts(kind: "motion_started").isEmpty } != nil)
+        first.kill()
+        let before = first.alerts()
+        let openEvent = try #require(before.last { $0["kind"] as? String == "motion_started" }?["event"] as? String)
+        #expect(!before.contains { $0["kind"] as? String == "motion_ended" && $0["event"] as? String == openEvent })
+
+        let second = try setup.start()
+        let closed = second.wait(timeout: 10) {
+            second.alerts().contains {
+                $0["kind"] as? String == "motion_ended" && $0["event"] as? String == openEvent
+                    && $0["interrupted"] as? Bool == true
+            }
+        }
+        #expect(closed != nil, "the interrupted event was not closed: \(second.alerts())")
+        let ids = Set(second.alerts().compactMap { $0["id"] as? String })
+        #expect(before.allSatisfy { ids.contains($0["id"] as? String ?? "") })
+        #expect(second.terminate() == 0)
+    }
+
+    @Test("200 reconnect cycles: RSS and open file descriptors stay flat")
+    func reconnectCycles() throws {
+        let setup = try DaemonSetup(daemon: ["min_backoff": 0.01, "max_backoff": 0.02])
+        let port = try closedPort()
+        try setup.addCamera("flapping", url: "rtsp://127.0.0.1:\(port)/cam")
+        try setup.addCamera("looping", url: Fixtures.path("static_noise.mp4"))
+        let daemon = try setup.start()
+        func cycles() -> Int { daemon.log.components(separatedBy: "camera=flapping camera unavailable").count - 1 }
+        #expect(daemon.wait(timeout: 30) { cycles() >= 50 } != nil)
+        let early = daemon.resources()
+        #expect(daemon.wait(timeout: 60) { cycles() >= 250 } != nil)
+        let late = daemon.resources()
+        print("reconnect cycles 50 -> \(cycles()): RSS \(early.rssKB) kB -> \(late.rssKB) kB, "
+              + "fds \(early.fileDescriptors) -> \(late.fileDescriptors)")
+        #expect(late.fileDescriptors <= early.fileDescriptors + 2)
+        #expect(late.rssKB <= early.rssKB + 4096, "RSS grew from \(early.rssKB) kB to \(late.rssKB) kB")
+        #expect(daemon.terminate() == 0)
+    }
+}
