@@ -16,7 +16,7 @@ struct ReporterTests {
         let running = Task { try await reporter.run() }
         let first = TestAlerts.health("a")
         #expect(try queue.enqueue(first) == .enqueued)
-        #expect(try await waitUntilAsync(timeout: 30) { state.logLines().count == 1 })
+        #expect(await waitUntil(timeout: 120) { state.logLines().count == 1 })
         #expect(reporter.status().map(\.name) == ["log"])
         #expect(reporter.status().first?.delivered == 1)
         let second = TestAlerts.started("b")
@@ -37,7 +37,7 @@ struct ReporterTests {
     }
 
     @Test("a reporter needs a queue opened for delivering")
-    func needsDeliveryAccess() throws {
+    func needsDeliveryAccess() async throws {
         let state = try TestState()
         let queue = try state.queue(.produce)
         #expect(throws: ReporterError.self) {
