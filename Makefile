@@ -4,11 +4,13 @@ PYTHON ?= /usr/bin/python3
 BENCH_CLIP ?= .build/bench/bench-1080p.mp4
 
 # Debian packages Vigil needs to build, run and test (FFmpeg, and GStreamer for the test RTSP server).
-APT_PACKAGES = systemd libavformat-dev libavcodec-dev libswscale-dev libavutil-dev pkg-config ffmpeg \
+APT_PACKAGES = systemd libcurl4-openssl-dev libavformat-dev libavcodec-dev libswscale-dev libavutil-dev pkg-config ffmpeg \
 	python3 python3-numpy python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-rtsp \
 	gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav
 
-.PHONY: deps build release run test bench bench-queue leak-check clean
+.PHONY: deps build release run test bench bench-queue leak-check install clean
+PREFIX ?= /usr/local
+DESTDIR ?=
 
 ## deps: install the Debian packages that are missing (apt-get; uses sudo when not root)
 deps:
@@ -22,8 +24,9 @@ deps:
 build: deps
 	$(SWIFT) build
 
+# The release binary links the Swift runtime statically: a server needs only Debian's FFmpeg libraries.
 release: deps
-	$(SWIFT) build -c release
+	$(SWIFT) build -c release --static-swift-stdlib
 
 ## run: the demo: replay the bundled fixture clips and print their motion events
 run: release
@@ -43,6 +46,15 @@ leak-check: deps
 bench: release
 	@[ -f $(BENCH_CLIP) ] || { mkdir -p $(dir $(BENCH_CLIP)) && $(PYTHON) fixtures/generate.py --bench $(BENCH_CLIP) >/dev/null; }
 	.build/release/vigil bench $(BENCH_CLIP)
+
+## install: the binary, the systemd unit and sysusers file, an example config (kept if present)
+install: release
+	install -D -m 0755 .build/release/vigil $(DESTDIR)$(PREFIX)/bin/vigil
+	sed 's|/usr/local/bin/vigil|$(PREFIX)/bin/vigil|' systemd/vigil.service > vigil.service.tmp
+	install -D -m 0644 vigil.service.tmp $(DESTDIR)/etc/systemd/system/vigil.service && rm -f vigil.service.tmp
+	install -D -m 0644 systemd/vigil.sysusers $(DESTDIR)/usr/lib/sysusers.d/vigil.conf
+	[ -f $(DESTDIR)/etc/vigil/vigil.yaml ] || install -D -m 0640 systemd/vigil.example.yaml $(DESTDIR)/etc/vigil/vigil.yaml
+	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/vigil/README.md
 
 ## bench-queue: alerts per second committed with synchronous=FULL and NORMAL, on the disk of ./var
 bench-queue: release
