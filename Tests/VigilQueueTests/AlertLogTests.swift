@@ -148,7 +148,7 @@ struct AlertLogTests {
         let rotated = state.alertLog.appendingPathExtension("1")
         try FileManager.default.moveItem(at: state.alertLog, to: rotated)
         reporter.send(SIGHUP)
-        try await Task.sleep(for: .milliseconds(300))
+        #expect(await waitUntil(timeout: 10) { reporter.stderrText.contains("reopened the alert log") })
         let after = TestAlerts.health("b")
         #expect(try queue.enqueue(after) == .enqueued)
         #expect(await waitUntil(timeout: 10) { state.logLines().count == 1 })
