@@ -11,8 +11,9 @@ Listens on 127.0.0.1:N (N=0, the default, picks a free port), prints
 503 Service Unavailable, later ones 200 OK.  Each request is appended to FILE
 as one JSON line, flushed, before it is answered:
 
-    {"n": 1, "path": "/hook", "key": "<Idempotency-Key header or null>",
-     "status": 503, "body": "<the request body as text>"}
+    {"n": 1, "t": <arrival, seconds since 1970>, "path": "/hook",
+     "key": "<Idempotency-Key header or null>", "status": 503,
+     "body": "<the request body as text>"}
 
 SIGTERM or SIGINT exits with status 0.  Log lines go to stderr.
 """
@@ -22,6 +23,7 @@ import json
 import signal
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -46,7 +48,7 @@ def main():
                 state["count"] += 1
                 number = state["count"]
                 status = 503 if number <= options.fail_first else 200
-                record.write(json.dumps({"n": number, "path": self.path,
+                record.write(json.dumps({"n": number, "t": time.time(), "path": self.path,
                                          "key": self.headers.get("Idempotency-Key"),
                                          "status": status, "body": body}) + "\n")
                 record.flush()

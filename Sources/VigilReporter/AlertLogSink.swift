@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import Synchronization
 import VigilStore
 
 /// The alert log: JSON Lines, one alert per line, each line written with its own `write(2)` (so it
@@ -20,7 +19,6 @@ final class AlertLogSink: AlertSink, @unchecked Sendable {
 
     private let io = DispatchQueue(label: "vigil.alert-log")
     private let logger: Logger
-    private let reopenRequested = Atomic(false)
     /// Confined to `io`.
     private var descriptor: Int32 = -1
     /// Ids in the log's tail when it was opened; nil once an alert not among them was written.
@@ -40,9 +38,20 @@ final class AlertLogSink: AlertSink, @unchecked Sendable {
         if descriptor >= 0 { close(descriptor) }
     }
 
-    /// Closes and reopens the file before the next write (after logrotate moved it: SIGHUP).
+    /// Closes the file and opens the one now at the path (after logrotate moved it: SIGHUP), after
+    /// the write under way and before the next. Safe from any thread.
     func requestReopen() {
-        reopenRequested.store(true, ordering: .relaxed)
+        io.async { [self] in
+            if descriptor >= 0 { close(descriptor) }
+            descriptor = -1
+            do {
+                try openFile()
+                logger.notice("reopened the alert log \(url.path)")
+            } catch {
+                // The next write tries again.
+                logger.error("\(error)")
+            }
+        }
     }
 
     func deliver(_ alerts: [QueuedAlert]) async throws(DeliveryError) {
@@ -50,11 +59,6 @@ final class AlertLogSink: AlertSink, @unchecked Sendable {
     }
 
     private func write(_ alerts: [QueuedAlert]) throws(DeliveryError) {
-        if reopenRequested.exchange(false, ordering: .relaxed) {
-            close(descriptor)
-            descriptor = -1
-            logger.notice("reopening the alert log \(url.path)")
-        }
         if descriptor < 0 { try openFile() }
         var wrote = false
         for alert in alerts {

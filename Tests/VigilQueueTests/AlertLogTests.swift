@@ -36,7 +36,7 @@ struct AlertLogTests {
     }
 
     @Test("tail shows local time, camera, kind, zones and peak area, one line per alert")
-    func humanFormat() throws {
+    func humanFormat() async throws {
         let state = try TestState()
         try FileManager.default.createDirectory(atPath: state.path, withIntermediateDirectories: true)
         try writeLog(Self.fixed, to: state.alertLog)
@@ -54,7 +54,7 @@ struct AlertLogTests {
     }
 
     @Test("tail filters by camera, kind and time, and limits the count")
-    func filters() throws {
+    func filters() async throws {
         let state = try TestState()
         try FileManager.default.createDirectory(atPath: state.path, withIntermediateDirectories: true)
         try writeLog(Self.fixed, to: state.alertLog)
@@ -76,7 +76,7 @@ struct AlertLogTests {
     }
 
     @Test("tail rejects bad filters and a missing log with one line")
-    func badInput() throws {
+    func badInput() async throws {
         let state = try TestState()
         try FileManager.default.createDirectory(atPath: state.path, withIntermediateDirectories: true)
         try writeLog(Self.fixed, to: state.alertLog)
@@ -98,29 +98,29 @@ struct AlertLogTests {
     }
 
     @Test("tail -f prints alerts as they are appended, also after logrotate replaced the file")
-    func follow() throws {
+    func follow() async throws {
         let state = try TestState()
         try FileManager.default.createDirectory(atPath: state.path, withIntermediateDirectories: true)
         try writeLog([Self.fixed[0]], to: state.alertLog)
         let follower = try RunningProcess(vigilExecutable, ["alerts", "tail", "-f", "--json", "--alert-log", state.alertLog.path])
-        #expect(waitUntil(timeout: 10) { follower.stdoutText.split(separator: "\n").count == 1 })
+        #expect(await waitUntil(timeout: 10) { follower.stdoutText.split(separator: "\n").count == 1 })
         let handle = try FileHandle(forWritingTo: state.alertLog)
         try handle.seekToEnd()
         try handle.write(contentsOf: Data(Self.fixed[1].jsonLine().utf8))
-        Thread.sleep(forTimeInterval: 0.5)
+        try await Task.sleep(for: .milliseconds(500))
         #expect(follower.stdoutText.split(separator: "\n").count == 1, "a line without its newline was printed")
         try handle.write(contentsOf: Data("\n".utf8))
         try handle.close()
-        #expect(waitUntil(timeout: 5) { follower.stdoutText.split(separator: "\n").count == 2 })
+        #expect(await waitUntil(timeout: 5) { follower.stdoutText.split(separator: "\n").count == 2 })
         try FileManager.default.moveItem(at: state.alertLog, to: state.alertLog.appendingPathExtension("1"))
         try writeLog([Self.fixed[2]], to: state.alertLog)
-        #expect(waitUntil(timeout: 5) { follower.stdoutText.split(separator: "\n").count == 3 })
+        #expect(await waitUntil(timeout: 5) { follower.stdoutText.split(separator: "\n").count == 3 })
         #expect(follower.stdoutText == Self.fixed[0...2].map { $0.jsonLine() + "\n" }.joined())
         follower.kill()
     }
 
     @Test("the reporter cuts a torn last line and does not write again an alert already in the log's tail")
-    func repairAndDedupe() throws {
+    func repairAndDedupe() async throws {
         let state = try TestState()
         let queue = try state.queue(.produce)
         let first = TestAlerts.health("a"), second = TestAlerts.started("b"), third = TestAlerts.health("c")
@@ -130,37 +130,37 @@ struct AlertLogTests {
         let torn = String(second.jsonLine().prefix(40))
         try writeLog([first], to: state.alertLog, extra: torn)
         let reporter = try state.startReporter()
-        #expect(waitUntil(timeout: 10) { state.logLines().count >= 3 })
+        #expect(await waitUntil(timeout: 10) { state.logLines().count >= 3 })
         reporter.send(SIGTERM)
-        #expect(reporter.waitForExit(timeout: 10) == 0)
+        #expect(await reporter.waitForExit(timeout: 10) == 0)
         #expect(try state.logAlerts() == [first, second, third])
         #expect(reporter.stderrText.contains("removed a torn last line"))
     }
 
     @Test("SIGHUP makes the reporter reopen the alert log (logrotate)")
-    func reopenOnHangup() throws {
+    func reopenOnHangup() async throws {
         let state = try TestState()
         let queue = try state.queue(.produce)
         let reporter = try state.startReporter()
         let before = TestAlerts.health("a")
         #expect(try queue.enqueue(before) == .enqueued)
-        #expect(waitUntil(timeout: 10) { state.logLines().count == 1 })
+        #expect(await waitUntil(timeout: 10) { state.logLines().count == 1 })
         let rotated = state.alertLog.appendingPathExtension("1")
         try FileManager.default.moveItem(at: state.alertLog, to: rotated)
         reporter.send(SIGHUP)
-        Thread.sleep(forTimeInterval: 0.3)
+        #expect(await waitUntil(timeout: 10) { reporter.stderrText.contains("reopened the alert log") })
         let after = TestAlerts.health("b")
         #expect(try queue.enqueue(after) == .enqueued)
-        #expect(waitUntil(timeout: 10) { state.logLines().count == 1 })
+        #expect(await waitUntil(timeout: 10) { state.logLines().count == 1 })
         reporter.send(SIGTERM)
-        #expect(reporter.waitForExit(timeout: 10) == 0)
+        #expect(await reporter.waitForExit(timeout: 10) == 0)
         queue.close()
         #expect(try state.logAlerts() == [after])
         #expect(try String(contentsOf: rotated, encoding: .utf8) == before.jsonLine() + "\n")
     }
 
     @Test("the alert log goes to $LOGS_DIRECTORY when systemd sets it")
-    func logsDirectory() throws {
+    func logsDirectory() async throws {
         let state = try TestState()
         let logs = state.root.path + "/logs"
         try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
@@ -172,9 +172,9 @@ struct AlertLogTests {
         environment["LOGS_DIRECTORY"] = logs
         let reporter = try RunningProcess(vigilExecutable, ["report", "--state-dir", state.path], environment: environment)
         let path = logs + "/alerts.jsonl"
-        #expect(waitUntil(timeout: 10) { (try? String(contentsOfFile: path, encoding: .utf8)) == alert.jsonLine() + "\n" })
+        #expect(await waitUntil(timeout: 10) { (try? String(contentsOfFile: path, encoding: .utf8)) == alert.jsonLine() + "\n" })
         reporter.send(SIGINT)
-        #expect(reporter.waitForExit(timeout: 10) == 0)
+        #expect(await reporter.waitForExit(timeout: 10) == 0)
         let tailed = try runVigil(["alerts", "tail", "--json", "--state-dir", state.path], environment: environment)
         #expect(tailed.stdoutText == alert.jsonLine() + "\n")
     }

@@ -17,7 +17,7 @@ struct AlertTests {
     }
 
     @Test("times are UTC ISO-8601 with milliseconds and survive a round trip")
-    func timeFormat() throws {
+    func timeFormat() async throws {
         let date = Date(timeIntervalSince1970: 1_794_995_200.1239)
         let text = AlertTime.format(AlertTime.truncated(date))
         #expect(text == "2026-11-18T09:46:40.123Z")
@@ -29,7 +29,7 @@ struct AlertTests {
     }
 
     @Test("a motion alert encodes exactly the documented snake_case fields")
-    func motionJSON() throws {
+    func motionJSON() async throws {
         let alert = Alert(kind: .motionEnded, camera: "grote-markt-1", event: "01JDQ3V5K8M2X7R4T9B6C1N0PZ",
                           zones: ["entrance", "street"], peakArea: 0.0125,
                           box: PixelBox(x: 120, y: 80, width: 64, height: 128), snapshot: "/var/lib/vigil/snap.jpg",
@@ -44,7 +44,7 @@ struct AlertTests {
     }
 
     @Test("a health alert leaves out motion fields, interrupted and a count of one")
-    func healthJSON() throws {
+    func healthJSON() async throws {
         let alert = Alert(kind: .cameraOffline, camera: "station-2", message: "no frame for 15 s")
         let object = try #require(JSONSerialization.jsonObject(with: Data(alert.jsonLine().utf8)) as? [String: Any])
         #expect(Set(object.keys) == ["id", "kind", "camera", "time", "message"])

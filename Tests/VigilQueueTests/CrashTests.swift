@@ -7,14 +7,14 @@ import VigilTestSupport
 @Suite("the queue across crashes", .serialized)
 struct CrashTests {
     @Test("a producer and a reporter SIGKILLed at random moments for 25 rounds lose no committed alert")
-    func sigkillRounds() throws {
+    func sigkillRounds() async throws {
         let state = try TestState()
         let record = state.root.path + "/committed.ids"
         var reporter = try state.startReporter()
         var reporterKills = 0
         for _ in 0..<25 {
             let producer = try RunningProcess(tortureExecutable, ["flood", "--state-dir", state.path, "--record", record])
-            Thread.sleep(forTimeInterval: Double.random(in: 0.02...0.5))
+            try await Task.sleep(for: .seconds(Double.random(in: 0.02...0.5)))
             producer.kill()
             if Bool.random() {
                 reporter.kill()
@@ -29,14 +29,14 @@ struct CrashTests {
         // The record's last line may be torn by the kill: only whole ids count.
         let committed = Set(try String(contentsOfFile: record, encoding: .utf8).split(separator: "\n")
             .map(String.init).filter(AlertID.isValid))
-        let caughtUp = waitUntil(timeout: 60) {
+        let caughtUp = await waitUntil(timeout: 60) {
             let logged = (try? state.logAlerts()) ?? []
             let ended = Set(logged.filter { $0.kind == .motionEnded }.compactMap(\.event))
             return Set(logged.map(\.id)).isSuperset(of: committed)
                 && logged.filter { $0.kind == .motionStarted }.allSatisfy { ended.contains($0.event!) }
         }
         reporter.send(SIGTERM)
-        #expect(reporter.waitForExit(timeout: 10) == 0, "\(reporter.stderrText)")
+        #expect(await reporter.waitForExit(timeout: 10) == 0, "\(reporter.stderrText)")
         #expect(caughtUp, "the log did not get every committed alert and every event's end")
 
         let text = try String(contentsOf: state.alertLog, encoding: .utf8)
@@ -57,7 +57,7 @@ struct CrashTests {
     func crashClosure() async throws {
         let state = try TestState()
         let producer = try RunningProcess(tortureExecutable, ["open-event", "--state-dir", state.path, "--camera", "door"])
-        #expect(waitUntil(timeout: 20) { producer.stdoutText.hasPrefix("STARTED ") }, "\(producer.stderrText)")
+        #expect(await waitUntil(timeout: 20) { producer.stdoutText.hasPrefix("STARTED ") }, "\(producer.stderrText)")
         let event = String(producer.stdoutText.dropFirst("STARTED ".count).prefix(26))
         producer.kill()
 
@@ -85,13 +85,13 @@ struct CrashTests {
     }
 
     @Test("only one process produces and only one delivers at a time")
-    func exclusiveRoles() throws {
+    func exclusiveRoles() async throws {
         let state = try TestState()
         let producer = try state.queue(.produce)
         #expect(throws: QueueError.self) { try state.queue(.produce) }
         let deliverer = try state.queue(.deliver)
         let reporter = try state.startReporter()
-        #expect(reporter.waitForExit(timeout: 10) == 1)
+        #expect(await reporter.waitForExit(timeout: 10) == 1)
         #expect(reporter.stderrText.hasPrefix("vigil: another reporter (vigil run or vigil report)"))
         #expect(reporter.stderrText.split(separator: "\n").count == 1)
         producer.close()
@@ -99,7 +99,7 @@ struct CrashTests {
     }
 
     @Test("the queue's files are private: directory 0700, database 0600")
-    func fileModes() throws {
+    func fileModes() async throws {
         let state = try TestState()
         let queue = try state.queue(.produce)
         #expect(try queue.enqueue(TestAlerts.health("a")) == .enqueued)

@@ -69,13 +69,3 @@ enum TestAlerts {
         Alert(kind: kind, camera: camera, message: "test \(kind)")
     }
 }
-
-/// Polls an async condition every 50 ms; false if still false after `timeout` seconds.
-func waitUntilAsync(timeout: Double, _ condition: () async throws -> Bool) async throws -> Bool {
-    let deadline = Date().addingTimeInterval(timeout)
-    while true {
-        if try await condition() { return true }
-        if Date() > deadline { return false }
-        try await Task.sleep(for: .milliseconds(50))
-    }
-}

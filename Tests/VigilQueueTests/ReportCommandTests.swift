@@ -5,7 +5,7 @@ import VigilTestSupport
 @Suite("vigil report: bad input")
 struct ReportCommandTests {
     @Test("bad state directories, webhook files, alert logs and configs give one clear line and exit 1")
-    func badInput() throws {
+    func badInput() async throws {
         let root = try TemporaryDirectory()
         let notAURL = root.path + "/not-a-url"
         try Data("hunter2-not-a-url\n".utf8).write(to: URL(fileURLWithPath: notAURL))

@@ -15,7 +15,7 @@ struct WebhookTests {
     }
 
     @Test("a webhook failing its first requests gets every alert, in order per camera, duplicates only under the same key, and the log never waits for it")
-    func webhookDelivery() throws {
+    func webhookDelivery() async throws {
         let state = try TestState()
         let server = try WebhookTestServer(failFirst: 4)
         let secret = "s3cr3t-token-\(UInt32.random(in: 1000...9999))"
@@ -24,6 +24,7 @@ struct WebhookTests {
         let queue = try state.queue(.produce)
         let reporter = try state.startReporter(["--config", config])
 
+        // All at once, so that the webhook cannot have delivered anything before the last enqueue.
         var sent: [Alert] = []
         var open: [String: Alert] = [:]
         for index in 0..<30 {
@@ -39,25 +40,25 @@ struct WebhookTests {
             }
             #expect(try queue.enqueue(alert) == .enqueued)
             sent.append(alert)
-            Thread.sleep(forTimeInterval: 0.02)
         }
         let enqueuedAll = Date()
-        #expect(waitUntil(timeout: 10) { state.logLines().count >= sent.count })
-        let logDelay = Date().timeIntervalSince(enqueuedAll)
-        let deliveredWhenLogDone = try server.requests().filter { $0.status == 200 }.count
+        #expect(await waitUntil(timeout: 10) { state.logLines().count >= sent.count })
         #expect(try state.logAlerts() == sent)
-        #expect(logDelay < 1.5, "the log took \(logDelay) s")
-        #expect(deliveredWhenLogDone < sent.count, "the webhook was done before the log: nothing shows the log did not wait")
-
-        let allArrived = try waitUntil(timeout: 30) {
+        let allArrived = try await waitUntil(timeout: 30) {
             Set(try server.requests().filter { $0.status == 200 }.compactMap(\.key)) == Set(sent.map(\.id))
         }
         #expect(allArrived)
         reporter.send(SIGTERM)
-        #expect(reporter.waitForExit(timeout: 10) == 0)
+        #expect(await reporter.waitForExit(timeout: 10) == 0)
         queue.close()
 
         let requests = try server.requests()
+        // Timestamps, not when this test got to look: the log's last write against the webhook's first success.
+        let logWritten = try #require(try FileManager.default.attributesOfItem(atPath: state.alertLog.path)[.modificationDate] as? Date)
+        let firstDelivery = Date(timeIntervalSince1970: try #require(requests.first { $0.status == 200 }).t)
+        let logDelay = logWritten.timeIntervalSince(enqueuedAll)
+        #expect(logWritten < firstDelivery, "the log waited for the webhook")
+        #expect(logDelay < 1.5, "the log took \(logDelay) s")
         #expect(requests.prefix(4).allSatisfy { $0.status == 503 && $0.key == sent[0].id }, "retries keep the key")
         var bodies: [String: String] = [:]
         for request in requests {
@@ -78,11 +79,12 @@ struct WebhookTests {
         let output = reporter.stdoutText + reporter.stderrText
         #expect(!output.contains(secret) && !output.contains(server.url()), "the webhook URL leaked: \(output)")
         print("webhook test: \(sent.count) alerts, \(requests.count) requests (\(requests.filter { $0.status == 503 }.count) answered 503), "
-              + "log complete \(String(format: "%.2f", logDelay)) s after the last enqueue while the webhook had \(deliveredWhenLogDone)")
+              + "log complete \(String(format: "%.2f", logDelay)) s after the last enqueue, "
+              + "\(String(format: "%.2f", firstDelivery.timeIntervalSince(logWritten))) s before the webhook's first success")
     }
 
     @Test("alerts a webhook keeps refusing become dead letters shown by vigil alerts dead, without the URL")
-    func deadLetters() throws {
+    func deadLetters() async throws {
         let state = try TestState()
         let server = try WebhookTestServer(failFirst: 1000)
         let secret = "dead-token-\(UInt32.random(in: 1000...9999))"
@@ -94,9 +96,9 @@ struct WebhookTests {
         queue.close()
         let reporter = try state.startReporter(["--config", config])
         let reader = try state.queue(.read)
-        #expect(try waitUntil(timeout: 20) { try reader.deadLetters().count == sent.count })
+        #expect(try await waitUntil(timeout: 20) { try reader.deadLetters().count == sent.count })
         reporter.send(SIGTERM)
-        #expect(reporter.waitForExit(timeout: 10) == 0)
+        #expect(await reporter.waitForExit(timeout: 10) == 0)
         #expect(try state.logAlerts() == sent, "the log got every alert anyway")
 
         let human = try runVigil(["alerts", "dead", "--state-dir", state.path])
@@ -115,7 +117,7 @@ struct WebhookTests {
     }
 
     @Test("the exec sink runs the command with the alert on stdin and its id in the environment")
-    func execSink() throws {
+    func execSink() async throws {
         let state = try TestState()
         let out = state.root.path + "/exec.out"
         let queue = try state.queue(.produce)
@@ -124,13 +126,13 @@ struct WebhookTests {
         queue.close()
         let reporter = try state.startReporter(["--exec", "printf '%s ' \"$VIGIL_ALERT_ID\" >> \(out); cat >> \(out)"])
         let expected = sent.map { "\($0.id) \($0.jsonLine())" }.joined(separator: "\n") + "\n"
-        #expect(waitUntil(timeout: 10) { (try? String(contentsOfFile: out, encoding: .utf8)) == expected })
+        #expect(await waitUntil(timeout: 10) { (try? String(contentsOfFile: out, encoding: .utf8)) == expected })
         reporter.send(SIGTERM)
-        #expect(reporter.waitForExit(timeout: 10) == 0)
+        #expect(await reporter.waitForExit(timeout: 10) == 0)
     }
 
     @Test("an exec command that outlives its timeout is killed and counts as a failure")
-    func execTimeout() throws {
+    func execTimeout() async throws {
         let state = try TestState()
         let config = state.root.path + "/vigil.yaml"
         try Data("reporter:\n  exec:\n    command: sleep 30\n    timeout: 0.3\n    dead_after: 1\n".utf8)
@@ -141,10 +143,11 @@ struct WebhookTests {
         let started = Date()
         let reporter = try state.startReporter(["--config", config])
         let reader = try state.queue(.read)
-        #expect(try waitUntil(timeout: 10) { try !reader.deadLetters().isEmpty })
-        #expect(Date().timeIntervalSince(started) < 5)
-        #expect(try reader.deadLetters().first?.reason == "killed after the 0.3 s timeout")
+        #expect(try await waitUntil(timeout: 30) { try !reader.deadLetters().isEmpty })
+        let letter = try #require(try reader.deadLetters().first)
+        #expect(letter.reason == "killed after the 0.3 s timeout")
+        #expect(letter.deadAt.timeIntervalSince(started) < 5, "the reporter gave up only \(letter.deadAt.timeIntervalSince(started)) s after it started")
         reporter.send(SIGTERM)
-        #expect(reporter.waitForExit(timeout: 10) == 0)
+        #expect(await reporter.waitForExit(timeout: 10) == 0)
     }
 }

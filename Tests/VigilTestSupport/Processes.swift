@@ -82,8 +82,8 @@ public final class RunningProcess: @unchecked Sendable {
     }
 
     /// Waits for the exit; its status, or nil if still running after `timeout` seconds.
-    public func waitForExit(timeout: Double) -> Int32? {
-        guard waitUntil(timeout: timeout, { !self.process.isRunning }) else { return nil }
+    public func waitForExit(timeout: Double) async -> Int32? {
+        guard await waitUntil(timeout: timeout, { !self.process.isRunning }) else { return nil }
         return process.terminationStatus
     }
 
@@ -98,13 +98,15 @@ public final class RunningProcess: @unchecked Sendable {
     }
 }
 
-/// Polls `condition` every 20 ms; false if it is still false after `timeout` seconds.
-public func waitUntil(timeout: Double, _ condition: () throws -> Bool) rethrows -> Bool {
+/// Polls `condition` every 20 ms; false if it is still false after `timeout` seconds. Sleeps
+/// without holding a thread of the cooperative pool, which other tests (and the code under test)
+/// need: the pool has only as many threads as the machine has cores.
+public func waitUntil(timeout: Double, _ condition: () async throws -> Bool) async rethrows -> Bool {
     let deadline = Date().addingTimeInterval(timeout)
     while true {
-        if try condition() { return true }
+        if try await condition() { return true }
         if Date() > deadline { return false }
-        Thread.sleep(forTimeInterval: 0.02)
+        try? await Task.sleep(for: .milliseconds(20))
     }
 }
 

@@ -156,6 +156,8 @@ public final class WebhookTestServer: @unchecked Sendable {
     /// One request as the server saw it.
     public struct Request: Decodable, Sendable {
         public let n: Int
+        /// When it arrived, in seconds since 1970 (the server's clock, which is this machine's).
+        public let t: Double
         public let path: String
         /// The `Idempotency-Key` header.
         public let key: String?
