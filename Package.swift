@@ -53,7 +53,7 @@ let package = Package(
         ),
         .target(
             name: "VigilIngest",
-            dependencies: ["CFFmpeg", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CFFmpeg", "VigilDetector", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
         // Registry and durable alert queue on SQLite (GRDB), and the state directory.
@@ -118,7 +118,7 @@ let package = Package(
         ),
         .testTarget(
             name: "VigilIngestTests",
-            dependencies: ["VigilIngest", "VigilTestSupport"],
+            dependencies: ["VigilIngest", "VigilDetector", "VigilTestSupport"],
             swiftSettings: strictSettings
         ),
         // A producer for the queue's crash tests, SIGKILLed by them at random moments.

@@ -385,3 +385,105 @@ void vg_set_log_sink(vg_log_sink sink, int max_level) {
     av_log_set_level(max_level);
     av_log_set_callback(sink ? forward_log : av_log_default_callback);
 }
+
+// MARK: - JPEG snapshots
+
+/// Sets the pixels of luma row `y` from `x0` to `x1` (inclusive) to `value`, clipped to the picture.
+static void fill_span(AVFrame *picture, int y, int x0, int x1, uint8_t value) {
+    if (y < 0 || y >= picture->height) return;
+    if (x0 < 0) x0 = 0;
+    if (x1 >= picture->width) x1 = picture->width - 1;
+    if (x1 < x0) return;
+    memset(picture->data[0] + (size_t)y * picture->linesize[0] + x0, value, (size_t)(x1 - x0 + 1));
+}
+
+/// Draws a 1-px rectangle outline on the luma plane, clipped to the picture.
+static void draw_rectangle(AVFrame *picture, int left, int top, int right, int bottom, uint8_t value) {
+    if (right < left || bottom < top) return;
+    fill_span(picture, top, left, right, value);
+    fill_span(picture, bottom, left, right, value);
+    int first = top < 0 ? 0 : top, last = bottom >= picture->height ? picture->height - 1 : bottom;
+    for (int y = first; y <= last; y++) {
+        fill_span(picture, y, left, left, value);
+        fill_span(picture, y, right, right, value);
+    }
+}
+
+/// Fills `picture` (YUVJ420P, allocated) with `luma`, neutral chroma and the optional box outline.
+static void fill_snapshot_picture(AVFrame *picture, const uint8_t *luma, int stride, const vg_box *box) {
+    av_image_copy_plane(picture->data[0], picture->linesize[0], luma, stride, picture->width, picture->height);
+    int chroma_height = (picture->height + 1) / 2;
+    for (int plane = 1; plane <= 2; plane++) {
+        memset(picture->data[plane], 128, (size_t)picture->linesize[plane] * chroma_height);
+    }
+    if (!box) return;
+    int right = box->x + box->width - 1, bottom = box->y + box->height - 1;
+    draw_rectangle(picture, box->x, box->y, right, bottom, 255);
+    draw_rectangle(picture, box->x + 1, box->y + 1, right - 1, bottom - 1, 0);
+}
+
+vg_status vg_jpeg_encode_luma(const uint8_t *luma, int stride, int width, int height, int qscale, const vg_box *box,
+                              uint8_t **out, size_t *out_size, char *error, size_t error_size) {
+    *out = NULL;
+    *out_size = 0;
+    if (!luma || width <= 0 || height <= 0 || stride < width) {
+        write_error(error, error_size, "not a picture: %dx%d with stride %d", width, height, stride);
+        return VG_INVALID_DATA;
+    }
+    const AVCodec *codec = avcodec_find_encoder(AV_CODEC_ID_MJPEG);
+    if (!codec) {
+        write_error(error, error_size, "libavcodec has no MJPEG encoder");
+        return VG_OTHER;
+    }
+    vg_status status = VG_OTHER;
+    const char *step = "allocate the encoder";
+    AVCodecContext *encoder = avcodec_alloc_context3(codec);
+    AVFrame *picture = av_frame_alloc();
+    AVPacket *packet = av_packet_alloc();
+    int code = AVERROR(ENOMEM);
+    if (!encoder || !picture || !packet) goto done;
+
+    encoder->width = width;
+    encoder->height = height;
+    encoder->pix_fmt = AV_PIX_FMT_YUVJ420P;
+    encoder->color_range = AVCOL_RANGE_JPEG;
+    encoder->time_base = (AVRational){1, 1};
+    encoder->thread_count = 1;
+    encoder->flags |= AV_CODEC_FLAG_QSCALE;
+    encoder->global_quality = FF_QP2LAMBDA * (qscale < 2 ? 2 : qscale > 31 ? 31 : qscale);
+    step = "open the MJPEG encoder";
+    if ((code = avcodec_open2(encoder, codec, NULL)) < 0) goto done;
+
+    picture->format = AV_PIX_FMT_YUVJ420P;
+    picture->width = width;
+    picture->height = height;
+    picture->color_range = AVCOL_RANGE_JPEG;
+    step = "allocate the picture";
+    if ((code = av_frame_get_buffer(picture, 0)) < 0) goto done;
+    fill_snapshot_picture(picture, luma, stride, box);
+    picture->quality = encoder->global_quality;
+    picture->pts = 0;
+
+    step = "encode the picture";
+    if ((code = avcodec_send_frame(encoder, picture)) < 0) goto done;
+    if ((code = avcodec_receive_packet(encoder, packet)) < 0) goto done;
+    step = "copy the JPEG";
+    code = AVERROR(ENOMEM);
+    if (!(*out = av_malloc(packet->size))) goto done;
+    memcpy(*out, packet->data, packet->size);
+    *out_size = packet->size;
+    status = VG_OK;
+
+done:
+    if (status != VG_OK) {
+        char reason[AV_ERROR_MAX_STRING_SIZE];
+        vg_error_string(code, reason, sizeof(reason));
+        write_error(error, error_size, "cannot %s: %s", step, reason);
+    }
+    av_packet_free(&packet);
+    av_frame_free(&picture);
+    avcodec_free_context(&encoder);
+    return status;
+}
+
+void vg_free(void *pointer) { av_free(pointer); }

@@ -8,14 +8,18 @@ import VigilStore
 ///
 /// Called synchronously on the workers' threads: `AlertQueue.enqueue` waits a bounded time for the
 /// commit, so a full or slow disk never stalls a camera's decode loop for long. Keeps each camera's
-/// open motion event id, shared by its `motion_started` and `motion_ended`.
+/// open motion event id, shared by its `motion_started` and `motion_ended`, and saves the event's
+/// snapshot under that id before the `motion_ended` alert names it.
 public final class AlertBridge: Sendable {
     private let queue: AlertQueue
+    private let snapshots: SnapshotStore?
     private let logger: Logger
     private let openEvents = Mutex<[String: String]>([:])
 
-    public init(queue: AlertQueue, logger: Logger) {
+    /// Without `snapshots`, snapshots the workers took are dropped.
+    public init(queue: AlertQueue, snapshots: SnapshotStore? = nil, logger: Logger) {
         self.queue = queue
+        self.snapshots = snapshots
         self.logger = logger
     }
 
@@ -32,11 +36,12 @@ public final class AlertBridge: Sendable {
             metadata["event"] = "\(id)"
             logger.notice("motion started\(zones.isEmpty ? "" : " in \(zones.joined(separator: ", "))")",
                           metadata: metadata)
-        case .motionEnded(let motion, let zones, let streamLost):
+        case .motionEnded(let motion, let zones, let streamLost, let jpeg):
             guard let id = openEvents.withLock({ $0.removeValue(forKey: camera) }) else { return }
-            alert = Alert(kind: .motionEnded, camera: camera, event: id, zones: zones, peakArea: motion.peakArea,
-                          box: motion.box, message: streamLost ? "the stream ended during the event" : nil)
             metadata["event"] = "\(id)"
+            let snapshot = jpeg.flatMap { save($0, camera: camera, event: id, metadata: metadata) }
+            alert = Alert(kind: .motionEnded, camera: camera, event: id, zones: zones, peakArea: motion.peakArea,
+                          box: motion.box, snapshot: snapshot, message: streamLost ? "the stream ended during the event" : nil)
             let summary = String(format: "peak area %.4f, %.1f s", motion.peakArea, motion.end - motion.start)
             logger.notice("motion ended: \(summary)", metadata: metadata)
         case .healthStarted(let kind):
@@ -68,6 +73,17 @@ public final class AlertBridge: Sendable {
             }
         } catch {
             logger.error("cannot enqueue alert \(alert.kind): \(error)", metadata: metadata)
+        }
+    }
+
+    /// Saves an event's snapshot; returns its path, or nil (logged) when it cannot be written.
+    private func save(_ jpeg: [UInt8], camera: String, event: String, metadata: Logger.Metadata) -> String? {
+        guard let snapshots else { return nil }
+        do {
+            return try snapshots.save(jpeg, camera: camera, event: event)
+        } catch {
+            logger.error("snapshot not saved, the alert goes out without it: \(error)", metadata: metadata)
+            return nil
         }
     }
 

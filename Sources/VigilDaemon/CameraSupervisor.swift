@@ -24,6 +24,7 @@ public final class CameraSupervisor: Service, Sendable {
     private let timing: TimingProvider
     private let pollInterval: Duration
     private let settings: SettingsProvider
+    private let snapshots: Bool
     private let sink: EventSink
     private let logger: Logger
     private let workers = Mutex<[String: Running]>([:])
@@ -48,12 +49,15 @@ public final class CameraSupervisor: Service, Sendable {
         }
     }
 
+    /// With `snapshots`, every worker sends a JPEG of each motion event's peak frame with its `motionEnded`.
     public init(registry: CameraRegistry, timing: @escaping TimingProvider, pollInterval: Duration = .seconds(2),
-                settings: @escaping SettingsProvider, logger: Logger, sink: @escaping EventSink) {
+                settings: @escaping SettingsProvider, snapshots: Bool = false, logger: Logger,
+                sink: @escaping EventSink) {
         self.registry = registry
         self.timing = timing
         self.pollInterval = pollInterval
         self.settings = settings
+        self.snapshots = snapshots
         self.logger = logger
         self.sink = sink
     }
@@ -130,7 +134,7 @@ public final class CameraSupervisor: Service, Sendable {
             for (id, setup) in wanted where running[id] == nil {
                 let worker = CameraWorker(
                     camera: setup.camera, connectURL: setup.connectURL, settings: setup.settings, timing: setup.timing,
-                    logger: logger, report: { [sink] event in sink(id, event) })
+                    snapshots: snapshots, logger: logger, report: { [sink] event in sink(id, event) })
                 running[id] = Running(worker: worker, setup: setup)
                 starting.append(worker)
             }

@@ -35,6 +35,7 @@ public final class CameraWorker: Sendable {
     private let connectURL: String
     private let settings: CameraDetectionSettings
     private let timing: WorkerTiming
+    private let takesSnapshots: Bool
     private let report: @Sendable (WorkerEvent) -> Void
     private let logger: Logger
 
@@ -49,13 +50,15 @@ public final class CameraWorker: Sendable {
     private let frameCount = Atomic<Int>(0)
     private let staleCount = Atomic<Int>(0)
 
-    /// `connectURL` holds the credentials (percent-encoded); it is never logged unredacted.
+    /// `connectURL` holds the credentials (percent-encoded); it is never logged unredacted. With
+    /// `snapshots`, each `motionEnded` carries a JPEG of the event's peak frame.
     public init(camera: Camera, connectURL: String, settings: CameraDetectionSettings, timing: WorkerTiming = WorkerTiming(),
-                logger: Logger, report: @escaping @Sendable (WorkerEvent) -> Void) {
+                snapshots: Bool = false, logger: Logger, report: @escaping @Sendable (WorkerEvent) -> Void) {
         self.camera = camera
         self.connectURL = connectURL
         self.settings = settings
         self.timing = timing
+        self.takesSnapshots = snapshots
         self.logger = logger
         self.report = report
     }
@@ -167,7 +170,9 @@ public final class CameraWorker: Sendable {
         var pacer = camera.streamURL.hasPrefix("/") ? RealTimePacer() : nil
         var backlog = BacklogDetector()
         var deliveredFrames = false
-        defer { handle(analyzer.finish(), of: analyzer, streamLost: true) }
+        /// The peak frame of the motion under way, copied when a frame becomes the peak.
+        var peak = takesSnapshots ? LumaSnapshot() : nil
+        defer { handle(analyzer.finish(), of: analyzer, peak: peak, streamLost: true) }
         while true {
             let frame: DecodedFrame
             do {
@@ -201,20 +206,34 @@ public final class CameraWorker: Sendable {
                 break
             }
             let output = analyzer.process(frame)
-            if !output.isEmpty { handle(output, of: analyzer, streamLost: false) }
+            if !output.isEmpty { handle(output, of: analyzer, peak: peak, streamLost: false) }
+            // After `handle`: an event split on this frame ends with the previous peak.
+            if output.isNewPeak { peak?.copy(from: frame) }
         }
     }
 
     /// Reports what a frame ended before what it started (a split event, one health state giving way to another).
-    private func handle(_ output: AnalyzerOutput, of analyzer: CameraAnalyzer, streamLost: Bool) {
+    /// An ended event carries a snapshot of `peak` when there is one.
+    private func handle(_ output: AnalyzerOutput, of analyzer: CameraAnalyzer, peak: LumaSnapshot?, streamLost: Bool) {
         if let ended = output.motionEnded {
-            report(.motionEnded(ended, zones: analyzer.zoneNames(ended.zones), streamLost: streamLost))
+            report(.motionEnded(ended, zones: analyzer.zoneNames(ended.zones), streamLost: streamLost,
+                                snapshot: peak.flatMap { snapshot(of: $0, box: ended.box) }))
         }
         if let ended = output.healthEnded { report(.healthEnded(ended.kind)) }
         if let started = output.motionStarted {
             report(.motionStarted(started, zones: analyzer.zoneNames(started.zones)))
         }
         if let started = output.healthStarted { report(.healthStarted(started.kind)) }
+    }
+
+    /// The JPEG of `peak` with `box` drawn, or nil (logged) when it cannot be encoded.
+    private func snapshot(of peak: LumaSnapshot, box: PixelBox) -> [UInt8]? {
+        do {
+            return try peak.jpeg(box: box)
+        } catch {
+            logger.error("no snapshot for the motion event: \(error)", metadata: ["camera": "\(camera.id)"])
+            return nil
+        }
     }
 
     /// Sleeps in short steps so a stop request is honoured within 0.1 s.

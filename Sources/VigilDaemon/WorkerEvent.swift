@@ -7,7 +7,8 @@ public enum WorkerEvent: Sendable {
     /// A motion event was confirmed (the camera's next `motionEnded` closes it).
     case motionStarted(MotionEvent, zones: [String])
     /// The motion event under way ended; `streamLost` when the stream broke or the worker stopped during it.
-    case motionEnded(MotionEvent, zones: [String], streamLost: Bool)
+    /// `snapshot` is a JPEG of its peak frame with its box drawn, when snapshots are on and encoding worked.
+    case motionEnded(MotionEvent, zones: [String], streamLost: Bool, snapshot: [UInt8]?)
     /// The picture became frozen, covered or dark.
     case healthStarted(CameraHealthKind)
     /// The picture is fine again.

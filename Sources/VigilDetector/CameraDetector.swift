@@ -15,17 +15,21 @@ public struct AnalyzerOutput: Sendable, Equatable {
     public var healthStarted: HealthEvent?
     /// A health state ended (with its `end`).
     public var healthEnded: HealthEvent?
+    /// This frame is the peak so far of the motion under way (largest changed fraction): keep a copy
+    /// of it for the event's snapshot. Raises no alert by itself.
+    public var isNewPeak: Bool
 
     public init(motionStarted: MotionEvent? = nil, motionEnded: MotionEvent? = nil, healthStarted: HealthEvent? = nil,
-                healthEnded: HealthEvent? = nil)
+                healthEnded: HealthEvent? = nil, isNewPeak: Bool = false)
     {
         self.motionStarted = motionStarted
         self.motionEnded = motionEnded
         self.healthStarted = healthStarted
         self.healthEnded = healthEnded
+        self.isNewPeak = isNewPeak
     }
 
-    /// Nothing happened on this frame.
+    /// No alert to raise on this frame (`isNewPeak` aside).
     public var isEmpty: Bool {
         motionStarted == nil && motionEnded == nil && healthStarted == nil && healthEnded == nil
     }
@@ -66,7 +70,7 @@ public final class CameraDetector {
         let motion = tracker.observe(analysis, at: time)
         let change = health.observe(analysis.picture, at: time)
         return AnalyzerOutput(motionStarted: motion.started, motionEnded: motion.ended,
-                              healthStarted: change.started, healthEnded: change.ended)
+                              healthStarted: change.started, healthEnded: change.ended, isNewPeak: motion.isNewPeak)
     }
 
     /// Ends the motion event and the health state under way at the last frame's time (end of

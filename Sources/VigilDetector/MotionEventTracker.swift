@@ -51,6 +51,9 @@ public struct MotionEventTracker: Sendable {
         /// An event confirmed on this frame: raise its alert now. Its `end`, `peakArea`, `box` and
         /// `zones` are those seen so far.
         public var started: MotionEvent?
+        /// This frame has the largest changed fraction so far of the run of motion frames under way
+        /// (confirmed or not): the frame to keep for the event's snapshot.
+        public var isNewPeak = false
     }
 
     /// The run of motion frames being watched, or the confirmed event.
@@ -97,12 +100,14 @@ public struct MotionEventTracker: Sendable {
             if analysis.changedFraction > event.peakArea {
                 event.peakArea = analysis.changedFraction
                 event.peakTime = time
+                update.isNewPeak = true
             }
             event.end = time
             pending = event
         } else {
             pending = MotionEvent(start: time, confirmedAt: time, end: time, peakArea: analysis.changedFraction,
                                   peakTime: time, frames: 1, box: box, zones: analysis.zones)
+            update.isNewPeak = true
         }
         if !confirmed, consecutive >= minMotionFrames, time >= quietUntil {
             confirmed = true

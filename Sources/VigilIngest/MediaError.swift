@@ -60,3 +60,10 @@ public struct MediaError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { reason }
 }
+
+extension String {
+    /// The NUL-terminated text the shim wrote into `buffer`.
+    init(cText buffer: [CChar]) {
+        self.init(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}

@@ -86,7 +86,7 @@ public final class MediaSource {
             }
         }
         guard let opened else {
-            throw MediaError(code: MediaError.Code(status), reason: String(decoding: errorText.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            throw MediaError(code: MediaError.Code(status), reason: String(cText: errorText))
         }
         handle = opened
         var streamInfo = vg_stream_info()

@@ -19,6 +19,12 @@ public struct DaemonSettings: Sendable, Equatable, Decodable {
     public var registryPoll = 2.0
     /// `full` (an fsync per commit: survives power loss) or `normal` (survives crashes of Vigil).
     public var queueDurability = "full"
+    /// Write a JPEG of each motion event's peak frame, box drawn, under `<state dir>/snapshots`.
+    public var snapshots = true
+    /// Snapshots older than this many days are removed (checked at start and every hour).
+    public var snapshotMaxAgeDays = 30.0
+    /// The oldest snapshots are removed while all of them take more than this many bytes.
+    public var snapshotMaxBytes = 1 << 30
     /// Per-camera deadlines, by camera id.
     public var cameras: [String: CameraTiming] = [:]
 
@@ -41,6 +47,7 @@ public struct DaemonSettings: Sendable, Equatable, Decodable {
         case openTimeout = "open_timeout", readTimeout = "read_timeout", offlineAfter = "offline_after"
         case minBackoff = "min_backoff", maxBackoff = "max_backoff", credentialsRetry = "credentials_retry", notFoundRetry = "not_found_retry"
         case registryPoll = "registry_poll", queueDurability = "queue_durability", cameras
+        case snapshots, snapshotMaxAgeDays = "snapshot_max_age_days", snapshotMaxBytes = "snapshot_max_bytes"
     }
 
     public static var keys: [String] { CodingKeys.allCases.map(\.rawValue) }
@@ -60,6 +67,9 @@ public struct DaemonSettings: Sendable, Equatable, Decodable {
         registryPoll = try value(.registryPoll, registryPoll)
         queueDurability = try value(.queueDurability, queueDurability)
         cameras = try value(.cameras, cameras)
+        snapshots = try value(.snapshots, snapshots)
+        snapshotMaxAgeDays = try value(.snapshotMaxAgeDays, snapshotMaxAgeDays)
+        snapshotMaxBytes = try value(.snapshotMaxBytes, snapshotMaxBytes)
     }
 
     /// The first out-of-range knob, as a readable problem, or nil.
@@ -74,6 +84,12 @@ public struct DaemonSettings: Sendable, Equatable, Decodable {
         }
         for (key, value) in positive {
             if let value, !(value > 0) { return "\(key) must be a positive number of seconds (got \(value))" }
+        }
+        if !(snapshotMaxAgeDays > 0) {
+            return "snapshot_max_age_days must be a positive number of days (got \(snapshotMaxAgeDays))"
+        }
+        if snapshotMaxBytes <= 0 {
+            return "snapshot_max_bytes must be a positive number of bytes (got \(snapshotMaxBytes))"
         }
         if !["full", "normal"].contains(queueDurability) {
             return "queue_durability must be full or normal (got \(queueDurability))"

@@ -54,11 +54,12 @@ struct RunCommand: AsyncParsableCommand {
             } catch {
                 throw Failure("\(error)")
             }
-            let bridge = AlertBridge(queue: queue, logger: logger)
+            let snapshots = settings.current.daemon.snapshotStore(in: log.state.directory)
+            let bridge = AlertBridge(queue: queue, snapshots: snapshots, logger: logger)
             let supervisor = CameraSupervisor(
                 registry: registry, timing: { settings.current.daemon.timing(for: $0.id) },
                 pollInterval: .seconds(settings.current.daemon.registryPoll),
-                settings: { settings.detection(for: $0, logger: logger) }, logger: logger,
+                settings: { settings.detection(for: $0, logger: logger) }, snapshots: snapshots != nil, logger: logger,
                 sink: { bridge.publish(camera: $0, event: $1) })
             let health = HealthNotifier(notifier: SystemdNotifier(), supervisor: supervisor, logger: logger) {
                 queue.health()
@@ -69,10 +70,11 @@ struct RunCommand: AsyncParsableCommand {
                 supervisor.requestReload()
                 reporter.reopenAlertLog()
             }
+            let pruner: [any Service] = snapshots.map { [SnapshotPruner(store: $0, logger: logger)] } ?? []
             // Graceful shutdown runs in reverse order: the cameras stop (closing their events) before
             // the reporter drains the queue into the log.
             let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-                services: [ReporterService(reporter: reporter), supervisor, health, reload],
+                services: [ReporterService(reporter: reporter), supervisor, health, reload] + pruner,
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             logger.info("vigil starting: state \(log.state.directory.path), alert log \(reporter.configuration.alertLog.path)")
             do {
@@ -139,6 +141,16 @@ extension DaemonSettings {
         timing.reconnect.credentialsRetryDelay = .seconds(credentialsRetry)
         timing.reconnect.notFoundRetryDelay = .seconds(notFoundRetry)
         return timing
+    }
+}
+
+extension DaemonSettings {
+    /// Where and how long snapshots are kept, or nil when `snapshots: false`. Read once at start:
+    /// changing these keys takes a restart.
+    func snapshotStore(in state: StateDirectory) -> SnapshotStore? {
+        guard snapshots else { return nil }
+        return SnapshotStore(directory: state.file("snapshots"), maxAge: .seconds(snapshotMaxAgeDays * 86_400),
+                             maxBytes: snapshotMaxBytes)
     }
 }
 

@@ -185,6 +185,24 @@ struct DaemonTests {
         #expect(second.terminate() == 0)
     }
 
+    @Test("motion_ended names a JPEG snapshot of the peak frame with the event's box drawn")
+    func snapshot() throws {
+        let setup = try DaemonSetup()
+        try setup.addCamera("walker", url: Fixtures.path("one_crossing.mp4"))
+        let daemon = try setup.start()
+        let found = daemon.wait(timeout: 30) { !daemon.alerts(kind: "motion_ended").isEmpty }
+        #expect(daemon.terminate() == 0)
+        try #require(found != nil, "no motion_ended: \(daemon.log)")
+        let ended = try #require(daemon.alerts(kind: "motion_ended").first)
+        let path = try #require(ended["snapshot"] as? String, "\(ended)")
+        let event = try #require(ended["event"] as? String)
+        #expect(path.hasPrefix(setup.state.path + "/snapshots/walker/") && path.hasSuffix("/\(event).jpg"), "\(path)")
+        #expect(try GrayPicture.probe(path) == "mjpeg,640,360")
+        let box = try #require(ended["box"] as? [Int])
+        #expect(try GrayPicture(decoding: path).showsOutline(x: box[0], y: box[1], width: box[2], height: box[3]),
+                "no outline of \(box) in \(path)")
+    }
+
     @Test("200 reconnect cycles: RSS and open file descriptors stay flat")
     func reconnectCycles() throws {
         let setup = try DaemonSetup(daemon: ["min_backoff": 0.01, "max_backoff": 0.02])

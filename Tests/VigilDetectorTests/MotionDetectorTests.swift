@@ -399,4 +399,26 @@ struct MotionEventTrackerTests {
         var free = MotionEventTracker(minMotionFrames: 3, eventGap: 0.5)
         #expect(Self.feed(&free, frames: 0..<60) { $0 % 15 < 5 }.compactMap(\.update.started).count == 4)
     }
+
+    @Test("the peak frame is flagged when a run of motion starts and each time its changed fraction grows")
+    func peakFramesAreFlagged() throws {
+        var tracker = MotionEventTracker(minMotionFrames: 2, eventGap: 0.5)
+        func frame(_ fraction: Double?) -> FrameAnalysis {
+            guard let fraction else { return Self.quiet }
+            var analysis = Self.motion
+            analysis.changedFraction = fraction
+            return analysis
+        }
+        let fractions: [Double?] = [0.05, 0.2, 0.1, 0.3, 0.3, nil, nil, nil, nil, nil, nil, nil, 0.01, 0.02]
+        var flags: [Bool] = []
+        var ended: MotionEvent?
+        for (index, fraction) in fractions.enumerated() {
+            let update = tracker.observe(frame(fraction), at: Double(index) / 10)
+            flags.append(update.isNewPeak)
+            ended = ended ?? update.ended
+        }
+        #expect(flags == [true, true, false, true, false, false, false, false, false, false, false, false, true, true])
+        let event = try #require(ended)
+        #expect(event.peakTime == 0.3 && event.peakArea == 0.3)
+    }
 }

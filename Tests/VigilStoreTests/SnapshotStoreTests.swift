@@ -1,0 +1,56 @@
+import Foundation
+import Testing
+import VigilStore
+import VigilTestSupport
+
+@Suite("snapshot store: files, modes and retention")
+struct SnapshotStoreTests {
+    static let day: Double = 86_400
+
+    @Test("a snapshot is written 0640 under <camera>/<UTC date>/<event>.jpg, leaving no temporary file")
+    func savesUnderCameraAndDate() throws {
+        let root = try TemporaryDirectory()
+        let store = SnapshotStore(directory: root.url.appendingPathComponent("snapshots"), maxAge: .seconds(Self.day),
+                                  maxBytes: 1000)
+        let time = try #require(ISO8601DateFormatter().date(from: "2026-11-03T23:59:30Z"))
+        let path = try store.save([0xFF, 0xD8, 1, 2, 3], camera: "gate", event: "E1", at: time)
+        #expect(path == root.path + "/snapshots/gate/2026-11-03/E1.jpg")
+        #expect(FileManager.default.contents(atPath: path) == Data([0xFF, 0xD8, 1, 2, 3]))
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        #expect((attributes[.posixPermissions] as? Int) == 0o640)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root.path + "/snapshots/gate/2026-11-03") == ["E1.jpg"])
+    }
+
+    @Test("pruning removes files past the age, then the oldest beyond the size cap, then empty day directories")
+    func prunesByAgeAndSize() throws {
+        let root = try TemporaryDirectory()
+        let now = Date()
+        let store = SnapshotStore(directory: root.url, maxAge: .seconds(30 * Self.day), maxBytes: 2500)
+        // Five 1000-byte files, 40, 20, 3, 2 and 1 days old, in two cameras and several days.
+        let files = [("a", "old", 40.0), ("a", "older-day", 20), ("b", "mid", 3), ("a", "new", 2), ("b", "newest", 1)]
+        for (camera, name, age) in files {
+            let modified = now.addingTimeInterval(-age * Self.day)
+            let path = try store.save([UInt8](repeating: 7, count: 1000), camera: camera, event: name, at: modified)
+            try FileManager.default.setAttributes([.modificationDate: modified], ofItemAtPath: path)
+        }
+        let pass = store.prune(now: now)
+        #expect(pass == SnapshotStore.Pruning(removedFiles: 3, removedBytes: 3000, keptFiles: 2, keptBytes: 2000))
+        let left = FileManager.default.enumerator(atPath: root.path)?.compactMap { $0 as? String }
+            .filter { $0.hasSuffix(".jpg") }.map { ($0 as NSString).lastPathComponent }.sorted()
+        #expect(left == ["new.jpg", "newest.jpg"])
+        // The day directories of the removed files are gone; the cameras' directories stay.
+        for camera in ["a", "b"] {
+            let days = try FileManager.default.contentsOfDirectory(atPath: root.path + "/" + camera)
+            #expect(days.count == 1, "\(camera): \(days)")
+        }
+        #expect(store.prune(now: now) == SnapshotStore.Pruning(keptFiles: 2, keptBytes: 2000))
+    }
+
+    @Test("pruning a directory that does not exist yet does nothing")
+    func missingDirectory() throws {
+        let root = try TemporaryDirectory()
+        let store = SnapshotStore(directory: root.url.appendingPathComponent("none"), maxAge: .seconds(Self.day),
+                                  maxBytes: 1)
+        #expect(store.prune() == SnapshotStore.Pruning())
+    }
+}
