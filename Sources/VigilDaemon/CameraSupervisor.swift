@@ -16,7 +16,7 @@ public final class CameraSupervisor: Service, Sendable {
     /// Builds the settings a camera's detector runs with (config defaults plus the camera's overrides).
     public typealias SettingsProvider = @Sendable (Camera) -> CameraDetectionSettings
     /// The deadlines and thresholds of a camera's worker.
-    public typealias TimingProvider = @Sendable (Camera) -> WorkerTiming
+    public typealias TimingProvider = @Sendable (Camera) -> WorkerSettings
     /// Receives what the workers learn; called on the workers' threads.
     public typealias EventSink = @Sendable (_ camera: String, _ event: WorkerEvent) -> Void
 
@@ -41,7 +41,7 @@ public final class CameraSupervisor: Service, Sendable {
         let camera: Camera
         let connectURL: String
         let settings: CameraDetectionSettings
-        let timing: WorkerTiming
+        let timing: WorkerSettings
 
         static func == (left: Setup, right: Setup) -> Bool {
             left.camera.hasSameSetup(as: right.camera) && left.connectURL == right.connectURL

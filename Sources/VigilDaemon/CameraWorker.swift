@@ -15,12 +15,15 @@ public enum WorkerState: String, Sendable {
 }
 
 /// Timing knobs of a camera worker (per camera in the config; defaults from the design).
-public struct WorkerTiming: Sendable, Equatable {
+public struct WorkerSettings: Sendable, Equatable {
     public var openTimeout: Duration = .seconds(10)
     public var readTimeout: Duration = .seconds(5)
     /// No frame for this long raises `camera_offline` (once, until frames flow again).
     public var offlineAfter: Duration = .seconds(15)
     public var reconnect = ReconnectPolicy()
+    /// Decode without the H.264 loop filter: about 20% less CPU at 1080p with the same detection
+    /// quality on the fixture suite (`vigil eval fixtures --skip-loop-filter`).
+    public var skipLoopFilter = true
 
     public init() {}
 }
@@ -34,7 +37,7 @@ public final class CameraWorker: Sendable {
     public let camera: Camera
     private let connectURL: String
     private let settings: CameraDetectionSettings
-    private let timing: WorkerTiming
+    private let timing: WorkerSettings
     private let takesSnapshots: Bool
     private let report: @Sendable (WorkerEvent) -> Void
     private let logger: Logger
@@ -52,7 +55,7 @@ public final class CameraWorker: Sendable {
 
     /// `connectURL` holds the credentials (percent-encoded); it is never logged unredacted. With
     /// `snapshots`, each `motionEnded` carries a JPEG of the event's peak frame.
-    public init(camera: Camera, connectURL: String, settings: CameraDetectionSettings, timing: WorkerTiming = WorkerTiming(),
+    public init(camera: Camera, connectURL: String, settings: CameraDetectionSettings, timing: WorkerSettings = WorkerSettings(),
                 snapshots: Bool = false, logger: Logger, report: @escaping @Sendable (WorkerEvent) -> Void) {
         self.camera = camera
         self.connectURL = connectURL
@@ -160,7 +163,8 @@ public final class CameraWorker: Sendable {
         let source: MediaSource
         do {
             source = try MediaSource(url: connectURL, options: SourceOptions(
-                openTimeout: timing.openTimeout, readTimeout: timing.readTimeout), stopToken: stopToken)
+                openTimeout: timing.openTimeout, readTimeout: timing.readTimeout, skipLoopFilter: timing.skipLoopFilter),
+                stopToken: stopToken)
         } catch {
             return error
         }

@@ -17,6 +17,8 @@ public struct DaemonSettings: Sendable, Equatable, Decodable {
     public var notFoundRetry = 300.0
     /// Seconds between two reads of the registry (changes take effect within this).
     public var registryPoll = 2.0
+    /// Decode without the H.264 loop filter (cheaper; detection quality unchanged on the fixtures).
+    public var skipLoopFilter = true
     /// `full` (an fsync per commit: survives power loss) or `normal` (survives crashes of Vigil).
     public var queueDurability = "full"
     /// Write a JPEG of each motion event's peak frame, box drawn, under `<state dir>/snapshots`.
@@ -46,7 +48,7 @@ public struct DaemonSettings: Sendable, Equatable, Decodable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case openTimeout = "open_timeout", readTimeout = "read_timeout", offlineAfter = "offline_after"
         case minBackoff = "min_backoff", maxBackoff = "max_backoff", credentialsRetry = "credentials_retry", notFoundRetry = "not_found_retry"
-        case registryPoll = "registry_poll", queueDurability = "queue_durability", cameras
+        case registryPoll = "registry_poll", skipLoopFilter = "skip_loop_filter", queueDurability = "queue_durability", cameras
         case snapshots, snapshotMaxAgeDays = "snapshot_max_age_days", snapshotMaxBytes = "snapshot_max_bytes"
     }
 
@@ -65,6 +67,7 @@ public struct DaemonSettings: Sendable, Equatable, Decodable {
         credentialsRetry = try value(.credentialsRetry, credentialsRetry)
         notFoundRetry = try value(.notFoundRetry, notFoundRetry)
         registryPoll = try value(.registryPoll, registryPoll)
+        skipLoopFilter = try value(.skipLoopFilter, skipLoopFilter)
         queueDurability = try value(.queueDurability, queueDurability)
         cameras = try value(.cameras, cameras)
         snapshots = try value(.snapshots, snapshots)

@@ -89,7 +89,7 @@ public enum Evaluation {
     /// Replays every clip in `directory` whose `NAME.json` gives motion ground truth (clips with
     /// `"motion": null` are skipped), in name order, with `settings`.
     public static func run(directory: String, settings: CameraDetectionSettings = CameraDetectionSettings(),
-                           isa: KernelISA = .best) throws(Failure) -> EvaluationReport
+                           isa: KernelISA = .best, skipLoopFilter: Bool = false) throws(Failure) -> EvaluationReport
     {
         let folder = URL(fileURLWithPath: directory)
         let names: [String]
@@ -111,7 +111,8 @@ public enum Evaluation {
             var events: [ReplayEvent] = []
             let path = folder.appendingPathComponent(truth.clip).path
             do {
-                _ = try Replay.run(path: path, camera: truth.clip, settings: settings, isa: isa) { events.append($0) }
+                _ = try Replay.run(path: path, camera: truth.clip, settings: settings, isa: isa,
+                                   skipLoopFilter: skipLoopFilter) { events.append($0) }
             } catch {
                 throw Failure(description: "cannot replay \(path): \(error.reason)")
             }

@@ -73,11 +73,14 @@ public struct ReplaySummary: Sendable {
 /// Deterministic: the output depends only on the input and the config.
 public enum Replay {
     /// Replays the file at `path` with `settings`; `onEvent` gets each finished event (motion and
-    /// health) in the order they finish.
+    /// health) in the order they finish. `skipLoopFilter` decodes without the H.264 loop filter,
+    /// as the daemon can for analysis-only decoding.
     public static func run(path: String, camera: String, settings: CameraDetectionSettings,
-                           isa: KernelISA = .best, onEvent: (ReplayEvent) -> Void) throws(MediaError) -> ReplaySummary
+                           isa: KernelISA = .best, skipLoopFilter: Bool = false,
+                           onEvent: (ReplayEvent) -> Void) throws(MediaError) -> ReplaySummary
     {
-        let source = try MediaSource(url: path, options: SourceOptions(openTimeout: .zero, readTimeout: .zero))
+        let source = try MediaSource(url: path, options: SourceOptions(openTimeout: .zero, readTimeout: .zero,
+                                                                       skipLoopFilter: skipLoopFilter))
         let analyzer = CameraAnalyzer(settings: settings, nominalFrameRate: source.info.framesPerSecond, isa: isa)
         func report(_ output: AnalyzerOutput) {
             if let event = output.motionEnded {

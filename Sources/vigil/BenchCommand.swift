@@ -32,6 +32,9 @@ struct BenchCommand: ParsableCommand {
                 "-hide_banner", "-loglevel", "error", "-threads", "1", "-i", path, "-f", "null", "-",
             ]) }
             let replay = try bestOf { try childCPUSeconds(CommandLine.arguments[0], ["replay", path]) }
+            let replayWithoutLoopFilter = try bestOf {
+                try childCPUSeconds(CommandLine.arguments[0], ["replay", "--skip-loop-filter", path])
+            }
             let frames = Double(info.frames)
             let planes = try loadPlanes()
             print("clip: \(path) (\(info.width)x\(info.height), \(info.frames) frames, "
@@ -44,6 +47,7 @@ struct BenchCommand: ParsableCommand {
             }
             row("ffmpeg -threads 1 decode only (reference)", reference)
             row("vigil replay (decode + detect + events)", replay / frames * 1000)
+            row("vigil replay, skip_loop_filter", replayWithoutLoopFilter / frames * 1000)
             for isa in KernelISA.allCases where isa.isSupported {
                 row("detector alone, \(isa)", detectorMilliseconds(planes, isa: isa))
             }

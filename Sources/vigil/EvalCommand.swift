@@ -16,12 +16,15 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "A YAML config file; its detector defaults apply (default: the built-in defaults).")
     var config: String?
 
+    @Flag(help: "Decode without the H.264 loop filter (cheaper analysis-only decoding), to compare quality.")
+    var skipLoopFilter = false
+
     func run() throws {
         try reportingFailures {
             let settings = try loadConfig(config).defaults
             let report: EvaluationReport
             do throws(Evaluation.Failure) {
-                report = try Evaluation.run(directory: directory, settings: settings)
+                report = try Evaluation.run(directory: directory, settings: settings, skipLoopFilter: skipLoopFilter)
             } catch {
                 throw Failure(error.description)
             }

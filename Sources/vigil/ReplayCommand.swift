@@ -25,6 +25,9 @@ struct ReplayCommand: ParsableCommand {
     @Flag(help: "Print frames decoded and CPU ms per frame for decoding and detection on stderr.")
     var summary = false
 
+    @Flag(help: "Decode without the H.264 loop filter (cheaper analysis-only decoding).")
+    var skipLoopFilter = false
+
     @Flag(help: "Show FFmpeg's own warnings about the input on stderr.")
     var verbose = false
 
@@ -47,7 +50,7 @@ struct ReplayCommand: ParsableCommand {
             let result: ReplaySummary
             do throws(MediaError) {
                 result = try Replay.run(path: path, camera: name, settings: settings.settings(forCamera: camera),
-                                        isa: kernels) { event in
+                                        isa: kernels, skipLoopFilter: skipLoopFilter) { event in
                     var line = (try? encoder.encode(event)) ?? Data()
                     line.append(0x0A)
                     output.write(line)

@@ -130,9 +130,9 @@ final class ConfigHolder: Sendable {
 
 extension DaemonSettings {
     /// The worker timing of camera `id`: its own deadlines where set, else the daemon's.
-    func timing(for id: String) -> WorkerTiming {
+    func timing(for id: String) -> WorkerSettings {
         let own = cameras[id]
-        var timing = WorkerTiming()
+        var timing = WorkerSettings()
         timing.openTimeout = .seconds(own?.openTimeout ?? openTimeout)
         timing.readTimeout = .seconds(own?.readTimeout ?? readTimeout)
         timing.offlineAfter = .seconds(own?.offlineAfter ?? offlineAfter)
@@ -140,6 +140,7 @@ extension DaemonSettings {
         timing.reconnect.maximumDelay = .seconds(max(maxBackoff, minBackoff))
         timing.reconnect.credentialsRetryDelay = .seconds(credentialsRetry)
         timing.reconnect.notFoundRetryDelay = .seconds(notFoundRetry)
+        timing.skipLoopFilter = skipLoopFilter
         return timing
     }
 }

@@ -6,9 +6,10 @@ import VigilTestSupport
 
 @Suite("vigil eval on the fixture suite")
 struct EvaluationTests {
-    @Test("the default detector meets the targets on every fixture clip, untuned")
-    func suiteMeetsTargets() throws {
-        let report = try Evaluation.run(directory: Fixtures.directory.path)
+    @Test("the default detector meets the targets on every fixture clip, untuned, with and without the loop filter",
+          arguments: [false, true])
+    func suiteMeetsTargets(skipLoopFilter: Bool) throws {
+        let report = try Evaluation.run(directory: Fixtures.directory.path, skipLoopFilter: skipLoopFilter)
         let overall = report.overall
         #expect(report.clips.count >= 15)
         #expect((overall.recall ?? 0) >= 0.95, "recall \(overall.recall ?? 0)")
