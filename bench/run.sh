@@ -5,13 +5,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 vigil=${1:-.build/release/vigil}
 dir=.build/bench
-seconds=${BENCH_SECONDS:-20}
+seconds=${BENCH_SECONDS:-15}
 mkdir -p "$dir"
 x264=(-c:v libx264 -preset veryfast -g 50 -bf 0 -pix_fmt yuv420p -threads 1)
 [ -f "$dir/bench-1080p.mp4" ] || /usr/bin/python3 fixtures/generate.py --bench "$dir/bench-1080p.mp4" >/dev/null
 # Busy: the bench street (people crossing 12 of 20 s) at 720p15, 2 Mbit/s.
 [ -f "$dir/busy-720p.mp4" ] || ffmpeg -v error -i "$dir/bench-1080p.mp4" -vf scale=1280:720 "${x264[@]}" \
     -b:v 2M -maxrate 2M -bufsize 4M "$dir/busy-720p.mp4"
+# Busy at 360p15, 0.5 Mbit/s: a camera's detection sub-stream.
+[ -f "$dir/busy-360p.mp4" ] || ffmpeg -v error -i "$dir/bench-1080p.mp4" -vf scale=640:360 "${x264[@]}" \
+    -b:v 500k -maxrate 500k -bufsize 1M "$dir/busy-360p.mp4"
 # Quiet: the first picture of the street held for 20 s with fresh sensor noise on every frame.
 [ -f "$dir/quiet-720p.mp4" ] || ffmpeg -v error -i "$dir/bench-1080p.mp4" \
     -vf "trim=end_frame=1,loop=loop=299:size=1:start=0,setpts=N/15/TB,noise=alls=3:allf=t,scale=1280:720" \
@@ -20,4 +23,5 @@ x264=(-c:v libx264 -preset veryfast -g 50 -bf 0 -pix_fmt yuv420p -threads 1)
 echo "== CPU per frame, 1080p15 H.264 at 4 Mbit/s, GOP 50, no B-frames (one thread)"
 "$vigil" bench "$dir/bench-1080p.mp4"
 /usr/bin/python3 bench/daemon_bench.py "$vigil" "$dir/quiet-720p.mp4" "$dir/busy-720p.mp4" \
-    --cameras 4,8,16 --seconds "$seconds" --label "720p15 H.264 at 2 Mbit/s, GOP 50"
+    --cameras 4,8,16 --seconds "$seconds" --label "720p15 H.264 at 2 Mbit/s, GOP 50" \
+    --sizing "$dir/bench-1080p.mp4" "$dir/busy-360p.mp4" --sizing-cameras 4
