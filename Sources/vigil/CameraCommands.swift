@@ -130,8 +130,8 @@ struct UpdateCamera: ParsableCommand {
             let given = try fields.fields(id: id)
             var entry = try validated { try given.camera(updating: existing) }
             entry.camera.detection = try fields.detectionOverrides(for: id) ?? existing.detection
-            let credentialsGiven = entry.credentials != nil
-            try registry.update(entry.camera, credentials: credentialsGiven ? .some(entry.credentials) : .none)
+            // Stored credentials are replaced only when new ones were given.
+            try registry.update(entry.camera, credentials: entry.credentials.map(Optional.some))
             print("updated camera \(id)")
         }
     }
@@ -140,14 +140,12 @@ struct UpdateCamera: ParsableCommand {
 struct RemoveCamera: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove a camera and its credentials.")
 
-    @Argument(help: "Camera id.")
-    var id: String
-    @OptionGroup var state: StateDirectoryOption
+    @OptionGroup var target: CameraIDArguments
 
     func run() throws {
         try reportingFailures {
-            try state.openRegistry().remove(id: id)
-            print("removed camera \(id)")
+            try target.state.openRegistry().remove(id: target.id)
+            print("removed camera \(target.id)")
         }
     }
 }
@@ -155,33 +153,37 @@ struct RemoveCamera: ParsableCommand {
 struct EnableCamera: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "enable", abstract: "Watch a camera again.")
 
-    @Argument(help: "Camera id.")
-    var id: String
-    @OptionGroup var state: StateDirectoryOption
+    @OptionGroup var target: CameraIDArguments
 
     func run() throws {
-        try reportingFailures { try setEnabled(true, id: id, state: state) }
+        try reportingFailures { try target.setEnabled(true) }
     }
 }
 
 struct DisableCamera: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "disable", abstract: "Stop watching a camera.")
 
+    @OptionGroup var target: CameraIDArguments
+
+    func run() throws {
+        try reportingFailures { try target.setEnabled(false) }
+    }
+}
+
+/// The camera id argument and `--state-dir`, shared by the commands that act on one camera.
+struct CameraIDArguments: ParsableArguments {
     @Argument(help: "Camera id.")
     var id: String
     @OptionGroup var state: StateDirectoryOption
 
-    func run() throws {
-        try reportingFailures { try setEnabled(false, id: id, state: state) }
+    /// Watches the camera again, or stops watching it.
+    func setEnabled(_ enabled: Bool) throws {
+        let registry = try state.openRegistry()
+        var record = try registry.existingCamera(id)
+        record.enabled = enabled
+        try registry.update(record)
+        print("\(enabled ? "enabled" : "disabled") camera \(id)")
     }
-}
-
-private func setEnabled(_ enabled: Bool, id: String, state: StateDirectoryOption) throws {
-    let registry = try state.openRegistry()
-    var camera = try registry.existingCamera(id)
-    camera.enabled = enabled
-    try registry.update(camera)
-    print("\(enabled ? "enabled" : "disabled") camera \(id)")
 }
 
 struct ListCameras: ParsableCommand {
@@ -212,15 +214,13 @@ struct ListCameras: ParsableCommand {
 struct ShowCamera: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "show", abstract: "Show every field of a camera.")
 
-    @Argument(help: "Camera id.")
-    var id: String
-    @OptionGroup var state: StateDirectoryOption
+    @OptionGroup var target: CameraIDArguments
 
     func run() throws {
         try reportingFailures {
-            let registry = try state.openRegistry()
-            let camera = try registry.existingCamera(id)
-            let username = try registry.username(cameraID: id)
+            let registry = try target.state.openRegistry()
+            let camera = try registry.existingCamera(target.id)
+            let username = try registry.username(cameraID: target.id)
             let formatter = ISO8601DateFormatter()
             let lines: [(String, String?)] = [
                 ("id", camera.id), ("name", camera.name), ("url", Redactor.shared.redact(camera.streamURL)),
@@ -276,16 +276,14 @@ struct TestCamera: ParsableCommand {
         abstract: "Connect to a camera and print its codec, size and frame rate."
     )
 
-    @Argument(help: "Camera id.")
-    var id: String
+    @OptionGroup var target: CameraIDArguments
     @Option(help: "Seconds to wait for the camera.")
     var timeout: Double = 10
-    @OptionGroup var state: StateDirectoryOption
 
     func run() throws {
         try reportingFailures {
-            let registry = try state.openRegistry()
-            let camera = try registry.existingCamera(id)
+            let registry = try target.state.openRegistry()
+            let camera = try registry.existingCamera(target.id)
             let urls = try registry.connectURLs(for: camera)
             if let credentials = urls.credentials {
                 Redactor.shared.register(secret: credentials.password, user: credentials.username)
@@ -298,9 +296,9 @@ struct TestCamera: ParsableCommand {
                     _ = try source.nextFrame()
                     let info = source.info
                     let rate = info.framesPerSecond.map { String(format: "%.2f fps", $0) } ?? "unknown frame rate"
-                    print("\(id) \(role): \(info.codec), \(info.width)x\(info.height), \(rate)")
+                    print("\(target.id) \(role): \(info.codec), \(info.width)x\(info.height), \(rate)")
                 } catch {
-                    throw Failure("camera \(id) \(role): \(explain(error))")
+                    throw Failure("camera \(target.id) \(role): \(explain(error))")
                 }
             }
         }
@@ -308,7 +306,7 @@ struct TestCamera: ParsableCommand {
 
     private func explain(_ error: MediaError) -> String {
         switch error.code {
-        case .credentialsRejected: "credentials rejected by the camera; fix them with 'vigil camera update \(id) "
+        case .credentialsRejected: "credentials rejected by the camera; fix them with 'vigil camera update \(target.id) "
             + "--username USER --password-file FILE'"
         case .notFound: "the camera has no stream at this address (\(error.reason)); check --url"
         case .connectionRefused: "connection refused: the camera is down or the port is wrong"
