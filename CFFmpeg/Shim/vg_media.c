@@ -39,6 +39,11 @@ int vg_stop_token_is_set(const vg_stop_token *token) {
     return atomic_load(&((vg_stop_token *)token)->requested);
 }
 
+/// Bounds of the GOP buffer: a stream whose keyframes are further apart than this (or that has
+/// none, like intra-refresh streams) keeps only what the decoder still needs.
+enum { VG_GOP_MAX_PACKETS = 600 };
+static const size_t VG_GOP_MAX_BYTES = 64u << 20;
+
 struct vg_source {
     AVFormatContext *format;
     AVCodecContext *decoder;
@@ -54,7 +59,19 @@ struct vg_source {
     int stop_seen;
     int64_t read_timeout_us;
     int input_ended;        // the demuxer hit the end; the decoder is draining
-    int64_t rejected_packets;
+
+    // The current GOP: packets from the last keyframe on (see "Adaptive decoding" in vg_media.h).
+    AVPacket *gop[VG_GOP_MAX_PACKETS];  // slots allocated on first use, then reused
+    int gop_count;          // packets held
+    int gop_sent;           // packets of the GOP handed to the decoder since it last restarted
+    size_t gop_bytes;
+    int decoder_needs_restart;  // drained, or packets were skipped: flush and resend from gop[0]
+    int gop_headless;           // gop[0] is not the GOP's keyframe (released when the GOP outgrew the buffer)
+    int awaiting_keyframe;      // the decoder cannot restart before the next keyframe: drop packets until then
+    int drain_sent;
+    int64_t last_output_pts;    // of the last picture returned, AV_NOPTS_VALUE before any
+    int64_t skip_through_pts;   // after a restart, pictures up to this one were returned already
+    vg_source_counters counters;
 
     // Pictures whose first plane is not 8-bit luma are converted to GRAY8 here.
     struct SwsContext *gray_scaler;
@@ -191,6 +208,9 @@ vg_source *vg_source_open(const vg_open_params *params, vg_stop_token *stop, vg_
     }
     source->stop = stop;
     source->read_timeout_us = params->read_timeout_us;
+    source->last_output_pts = AV_NOPTS_VALUE;
+    source->skip_through_pts = AV_NOPTS_VALUE;
+    source->gop_headless = 1;  // until the first keyframe
     source->format->interrupt_callback.callback = interrupt_requested;
     source->format->interrupt_callback.opaque = source;
     build_options(params, &options);
@@ -293,49 +313,178 @@ static vg_status fill_frame(vg_source *source, vg_frame *out, char *error, size_
     return VG_OK;
 }
 
-/// Reads the next packet of the video stream into the decoder; at the end of the input it
-/// starts draining the decoder instead.
-static vg_status feed_decoder(vg_source *source, char *error, size_t size) {
-    int code = av_read_frame(source->format, source->packet);
-    if (source->deadline_fired || source->stop_seen) {
-        av_packet_unref(source->packet);
-        return classify(source, AVERROR_EXIT, "read", error, size);
+// MARK: - Demuxing into the GOP buffer, decoding from it
+
+/// Releases the first `count` packets of the GOP buffer, moving the rest to the front.
+static void release_gop_packets(vg_source *source, int count) {
+    for (int i = 0; i < count; i++) {
+        source->gop_bytes -= (size_t)source->gop[i]->size;
+        av_packet_unref(source->gop[i]);
     }
-    if (code == AVERROR(EAGAIN)) return VG_OK;
-    if (code == AVERROR_EOF || (code < 0 && source->format->pb && avio_feof(source->format->pb))) {
-        source->input_ended = 1;
-        avcodec_send_packet(source->decoder, NULL);
+    if (source->gop_sent < count) source->counters.packets_skipped += count - source->gop_sent;
+    // Rotate the (now empty) slots to the back so that they are reused, never reallocated.
+    AVPacket *released[VG_GOP_MAX_PACKETS];
+    memcpy(released, source->gop, sizeof(AVPacket *) * count);
+    memmove(source->gop, source->gop + count, sizeof(AVPacket *) * (VG_GOP_MAX_PACKETS - count));
+    memcpy(source->gop + VG_GOP_MAX_PACKETS - count, released, sizeof(AVPacket *) * count);
+    source->gop_count -= count;
+    source->gop_sent = source->gop_sent > count ? source->gop_sent - count : 0;
+}
+
+/// Makes room for `packet` in the GOP buffer. A keyframe starts a new GOP; the decoder restarts when
+/// packets of the old one were skipped. When a GOP outgrows the buffer, packets already decoded are
+/// released; if none were, the GOP is given up (the decoder restarts at the next keyframe).
+static void make_room_for(vg_source *source, const AVPacket *packet) {
+    if (packet->flags & AV_PKT_FLAG_KEY) {
+        if (source->gop_sent < source->gop_count) source->decoder_needs_restart = 1;
+        release_gop_packets(source, source->gop_count);
+        source->gop_headless = 0;
+        source->awaiting_keyframe = 0;
+        return;
+    }
+    if (source->gop_count < VG_GOP_MAX_PACKETS && source->gop_bytes + (size_t)packet->size <= VG_GOP_MAX_BYTES) return;
+    source->gop_headless = 1;
+    if (source->gop_sent > 0 && !source->decoder_needs_restart) {
+        release_gop_packets(source, source->gop_sent);
+    } else {
+        release_gop_packets(source, source->gop_count);
+        source->decoder_needs_restart = 1;
+    }
+}
+
+/// Demuxes the next packet of the video stream into the GOP buffer.
+static vg_status demux_packet(vg_source *source, vg_packet_info *info, char *error, size_t size) {
+    AVPacket *packet = source->packet;
+    for (;;) {
+        int code = av_read_frame(source->format, packet);
+        if (source->deadline_fired || source->stop_seen) {
+            av_packet_unref(packet);
+            return classify(source, AVERROR_EXIT, "read", error, size);
+        }
+        if (code == AVERROR(EAGAIN)) continue;
+        if (code == AVERROR_EOF || (code < 0 && source->format->pb && avio_feof(source->format->pb))) {
+            source->input_ended = 1;
+            write_error(error, size, "end of stream");
+            return VG_END_OF_STREAM;
+        }
+        if (code < 0) return classify(source, code, "read", error, size);
+        if (packet->stream_index == source->stream_index) break;
+        av_packet_unref(packet);
+    }
+    source->counters.packets_read++;
+    info->size = packet->size;
+    info->is_keyframe = (packet->flags & AV_PKT_FLAG_KEY) != 0;
+    info->pts_seconds = packet->pts == AV_NOPTS_VALUE ? NAN : packet->pts * av_q2d(source->time_base);
+    make_room_for(source, packet);
+    if (source->awaiting_keyframe) {
+        source->counters.packets_skipped++;
+        av_packet_unref(packet);
         return VG_OK;
     }
-    if (code < 0) return classify(source, code, "read", error, size);
-    if (source->packet->stream_index == source->stream_index) {
-        if (avcodec_send_packet(source->decoder, source->packet) < 0) source->rejected_packets++;
+    int slot = source->gop_count;
+    if (!source->gop[slot] && !(source->gop[slot] = av_packet_alloc())) {
+        av_packet_unref(packet);
+        write_error(error, size, "out of memory");
+        return VG_OTHER;
     }
-    av_packet_unref(source->packet);
+    av_packet_move_ref(source->gop[slot], packet);
+    source->gop_count++;
+    source->gop_bytes += (size_t)source->gop[slot]->size;
     return VG_OK;
+}
+
+/// Flushes the decoder and rewinds to the GOP's keyframe; pictures already returned will be skipped.
+/// Without the keyframe, packets are dropped until the next one.
+static void restart_decoder(vg_source *source) {
+    avcodec_flush_buffers(source->decoder);
+    source->decoder_needs_restart = 0;
+    source->drain_sent = 0;
+    source->gop_sent = 0;
+    source->skip_through_pts = source->last_output_pts;
+    if (source->gop_headless) {
+        release_gop_packets(source, source->gop_count);
+        source->awaiting_keyframe = 1;
+    }
+}
+
+static vg_status decode_buffered(vg_source *source, vg_frame *frame, int drain, int *has_frame, char *error,
+                                 size_t size) {
+    *has_frame = 0;
+    if (source->decoder_needs_restart) restart_decoder(source);
+    for (;;) {
+        int code = avcodec_receive_frame(source->decoder, source->frame);
+        if (code == 0) {
+            int64_t pts = source->frame->best_effort_timestamp;
+            if (source->skip_through_pts != AV_NOPTS_VALUE && pts != AV_NOPTS_VALUE && pts <= source->skip_through_pts) {
+                av_frame_unref(source->frame);
+                continue;
+            }
+            source->skip_through_pts = AV_NOPTS_VALUE;
+            if (pts != AV_NOPTS_VALUE) source->last_output_pts = pts;
+            *has_frame = 1;
+            return fill_frame(source, frame, error, size);
+        }
+        if (code == AVERROR_EOF) {  // drained: at the end of the input, or to get a held-back picture
+            if (source->input_ended) return VG_OK;
+            if (source->gop_sent >= source->gop_count) {
+                source->decoder_needs_restart = 1;
+                return VG_OK;
+            }
+            restart_decoder(source);  // packets came in since the drain: decode them
+            continue;
+        }
+        if (code != AVERROR(EAGAIN)) return classify(source, code, "read", error, size);
+        if (source->gop_sent < source->gop_count) {
+            if (avcodec_send_packet(source->decoder, source->gop[source->gop_sent]) < 0) {
+                source->counters.packets_rejected++;
+            }
+            source->gop_sent++;
+            source->counters.packets_decoded++;
+            continue;
+        }
+        if (!drain || source->drain_sent) return VG_OK;
+        avcodec_send_packet(source->decoder, NULL);
+        source->drain_sent = 1;
+    }
 }
 
 vg_status vg_source_next_frame(vg_source *source, vg_frame *frame, char *error, size_t error_size) {
     arm_deadline(source, source->read_timeout_us);
     for (;;) {
-        int code = avcodec_receive_frame(source->decoder, source->frame);
-        if (code == 0) return fill_frame(source, frame, error, error_size);
-        if (code == AVERROR_EOF) {
+        int has_frame = 0;
+        vg_status status = decode_buffered(source, frame, source->input_ended, &has_frame, error, error_size);
+        if (status != VG_OK || has_frame) return status;
+        if (source->input_ended) {
             write_error(error, error_size, "end of stream");
             return VG_END_OF_STREAM;
         }
-        if (code != AVERROR(EAGAIN)) return classify(source, code, "read", error, error_size);
-        vg_status fed = feed_decoder(source, error, error_size);
-        if (fed != VG_OK) return fed;
+        vg_packet_info packet;
+        status = demux_packet(source, &packet, error, error_size);
+        if (status != VG_OK && status != VG_END_OF_STREAM) return status;
     }
 }
 
-int64_t vg_source_rejected_packets(const vg_source *source) { return source->rejected_packets; }
+vg_status vg_source_read_packet(vg_source *source, vg_packet_info *packet, char *error, size_t error_size) {
+    if (source->input_ended) {
+        write_error(error, error_size, "end of stream");
+        return VG_END_OF_STREAM;
+    }
+    arm_deadline(source, source->read_timeout_us);
+    return demux_packet(source, packet, error, error_size);
+}
+
+vg_status vg_source_decode_buffered(vg_source *source, vg_frame *frame, int drain, int *has_frame, char *error,
+                                    size_t error_size) {
+    return decode_buffered(source, frame, drain || source->input_ended, has_frame, error, error_size);
+}
+
+void vg_source_get_counters(const vg_source *source, vg_source_counters *counters) { *counters = source->counters; }
 
 void vg_source_close(vg_source *source) {
     if (!source) return;
     av_frame_free(&source->frame);
     av_packet_free(&source->packet);
+    for (int i = 0; i < VG_GOP_MAX_PACKETS; i++) av_packet_free(&source->gop[i]);
     avcodec_free_context(&source->decoder);
     avformat_close_input(&source->format);
     sws_freeContext(source->gray_scaler);

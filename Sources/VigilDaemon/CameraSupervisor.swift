@@ -160,7 +160,11 @@ public final class CameraSupervisor: Service, Sendable {
             if !worker.waitUntilStopped(timeout: .seconds(3)) {
                 logger.error("camera worker did not stop within 3 s", metadata: ["camera": "\(worker.camera.id)"])
             } else {
-                logger.info("stopped watching camera: \(worker.frames) frames decoded, \(worker.staleFrames) skipped as stale",
+                let packets = worker.packets
+                logger.info("""
+                    stopped watching camera: \(worker.frames) frames decoded, \(worker.staleFrames) skipped as stale, \
+                    \(packets.received) packets received, \(packets.undecoded) left undecoded by adaptive decoding
+                    """,
                             metadata: ["camera": "\(worker.camera.id)"])
             }
         }

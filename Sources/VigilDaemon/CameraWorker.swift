@@ -24,6 +24,8 @@ public struct WorkerSettings: Sendable, Equatable {
     /// Decode without the H.264 loop filter: about 20% less CPU at 1080p with the same detection
     /// quality on the fixture suite (`vigil eval fixtures --skip-loop-filter`).
     public var skipLoopFilter = true
+    /// Decode only keyframes while the scene is quiet (nil: every frame).
+    public var adaptive: AdaptiveDecoding?
 
     public init() {}
 }
@@ -52,6 +54,8 @@ public final class CameraWorker: Sendable {
     private let offlineReported = Atomic<Bool>(false)
     private let frameCount = Atomic<Int>(0)
     private let staleCount = Atomic<Int>(0)
+    private let packetsReceived = Atomic<Int>(0)
+    private let packetsUndecoded = Atomic<Int>(0)
 
     /// `connectURL` holds the credentials (percent-encoded); it is never logged unredacted. With
     /// `snapshots`, each `motionEnded` carries a JPEG of the event's peak frame.
@@ -71,6 +75,15 @@ public final class CameraWorker: Sendable {
     public var frames: Int { frameCount.load(ordering: .relaxed) }
     /// Frames skipped because they arrived in a backlog burst.
     public var staleFrames: Int { staleCount.load(ordering: .relaxed) }
+    /// Video packets received, and those never decoded (adaptive decoding), in finished sessions.
+    public var packets: (received: Int, undecoded: Int) {
+        (packetsReceived.load(ordering: .relaxed), packetsUndecoded.load(ordering: .relaxed))
+    }
+
+    private func countPackets(_ counters: SourceCounters) {
+        packetsReceived.add(counters.packetsRead, ordering: .relaxed)
+        packetsUndecoded.add(counters.packetsSkipped, ordering: .relaxed)
+    }
 
     /// Seconds since the worker last showed a sign of life.
     public var secondsSinceHeartbeat: Double {
@@ -170,6 +183,8 @@ public final class CameraWorker: Sendable {
         }
         logger.info("connected: \(source.info.codec) \(source.info.width)x\(source.info.height)",
                     metadata: ["camera": "\(camera.id)"])
+        let feed = FrameFeed(source: source, adaptive: timing.adaptive)
+        defer { countPackets(source.counters) }
         let analyzer = CameraAnalyzer(settings: settings, nominalFrameRate: source.info.framesPerSecond)
         var pacer = camera.streamURL.hasPrefix("/") ? RealTimePacer() : nil
         var backlog = BacklogDetector()
@@ -180,7 +195,7 @@ public final class CameraWorker: Sendable {
         while true {
             let frame: DecodedFrame
             do {
-                frame = try source.nextFrame()
+                frame = try feed.nextFrame(wantsEveryFrame: analyzer.wantsEveryFrame)
             } catch {
                 return error
             }
@@ -200,7 +215,8 @@ public final class CameraWorker: Sendable {
                 onFrames()
             }
             if offlineReported.exchange(false, ordering: .relaxed) { report(.online) }
-            switch backlog.classify(wall: monotonicSeconds(), media: frame.presentationTime) {
+            // Frames decoded to catch up on a GOP are late on purpose, not a network backlog.
+            switch feed.isCatchingUp ? .current : backlog.classify(wall: monotonicSeconds(), media: frame.presentationTime) {
             case .stale:
                 staleCount.add(1, ordering: .relaxed)
                 continue
@@ -209,7 +225,7 @@ public final class CameraWorker: Sendable {
             case .current:
                 break
             }
-            let output = analyzer.process(frame)
+            let output = analyzer.process(frame, framesSkipped: feed.framesSkippedBefore)
             if !output.isEmpty { handle(output, of: analyzer, peak: peak, streamLost: false) }
             // After `handle`: an event split on this frame ends with the previous peak.
             if output.isNewPeak { peak?.copy(from: frame) }

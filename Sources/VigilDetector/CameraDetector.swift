@@ -58,6 +58,11 @@ public final class CameraDetector {
     /// Whether a motion event is under way (confirmed, not yet ended).
     public var isInMotionEvent: Bool { tracker.isInEvent }
 
+    /// Whether the detector needs every frame rather than an occasional one: the last frame showed
+    /// motion, an event is under way, or the picture stands still (telling a frozen feed from a
+    /// quiet scene takes consecutive frames). Adaptive decoding decodes only keyframes while false.
+    public private(set) var wantsEveryFrame = false
+
     /// Forgets the background (after a gap in the stream); events and health go on.
     public func reset() {
         detector.reset()
@@ -69,6 +74,8 @@ public final class CameraDetector {
         let analysis = detector.analyze(plane)
         let motion = tracker.observe(analysis, at: time)
         let change = health.observe(analysis.picture, at: time)
+        wantsEveryFrame = analysis.isMotion || tracker.isInEvent || analysis.picture.identicalToPrevious
+            || health.current?.kind == .frozen
         return AnalyzerOutput(motionStarted: motion.started, motionEnded: motion.ended,
                               healthStarted: change.started, healthEnded: change.ended, isNewPeak: motion.isNewPeak)
     }

@@ -54,6 +54,36 @@ public struct DecodedFrame {
     public let packetSize: Int
 }
 
+extension DecodedFrame {
+    /// Wraps a picture the shim filled in.
+    fileprivate init(_ frame: vg_frame) {
+        self.init(luma: frame.luma, lumaStride: Int(frame.luma_stride), width: Int(frame.width),
+                  height: Int(frame.height), presentationTime: frame.pts_seconds.isNaN ? nil : frame.pts_seconds,
+                  isKeyframe: frame.is_keyframe != 0, isCorrupt: frame.is_corrupt != 0,
+                  packetSize: Int(frame.packet_size))
+    }
+}
+
+/// One compressed packet of the video stream, as demuxed (not decoded).
+public struct PacketInfo: Sendable, Equatable {
+    public var size: Int
+    public var isKeyframe: Bool
+    /// Presentation time in seconds, or nil when the packet carries none.
+    public var presentationTime: Double?
+}
+
+/// What a source has done so far.
+public struct SourceCounters: Sendable, Equatable {
+    /// Video packets demuxed.
+    public var packetsRead: Int
+    /// Packets handed to the decoder (again after a restart).
+    public var packetsDecoded: Int
+    /// Packets the decoder rejected as invalid (corrupt input).
+    public var packetsRejected: Int
+    /// Packets released without ever being decoded (adaptive decoding skipped them).
+    public var packetsSkipped: Int
+}
+
 /// A video file or network stream, decoded frame by frame through the C shim.
 ///
 /// Not thread-safe: open it, read it and release it on one thread (a camera's capture thread).
@@ -104,23 +134,55 @@ public final class MediaSource {
     /// when no frame came within the read deadline, `.stopped` when the stop token was set.
     public func nextFrame() throws(MediaError) -> DecodedFrame {
         var frame = vg_frame()
-        let status = withUnsafeMutablePointer(to: &errorBuffer) { buffer in
-            buffer.withMemoryRebound(to: CChar.self, capacity: MemoryLayout<ErrorBuffer>.size) {
-                vg_source_next_frame(handle, &frame, $0, MemoryLayout<ErrorBuffer>.size)
-            }
-        }
-        guard status == VG_OK, let luma = frame.luma else {
-            let reason = withUnsafeBytes(of: errorBuffer) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            throw MediaError(code: MediaError.Code(status), reason: reason)
-        }
-        return DecodedFrame(
-            luma: luma, lumaStride: Int(frame.luma_stride), width: Int(frame.width), height: Int(frame.height),
-            presentationTime: frame.pts_seconds.isNaN ? nil : frame.pts_seconds,
-            isKeyframe: frame.is_keyframe != 0, isCorrupt: frame.is_corrupt != 0, packetSize: Int(frame.packet_size))
+        let status = withErrorBuffer { vg_source_next_frame(handle, &frame, $0, $1) }
+        guard status == VG_OK else { throw lastError(status) }
+        return DecodedFrame(frame)
     }
 
-    /// Packets the decoder rejected as invalid so far (corrupt input).
-    public var rejectedPackets: Int { Int(vg_source_rejected_packets(handle)) }
+    /// Reads the next compressed packet of the video stream into the source's GOP buffer without
+    /// decoding it (see `decodeBuffered(drain:)`). Throws `.endOfStream` at the end of the input,
+    /// `.stalled` when no packet came within the read deadline, `.stopped` when stopped.
+    public func readPacket() throws(MediaError) -> PacketInfo {
+        var packet = vg_packet_info()
+        let status = withErrorBuffer { vg_source_read_packet(handle, &packet, $0, $1) }
+        guard status == VG_OK else { throw lastError(status) }
+        return PacketInfo(size: Int(packet.size), isKeyframe: packet.is_keyframe != 0,
+                          presentationTime: packet.pts_seconds.isNaN ? nil : packet.pts_seconds)
+    }
+
+    /// Decodes buffered packets not decoded yet until a picture comes out; nil when all are decoded.
+    /// With `drain`, also takes the pictures the decoder holds back (a keyframe-only check on a
+    /// stream with reordering). Never returns a picture twice, even when the shim had to restart
+    /// the decoder from the GOP's keyframe to catch up.
+    public func decodeBuffered(drain: Bool) throws(MediaError) -> DecodedFrame? {
+        var frame = vg_frame()
+        var hasFrame: Int32 = 0
+        let status = withErrorBuffer { vg_source_decode_buffered(handle, &frame, drain ? 1 : 0, &hasFrame, $0, $1) }
+        guard status == VG_OK else { throw lastError(status) }
+        return hasFrame != 0 ? DecodedFrame(frame) : nil
+    }
+
+    /// What the source has done so far: packets demuxed, decoded, rejected and never decoded.
+    public var counters: SourceCounters {
+        var counters = vg_source_counters()
+        vg_source_get_counters(handle, &counters)
+        return SourceCounters(packetsRead: Int(counters.packets_read), packetsDecoded: Int(counters.packets_decoded),
+                              packetsRejected: Int(counters.packets_rejected),
+                              packetsSkipped: Int(counters.packets_skipped))
+    }
+
+    private func withErrorBuffer(_ body: (UnsafeMutablePointer<CChar>, Int) -> vg_status) -> vg_status {
+        withUnsafeMutablePointer(to: &errorBuffer) { buffer in
+            buffer.withMemoryRebound(to: CChar.self, capacity: MemoryLayout<ErrorBuffer>.size) {
+                body($0, MemoryLayout<ErrorBuffer>.size)
+            }
+        }
+    }
+
+    private func lastError(_ status: vg_status) -> MediaError {
+        let reason = withUnsafeBytes(of: errorBuffer) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        return MediaError(code: MediaError.Code(status), reason: reason)
+    }
 
     /// A fixed buffer for error text, so that reading a frame never allocates.
     private typealias ErrorBuffer = (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,

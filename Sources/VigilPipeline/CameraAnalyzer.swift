@@ -26,10 +26,15 @@ public final class CameraAnalyzer {
     /// Media time of the last frame seen, in seconds since the first.
     public var mediaTime: Double { clock.time ?? 0 }
 
+    /// Whether the detection needs every frame decoded (see `CameraDetector.wantsEveryFrame`).
+    public var wantsEveryFrame: Bool { detection.wantsEveryFrame }
+
     /// Analyses one frame; returns what it started or ended. A corrupt frame is skipped (its
-    /// concealment smears would look like motion) and changes nothing.
-    public func process(_ frame: DecodedFrame) -> AnalyzerOutput {
-        let (time, discontinuity) = clock.advance(presentationTime: frame.presentationTime)
+    /// concealment smears would look like motion) and changes nothing. `framesSkipped` frames
+    /// before it were deliberately not decoded (adaptive decoding); the gap is not a break.
+    public func process(_ frame: DecodedFrame, framesSkipped: Int = 0) -> AnalyzerOutput {
+        let (time, discontinuity) = clock.advance(presentationTime: frame.presentationTime,
+                                                  framesSkipped: framesSkipped)
         if discontinuity { detection.reset() }
         guard !frame.isCorrupt else {
             corruptFrames += 1

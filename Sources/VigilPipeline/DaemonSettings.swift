@@ -1,3 +1,5 @@
+import VigilIngest
+
 /// The daemon's timing knobs (`daemon:` in the config file). Deadlines and the offline threshold
 /// can also be set per camera under `daemon.cameras.<id>`.
 public struct DaemonSettings: Sendable, Equatable, Decodable {
@@ -19,6 +21,10 @@ public struct DaemonSettings: Sendable, Equatable, Decodable {
     public var registryPoll = 2.0
     /// Decode without the H.264 loop filter (cheaper; detection quality unchanged on the fixtures).
     public var skipLoopFilter = true
+    /// Adaptive decoding: only keyframes while a camera's scene is quiet (per camera under `cameras`).
+    public var adaptiveDecoding = false
+    /// Seconds of quiet before adaptive decoding drops to keyframes.
+    public var adaptiveQuietSeconds = AdaptiveDecoding().quietSeconds
     /// `full` (an fsync per commit: survives power loss) or `normal` (survives crashes of Vigil).
     public var queueDurability = "full"
     /// Write a JPEG of each motion event's peak frame, box drawn, under `<state dir>/snapshots`.
@@ -30,14 +36,16 @@ public struct DaemonSettings: Sendable, Equatable, Decodable {
     /// Per-camera deadlines, by camera id.
     public var cameras: [String: CameraTiming] = [:]
 
-    /// A camera's own deadlines; absent ones fall back to the daemon's.
+    /// A camera's own deadlines and decoding; absent ones fall back to the daemon's.
     public struct CameraTiming: Sendable, Equatable, Decodable {
         public var openTimeout: Double?
         public var readTimeout: Double?
         public var offlineAfter: Double?
+        public var adaptiveDecoding: Bool?
 
         enum CodingKeys: String, CodingKey, CaseIterable {
             case openTimeout = "open_timeout", readTimeout = "read_timeout", offlineAfter = "offline_after"
+            case adaptiveDecoding = "adaptive_decoding"
         }
 
         public static var keys: [String] { CodingKeys.allCases.map(\.rawValue) }
@@ -49,6 +57,7 @@ public struct DaemonSettings: Sendable, Equatable, Decodable {
         case openTimeout = "open_timeout", readTimeout = "read_timeout", offlineAfter = "offline_after"
         case minBackoff = "min_backoff", maxBackoff = "max_backoff", credentialsRetry = "credentials_retry", notFoundRetry = "not_found_retry"
         case registryPoll = "registry_poll", skipLoopFilter = "skip_loop_filter", queueDurability = "queue_durability", cameras
+        case adaptiveDecoding = "adaptive_decoding", adaptiveQuietSeconds = "adaptive_quiet_seconds"
         case snapshots, snapshotMaxAgeDays = "snapshot_max_age_days", snapshotMaxBytes = "snapshot_max_bytes"
     }
 
@@ -68,6 +77,8 @@ public struct DaemonSettings: Sendable, Equatable, Decodable {
         notFoundRetry = try value(.notFoundRetry, notFoundRetry)
         registryPoll = try value(.registryPoll, registryPoll)
         skipLoopFilter = try value(.skipLoopFilter, skipLoopFilter)
+        adaptiveDecoding = try value(.adaptiveDecoding, adaptiveDecoding)
+        adaptiveQuietSeconds = try value(.adaptiveQuietSeconds, adaptiveQuietSeconds)
         queueDurability = try value(.queueDurability, queueDurability)
         cameras = try value(.cameras, cameras)
         snapshots = try value(.snapshots, snapshots)
@@ -87,6 +98,9 @@ public struct DaemonSettings: Sendable, Equatable, Decodable {
         }
         for (key, value) in positive {
             if let value, !(value > 0) { return "\(key) must be a positive number of seconds (got \(value))" }
+        }
+        if !(adaptiveQuietSeconds >= 0) {
+            return "adaptive_quiet_seconds must be 0 or more seconds (got \(adaptiveQuietSeconds))"
         }
         if !(snapshotMaxAgeDays > 0) {
             return "snapshot_max_age_days must be a positive number of days (got \(snapshotMaxAgeDays))"

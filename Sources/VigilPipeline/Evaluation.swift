@@ -32,7 +32,8 @@ public struct ClipScore: Sendable {
     public var truePositiveSeconds = 0.0
     public var falsePositiveSeconds = 0.0
     public var falseNegativeSeconds = 0.0
-    /// For each matched event: when it was confirmed minus the true start, in seconds.
+    /// For each matched event: when its alert was raised (confirmed, plus any catch-up of adaptive
+    /// decoding) minus the true start, in seconds.
     public var onsetLatencies: [Double] = []
     /// Health states in the truth, matched (same kind, overlapping), and reported without a match.
     public var healthExpected = 0
@@ -89,7 +90,8 @@ public enum Evaluation {
     /// Replays every clip in `directory` whose `NAME.json` gives motion ground truth (clips with
     /// `"motion": null` are skipped), in name order, with `settings`.
     public static func run(directory: String, settings: CameraDetectionSettings = CameraDetectionSettings(),
-                           isa: KernelISA = .best, skipLoopFilter: Bool = false) throws(Failure) -> EvaluationReport
+                           isa: KernelISA = .best, skipLoopFilter: Bool = false,
+                           adaptive: AdaptiveDecoding? = nil) throws(Failure) -> EvaluationReport
     {
         let folder = URL(fileURLWithPath: directory)
         let names: [String]
@@ -112,7 +114,7 @@ public enum Evaluation {
             let path = folder.appendingPathComponent(truth.clip).path
             do {
                 _ = try Replay.run(path: path, camera: truth.clip, settings: settings, isa: isa,
-                                   skipLoopFilter: skipLoopFilter) { events.append($0) }
+                                   skipLoopFilter: skipLoopFilter, adaptive: adaptive) { events.append($0) }
             } catch {
                 throw Failure(description: "cannot replay \(path): \(error.reason)")
             }
@@ -138,7 +140,8 @@ public enum Evaluation {
             }) else { continue }
             used.insert(index)
             score.matchedEvents += 1
-            score.onsetLatencies.append((motion[index].confirmed ?? motion[index].start) - interval.start)
+            let raised = motion[index].raised ?? motion[index].confirmed ?? motion[index].start
+            score.onsetLatencies.append(raised - interval.start)
         }
         let truthSeconds = expected.reduce(0) { $0 + $1.end - $1.start }
         let detectedSeconds = motion.reduce(0) { $0 + $1.end - $1.start }

@@ -16,7 +16,9 @@ public struct MediaClock: Sendable {
     }
 
     /// Advances to a frame; returns its media time and whether the timeline broke before it.
-    public mutating func advance(presentationTime: Double?) -> (time: Double, discontinuity: Bool) {
+    /// `framesSkipped` frames were deliberately not decoded before this one (adaptive decoding):
+    /// the step may be that much longer without counting as a break.
+    public mutating func advance(presentationTime: Double?, framesSkipped: Int = 0) -> (time: Double, discontinuity: Bool) {
         defer { lastPresentation = presentationTime }
         guard let previous = time else {
             time = 0
@@ -24,8 +26,8 @@ public struct MediaClock: Sendable {
         }
         if let presentationTime, let lastPresentation {
             let step = presentationTime - lastPresentation
-            if step > 0, step <= maxStep {
-                frameInterval = step
+            if step > 0, step <= maxStep + 2 * frameInterval * Double(framesSkipped) {
+                if framesSkipped == 0 { frameInterval = step }
                 time = previous + step
                 return (previous + step, false)
             }

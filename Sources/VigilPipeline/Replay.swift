@@ -18,6 +18,10 @@ public struct ReplayEvent: Sendable, Equatable, Encodable {
     public var end: Double
     /// Motion only: when the event was confirmed (an alert would be raised).
     public var confirmed: Double?
+    /// Motion only, with adaptive decoding: when a live camera would have raised the alert, in the
+    /// same media time. Later than `confirmed` when the confirming frame was decoded while catching
+    /// up on a GOP (the newest packet demuxed by then is the live edge).
+    public var raised: Double?
     /// Motion only: largest changed fraction of the picture (0-1).
     public var peakArea: Double?
     /// Motion only: media time of the peak frame.
@@ -50,7 +54,7 @@ public struct ReplayEvent: Sendable, Equatable, Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case kind, camera, start, end, confirmed, frames, box, zones
+        case kind, camera, start, end, confirmed, raised, frames, box, zones
         case peakArea = "peak_area"
         case peakTime = "peak_time"
     }
@@ -59,6 +63,12 @@ public struct ReplayEvent: Sendable, Equatable, Encodable {
 /// What a replay did, for `--summary` and the benchmark.
 public struct ReplaySummary: Sendable {
     public var frames = 0
+    /// Video packets demuxed, and handed to the decoder (fewer with adaptive decoding).
+    public var packetsRead = 0
+    public var packetsDecoded = 0
+    /// Adaptive decoding: times full decoding was woken by a packet-size jump and by a keyframe.
+    public var packetWakeUps = 0
+    public var keyframeWakeUps = 0
     public var corruptFrames = 0
     public var rejectedPackets = 0
     /// CPU seconds spent decoding and detecting (the calling thread's clock).
@@ -74,17 +84,23 @@ public struct ReplaySummary: Sendable {
 public enum Replay {
     /// Replays the file at `path` with `settings`; `onEvent` gets each finished event (motion and
     /// health) in the order they finish. `skipLoopFilter` decodes without the H.264 loop filter,
-    /// as the daemon can for analysis-only decoding.
+    /// as the daemon can for analysis-only decoding; `adaptive` decodes only keyframes while the
+    /// scene is quiet, as the daemon does with `daemon.adaptive_decoding`.
     public static func run(path: String, camera: String, settings: CameraDetectionSettings,
-                           isa: KernelISA = .best, skipLoopFilter: Bool = false,
+                           isa: KernelISA = .best, skipLoopFilter: Bool = false, adaptive: AdaptiveDecoding? = nil,
                            onEvent: (ReplayEvent) -> Void) throws(MediaError) -> ReplaySummary
     {
         let source = try MediaSource(url: path, options: SourceOptions(openTimeout: .zero, readTimeout: .zero,
                                                                        skipLoopFilter: skipLoopFilter))
+        let feed = FrameFeed(source: source, adaptive: adaptive)
         let analyzer = CameraAnalyzer(settings: settings, nominalFrameRate: source.info.framesPerSecond, isa: isa)
+        /// How far the confirming frame of the event under way was behind the newest packet.
+        var raiseLag = 0.0
         func report(_ output: AnalyzerOutput) {
             if let event = output.motionEnded {
-                onEvent(ReplayEvent(camera: camera, event: event, zones: analyzer.zoneNames(event.zones)))
+                var line = ReplayEvent(camera: camera, event: event, zones: analyzer.zoneNames(event.zones))
+                if adaptive != nil { line.raised = (event.confirmedAt + raiseLag).rounded(toPlaces: 3) }
+                onEvent(line)
             }
             if let health = output.healthEnded { onEvent(ReplayEvent(camera: camera, health: health)) }
         }
@@ -93,21 +109,29 @@ public enum Replay {
             let decodeStart = threadCPUTime()
             let frame: DecodedFrame
             do {
-                frame = try source.nextFrame()
+                frame = try feed.nextFrame(wantsEveryFrame: analyzer.wantsEveryFrame)
             } catch {
                 if error.code != .endOfStream { summary.endedEarly = error }
                 break
             }
             let detectStart = threadCPUTime()
             summary.decodeSeconds += detectStart - decodeStart
-            let output = analyzer.process(frame)
+            let output = analyzer.process(frame, framesSkipped: feed.framesSkippedBefore)
             summary.detectSeconds += threadCPUTime() - detectStart
             summary.frames += 1
+            if output.motionStarted != nil, let newest = feed.newestPacketTime, let time = frame.presentationTime {
+                raiseLag = max(0, newest - time)
+            }
             report(output)
         }
         report(analyzer.finish())
+        let counters = source.counters
         summary.corruptFrames = analyzer.corruptFrames
-        summary.rejectedPackets = source.rejectedPackets
+        summary.rejectedPackets = counters.packetsRejected
+        summary.packetsRead = counters.packetsRead
+        summary.packetsDecoded = counters.packetsDecoded
+        summary.packetWakeUps = feed.packetWakeUps
+        summary.keyframeWakeUps = feed.keyframeWakeUps
         return summary
     }
 }

@@ -16,15 +16,15 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "A YAML config file; its detector defaults apply (default: the built-in defaults).")
     var config: String?
 
-    @Flag(help: "Decode without the H.264 loop filter (cheaper analysis-only decoding), to compare quality.")
-    var skipLoopFilter = false
+    @OptionGroup var decoding: DecodingOptions
 
     func run() throws {
         try reportingFailures {
             let settings = try loadConfig(config).defaults
             let report: EvaluationReport
             do throws(Evaluation.Failure) {
-                report = try Evaluation.run(directory: directory, settings: settings, skipLoopFilter: skipLoopFilter)
+                report = try Evaluation.run(directory: directory, settings: settings,
+                                            skipLoopFilter: decoding.skipLoopFilter, adaptive: decoding.adaptiveDecoding)
             } catch {
                 throw Failure(error.description)
             }

@@ -25,8 +25,7 @@ struct ReplayCommand: ParsableCommand {
     @Flag(help: "Print frames decoded and CPU ms per frame for decoding and detection on stderr.")
     var summary = false
 
-    @Flag(help: "Decode without the H.264 loop filter (cheaper analysis-only decoding).")
-    var skipLoopFilter = false
+    @OptionGroup var decoding: DecodingOptions
 
     @Flag(help: "Show FFmpeg's own warnings about the input on stderr.")
     var verbose = false
@@ -50,7 +49,8 @@ struct ReplayCommand: ParsableCommand {
             let result: ReplaySummary
             do throws(MediaError) {
                 result = try Replay.run(path: path, camera: name, settings: settings.settings(forCamera: camera),
-                                        isa: kernels, skipLoopFilter: skipLoopFilter) { event in
+                                        isa: kernels, skipLoopFilter: decoding.skipLoopFilter,
+                                        adaptive: decoding.adaptiveDecoding) { event in
                     var line = (try? encoder.encode(event)) ?? Data()
                     line.append(0x0A)
                     output.write(line)
@@ -69,8 +69,10 @@ struct ReplayCommand: ParsableCommand {
         let frames = max(result.frames, 1)
         let decode = result.decodeSeconds * 1000 / Double(frames)
         let detect = result.detectSeconds * 1000 / Double(frames)
-        printError(String(format: "frames %d, decode %.3f ms/frame, detect %.3f ms/frame, corrupt %d, rejected packets %d",
-                          result.frames, decode, detect, result.corruptFrames, result.rejectedPackets))
+        printError(String(format: "frames %d, decode %.3f ms/frame, detect %.3f ms/frame, corrupt %d, rejected packets %d, "
+                          + "packets decoded %d of %d, wake-ups by packet size %d, by keyframe %d",
+                          result.frames, decode, detect, result.corruptFrames, result.rejectedPackets,
+                          result.packetsDecoded, result.packetsRead, result.packetWakeUps, result.keyframeWakeUps))
     }
 }
 

@@ -106,8 +106,47 @@ void vg_source_info(const vg_source *source, vg_stream_info *info);
 /// Corrupt packets do not end the stream: they are skipped or flagged.
 vg_status vg_source_next_frame(vg_source *source, vg_frame *frame, char *error, size_t error_size);
 
-/// Number of packets the decoder rejected as invalid so far.
-int64_t vg_source_rejected_packets(const vg_source *source);
+// Adaptive decoding: demux and decode separately.
+//
+// The source keeps the packets of the current GOP (from its keyframe on) in a buffer. A caller
+// may read packets without decoding them, decode only keyframes, and later decode the buffered
+// packets to catch up; the shim restarts the decoder from the GOP's keyframe when it has to and
+// never returns a picture twice. `vg_source_next_frame` is read-then-decode over the same buffer.
+
+/// One compressed packet of the video stream, as demuxed.
+typedef struct {
+    /// Size in bytes.
+    int size;
+    int is_keyframe;
+    /// Presentation time in seconds (stream time base), or NaN when the packet has none.
+    double pts_seconds;
+} vg_packet_info;
+
+/// Reads the next packet of the video stream into the GOP buffer without decoding it. A keyframe
+/// starts a new GOP (the previous one's packets are released). Returns `VG_END_OF_STREAM` at the
+/// end of the input, `VG_STALLED` when no packet came within the read deadline.
+vg_status vg_source_read_packet(vg_source *source, vg_packet_info *packet, char *error, size_t error_size);
+
+/// Decodes buffered packets not decoded yet, in order, until a picture comes out: then `*has_frame`
+/// is 1 and `*frame` is filled. `*has_frame` is 0 when every buffered packet is decoded and the
+/// decoder holds no picture. With `drain`, the decoder is also asked for the pictures it holds back
+/// (after which the next call restarts it from the GOP's keyframe, skipping pictures already returned).
+vg_status vg_source_decode_buffered(vg_source *source, vg_frame *frame, int drain, int *has_frame, char *error,
+                                    size_t error_size);
+
+/// What a source has done so far.
+typedef struct {
+    /// Video packets demuxed.
+    int64_t packets_read;
+    /// Packets handed to the decoder (a packet decoded again after a restart counts again).
+    int64_t packets_decoded;
+    /// Packets the decoder rejected as invalid (corrupt input).
+    int64_t packets_rejected;
+    /// Packets released from the GOP buffer without ever being decoded.
+    int64_t packets_skipped;
+} vg_source_counters;
+
+void vg_source_get_counters(const vg_source *source, vg_source_counters *counters);
 
 /// Closes the input and frees everything the source holds.
 void vg_source_close(vg_source *source);
