@@ -8,14 +8,16 @@ struct DaemonSetup {
     let files: TemporaryDirectory
     let config: String
 
-    /// Short timings so the tests run in seconds; `daemon` overrides single keys.
-    init(daemon overrides: [String: Double] = [:]) throws {
+    /// Short timings so the tests run in seconds; `daemon` overrides single keys, `adaptiveDecoding`
+    /// turns on `daemon.adaptive_decoding`.
+    init(daemon overrides: [String: Double] = [:], adaptiveDecoding: Bool = false) throws {
         state = try TemporaryDirectory()
         files = try TemporaryDirectory()
         config = files.url.appendingPathComponent("vigil.yaml").path
         let timings = ["open_timeout": 3, "read_timeout": 2, "offline_after": 4, "min_backoff": 0.5, "max_backoff": 2,
                        "registry_poll": 1].merging(overrides) { $1 }
         let yaml = "daemon:\n" + timings.sorted { $0.key < $1.key }.map { "  \($0.key): \($0.value)\n" }.joined()
+            + "  adaptive_decoding: \(adaptiveDecoding)\n"
         try yaml.write(toFile: config, atomically: true, encoding: .utf8)
     }
 
@@ -159,6 +161,26 @@ struct DaemonTests {
         #expect(daemon.alerts(kind: "motion_started", camera: "resize-file").isEmpty, "\(daemon.alerts())")
         #expect(daemon.log.contains("camera=corrupt-cam connected"))
         #expect(daemon.terminate() == 0)
+    }
+
+    @Test("adaptive decoding: between crossings only keyframes are decoded, and every crossing raises an alert")
+    func adaptiveDecoding() throws {
+        let server = try RTSPTestServer(media: ["street": "two_crossings.mp4"])
+        let setup = try DaemonSetup(daemon: ["adaptive_quiet_seconds": 1], adaptiveDecoding: true)
+        try setup.addCamera("street", url: server.url("street"))
+        let daemon = try setup.start()
+        // The 12 s clip loops: two crossings per loop, 3.2 s of empty street between them.
+        let crossings = 4
+        #expect(daemon.wait(timeout: 45) {
+            daemon.alerts(kind: "motion_ended", camera: "street").count >= crossings
+        } != nil, "\(daemon.alerts())")
+        #expect(daemon.terminate() == 0)
+        let started = daemon.alerts(kind: "motion_started", camera: "street").count
+        #expect(started >= crossings && started <= crossings + 1, "\(daemon.alerts())")
+        let counts = try #require(daemon.log.firstMatch(of: /(\d+) packets received, (\d+) left undecoded/))
+        let received = Int(counts.1)!, undecoded = Int(counts.2)!
+        print("adaptive decoding over RTSP: \(undecoded) of \(received) packets left undecoded, \(started) events")
+        #expect(undecoded > received / 20, "adaptive decoding never dropped to keyframes: \(undecoded) of \(received)")
     }
 
     @Test("SIGKILL during an event: after a restart the event is closed and no committed alert is lost")
