@@ -149,7 +149,7 @@ let package = Package(
         ),
         .testTarget(
             name: "VigilCLITests",
-            dependencies: ["vigil", "VigilPipeline", "VigilDetector", "VigilTestSupport"],
+            dependencies: ["vigil", "VigilPipeline", "VigilDetector", "VigilIngest", "VigilTestSupport"],
             swiftSettings: strictSettings
         ),
     ]

@@ -39,6 +39,9 @@ public struct ClipScore: Sendable {
     public var healthExpected = 0
     public var healthMatched = 0
     public var healthExtra = 0
+    /// Video packets demuxed and handed to the decoder (fewer with adaptive decoding).
+    public var packetsRead = 0
+    public var packetsDecoded = 0
 
     public init(clip: String) {
         self.clip = clip
@@ -53,6 +56,8 @@ public struct ClipScore: Sendable {
         let denominator = 2 * truePositiveSeconds + falsePositiveSeconds + falseNegativeSeconds
         return denominator == 0 ? nil : 2 * truePositiveSeconds / denominator
     }
+    /// Packets decoded / packets read; nil without packets.
+    public var decodedFraction: Double? { packetsRead == 0 ? nil : Double(packetsDecoded) / Double(packetsRead) }
     /// Mean onset latency in seconds; nil without matched events.
     public var meanOnset: Double? {
         onsetLatencies.isEmpty ? nil : onsetLatencies.reduce(0, +) / Double(onsetLatencies.count)
@@ -71,6 +76,8 @@ public struct ClipScore: Sendable {
         healthExpected += other.healthExpected
         healthMatched += other.healthMatched
         healthExtra += other.healthExtra
+        packetsRead += other.packetsRead
+        packetsDecoded += other.packetsDecoded
     }
 }
 
@@ -112,13 +119,16 @@ public enum Evaluation {
             guard truth.motion != nil else { continue }
             var events: [ReplayEvent] = []
             let path = folder.appendingPathComponent(truth.clip).path
+            let summary: ReplaySummary
             do {
-                _ = try Replay.run(path: path, camera: truth.clip, settings: settings, isa: isa,
-                                   skipLoopFilter: skipLoopFilter, adaptive: adaptive) { events.append($0) }
+                summary = try Replay.run(path: path, camera: truth.clip, settings: settings, isa: isa,
+                                         skipLoopFilter: skipLoopFilter, adaptive: adaptive) { events.append($0) }
             } catch {
                 throw Failure(description: "cannot replay \(path): \(error.reason)")
             }
-            let score = score(events, against: truth)
+            var score = score(events, against: truth)
+            score.packetsRead = summary.packetsRead
+            score.packetsDecoded = summary.packetsDecoded
             report.clips.append(score)
             report.overall.add(score)
         }

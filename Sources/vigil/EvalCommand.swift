@@ -29,7 +29,7 @@ struct EvalCommand: ParsableCommand {
                 throw Failure(error.description)
             }
             print(row(["clip", "truth", "found", "recall", "precision", "false alarms", "time F1", "onset ms",
-                       "health"]))
+                       "health", "decoded"]))
             for score in report.clips { print(row(cells(score))) }
             print(row(cells(report.overall)))
         }
@@ -42,11 +42,12 @@ struct EvalCommand: ParsableCommand {
             ? "-" : "\(score.healthMatched)/\(score.healthExpected)" + (score.healthExtra > 0 ? " +\(score.healthExtra)" : "")
         return [score.clip, "\(score.truthEvents)", "\(score.detectedEvents)", fraction(score.recall),
                 fraction(score.precision), noMotion ? "\(score.falseAlarms)" : "-", fraction(score.timeF1),
-                score.meanOnset.map { String(format: "%.0f", $0 * 1000) } ?? "-", health]
+                score.meanOnset.map { String(format: "%.0f", $0 * 1000) } ?? "-", health,
+                score.decodedFraction.map { String(format: "%.0f%%", $0 * 100) } ?? "-"]
     }
 
     private func row(_ cells: [String]) -> String {
-        let widths = [22, 6, 6, 7, 10, 13, 8, 9, 8]
+        let widths = [22, 6, 6, 7, 10, 13, 8, 9, 8, 8]
         return zip(cells, widths).map { cell, width in
             cell.count >= width ? cell + " " : cell.padding(toLength: width, withPad: " ", startingAt: 0)
         }.joined().trimmingCharacters(in: .whitespaces)

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VigilDetector
+import VigilIngest
 import VigilPipeline
 import VigilTestSupport
 
@@ -19,6 +20,26 @@ struct EvaluationTests {
         #expect((overall.meanOnset ?? 1) <= 0.3, "onset \(overall.meanOnset ?? 1) s")
         #expect(overall.healthExpected >= 3 && overall.healthMatched == overall.healthExpected)
         #expect(overall.healthExtra == 0)
+    }
+
+    @Test("adaptive decoding after 1 s of quiet: the same events found, no false alarm, onset at most one GOP later")
+    func adaptiveDecodingKeepsQuality() throws {
+        let directory = Fixtures.directory.path
+        let full = try Evaluation.run(directory: directory, skipLoopFilter: true)
+        let adaptive = try Evaluation.run(directory: directory, skipLoopFilter: true,
+                                          adaptive: AdaptiveDecoding(quietSeconds: 1))
+        let (on, off) = (adaptive.overall, full.overall)
+        #expect(off.decodedFraction == 1)
+        #expect((on.decodedFraction ?? 1) < 0.85, "adaptive decoding hardly engaged: \(on.decodedFraction ?? 1)")
+        #expect(on.recall == off.recall && on.matchedEvents == off.matchedEvents)
+        #expect(on.falseAlarms == 0 && on.detectedEvents == off.detectedEvents)
+        #expect(on.healthMatched == off.healthMatched && on.healthExtra == 0)
+        // The fixtures' GOP is 30 frames at 15 fps: 2 s.
+        for (clipOn, clipOff) in zip(adaptive.clips, full.clips) {
+            for (late, early) in zip(clipOn.onsetLatencies, clipOff.onsetLatencies) {
+                #expect(late - early <= 2.0 + 1e-6, "\(clipOn.clip): onset \(late) s against \(early) s")
+            }
+        }
     }
 
     @Test("scores count matches, false alarms, time overlap and onset from the confirmation time")
