@@ -9,7 +9,9 @@ import Glibc
 #endif
 
 /// `vigil bench`: CPU per frame of decoding alone (FFmpeg's own command line), of the full replay
-/// path, of the detector alone and of a plain copy of one luma plane, measured in one run.
+/// path, of the detector alone and of a plain copy of one luma plane, measured in one run; with
+/// `--quiet` and `--suite`, what adaptive decoding saves on a quiet scene and what it costs in
+/// detection quality and onset.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
@@ -24,6 +26,13 @@ struct BenchCommand: ParsableCommand {
 
     @Option(help: "Times each measurement is repeated; the fastest run counts.")
     var repeats = 3
+
+    @Option(name: .customLong("quiet"), help: "A clip of a quiet scene: CPU of adaptive decoding against every frame.")
+    var quietClip: String?
+
+    @Option(name: .customLong("suite"),
+            help: "A folder of clips with ground truth: vigil eval with adaptive decoding off and on (repeatable).")
+    var suites: [String] = []
 
     func run() throws {
         try reportingFailures {
@@ -52,7 +61,73 @@ struct BenchCommand: ParsableCommand {
                 row("detector alone, \(isa)", detectorMilliseconds(planes, isa: isa))
             }
             row("memcpy of one luma plane", copyMilliseconds(planes))
+            if let quietClip { try benchQuietScene(quietClip) }
+            if !suites.isEmpty { try compareOnSuites() }
         }
+    }
+
+    /// CPU per frame of a quiet scene replayed as the daemon decodes it, every frame against adaptive.
+    private func benchQuietScene(_ clip: String) throws {
+        let frames: Int
+        do {
+            frames = try Replay.run(path: clip, camera: "quiet", settings: CameraDetectionSettings()) { _ in }.frames
+        } catch {
+            throw Failure("cannot open \(clip): \(error.reason)")
+        }
+        let everyFrame = try bestOf { try childCPUSeconds(CommandLine.arguments[0], ["replay", "--skip-loop-filter", clip]) }
+        let adaptive = try bestOf {
+            try childCPUSeconds(CommandLine.arguments[0], ["replay", "--skip-loop-filter", "--adaptive", clip])
+        }
+        print("\nadaptive decoding on a quiet scene: \(clip) (\(frames) frames), skip_loop_filter as in the daemon")
+        let reference = everyFrame / Double(frames) * 1000
+        for (label, seconds) in [("vigil replay, every frame", everyFrame), ("vigil replay --adaptive", adaptive)] {
+            let milliseconds = seconds / Double(frames) * 1000
+            print(label.padding(toLength: 44, withPad: " ", startingAt: 0)
+                  + String(format: "%8.3f ms/frame   %6.3fx every frame", milliseconds, milliseconds / reference))
+        }
+    }
+
+    /// Detection quality and onset on each suite with every frame decoded, then adaptive decoding
+    /// after the default quiet time and after 1 s (so that it engages even on short clips).
+    private func compareOnSuites() throws {
+        print("\nadaptive decoding against every frame: vigil eval, skip_loop_filter as in the daemon")
+        print(benchRow(["suite", "decoding", "recall", "precision", "false alarms", "health", "onset ms",
+                        "added ms mean (max)", "decoded"]))
+        for suite in suites {
+            let name = URL(fileURLWithPath: suite).lastPathComponent
+            let full = try evaluate(suite, adaptive: nil)
+            print(benchRow(cells(name, "every frame", full.overall, added: nil)))
+            for quiet in [AdaptiveDecoding().quietSeconds, 1] {
+                let adaptive = try evaluate(suite, adaptive: AdaptiveDecoding(quietSeconds: quiet))
+                var added: [Double] = []
+                for (on, off) in zip(adaptive.clips, full.clips) {
+                    added += zip(on.onsetLatencies, off.onsetLatencies).map { $0 - $1 }
+                }
+                print(benchRow(cells(name, String(format: "adaptive %.0f s", quiet), adaptive.overall, added: added)))
+            }
+        }
+    }
+
+    private func evaluate(_ suite: String, adaptive: AdaptiveDecoding?) throws -> EvaluationReport {
+        do throws(Evaluation.Failure) {
+            return try Evaluation.run(directory: suite, skipLoopFilter: true, adaptive: adaptive)
+        } catch {
+            throw Failure(error.description)
+        }
+    }
+
+    private func cells(_ suite: String, _ mode: String, _ score: ClipScore, added: [Double]?) -> [String] {
+        let addedText = added.map { values in
+            values.isEmpty ? "-" : String(format: "%.0f (%.0f)", values.reduce(0, +) / Double(values.count) * 1000,
+                                          (values.max() ?? 0) * 1000)
+        } ?? "-"
+        return [suite, mode, scoreText(score.recall), scoreText(score.precision), "\(score.falseAlarms)",
+                score.healthText, score.meanOnset.map { String(format: "%.0f", $0 * 1000) } ?? "-", addedText,
+                percentText(score.decodedFraction)]
+    }
+
+    private func benchRow(_ cells: [String]) -> String {
+        tableRow(cells, widths: [14, 14, 7, 10, 13, 7, 9, 20, 8])
     }
 
     private struct ClipInfo {

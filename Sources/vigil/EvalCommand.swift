@@ -36,20 +36,22 @@ struct EvalCommand: ParsableCommand {
     }
 
     private func cells(_ score: ClipScore) -> [String] {
-        func fraction(_ value: Double?) -> String { value.map { String(format: "%.3f", $0) } ?? "-" }
         let noMotion = score.truthEvents == 0 || score.clip == "overall"
-        let health = score.healthExpected == 0 && score.healthExtra == 0
-            ? "-" : "\(score.healthMatched)/\(score.healthExpected)" + (score.healthExtra > 0 ? " +\(score.healthExtra)" : "")
-        return [score.clip, "\(score.truthEvents)", "\(score.detectedEvents)", fraction(score.recall),
-                fraction(score.precision), noMotion ? "\(score.falseAlarms)" : "-", fraction(score.timeF1),
-                score.meanOnset.map { String(format: "%.0f", $0 * 1000) } ?? "-", health,
-                score.decodedFraction.map { String(format: "%.0f%%", $0 * 100) } ?? "-"]
+        return [score.clip, "\(score.truthEvents)", "\(score.detectedEvents)", scoreText(score.recall),
+                scoreText(score.precision), noMotion ? "\(score.falseAlarms)" : "-", scoreText(score.timeF1),
+                score.meanOnset.map { String(format: "%.0f", $0 * 1000) } ?? "-", score.healthText,
+                percentText(score.decodedFraction)]
     }
 
     private func row(_ cells: [String]) -> String {
-        let widths = [22, 6, 6, 7, 10, 13, 8, 9, 8, 8]
-        return zip(cells, widths).map { cell, width in
-            cell.count >= width ? cell + " " : cell.padding(toLength: width, withPad: " ", startingAt: 0)
-        }.joined().trimmingCharacters(in: .whitespaces)
+        tableRow(cells, widths: [22, 6, 6, 7, 10, 13, 8, 9, 8, 8])
+    }
+}
+
+extension ClipScore {
+    /// Health states matched / expected, `+N` for reported states with no match; "-" when none.
+    var healthText: String {
+        healthExpected == 0 && healthExtra == 0
+            ? "-" : "\(healthMatched)/\(healthExpected)" + (healthExtra > 0 ? " +\(healthExtra)" : "")
     }
 }
