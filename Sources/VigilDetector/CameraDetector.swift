@@ -59,23 +59,30 @@ public final class CameraDetector {
     public var isInMotionEvent: Bool { tracker.isInEvent }
 
     /// Whether the detector needs every frame rather than an occasional one: the last frame showed
-    /// motion, an event is under way, or the picture stands still (telling a frozen feed from a
-    /// quiet scene takes consecutive frames). Adaptive decoding decodes only keyframes while false.
+    /// motion, an event is under way, a health condition is being confirmed (it must hold for the
+    /// health delay), or the picture has stood still for `stillnessWorthWatching`
+    /// (telling a frozen feed from a quiet scene takes consecutive frames; a well-compressed quiet
+    /// scene has single identical frames all the time). Adaptive decoding decodes only keyframes
+    /// while false.
     public private(set) var wantsEveryFrame = false
+    /// Seconds a picture must stand still before it is watched frame by frame as a possible freeze.
+    public static let stillnessWorthWatching = 1.0
 
     /// Forgets the background (after a gap in the stream); events and health go on.
     public func reset() {
         detector.reset()
     }
 
-    /// Analyses one frame at media time `time` (seconds, increasing).
-    public func process(_ plane: LumaPlane, at time: Double) -> AnalyzerOutput {
+    /// Analyses one frame at media time `time` (seconds, increasing). `followsSkippedFrames`: the
+    /// frames since the last one analysed were not decoded (adaptive decoding).
+    public func process(_ plane: LumaPlane, at time: Double, followsSkippedFrames: Bool = false) -> AnalyzerOutput {
+        let previousTime = lastTime
         lastTime = time
         let analysis = detector.analyze(plane)
         let motion = tracker.observe(analysis, at: time)
-        let change = health.observe(analysis.picture, at: time)
-        wantsEveryFrame = analysis.isMotion || tracker.isInEvent || analysis.picture.identicalToPrevious
-            || health.current?.kind == .frozen
+        let change = health.observe(analysis.picture, at: time, earliestStart: followsSkippedFrames ? previousTime : nil)
+        wantsEveryFrame = analysis.isMotion || tracker.isInEvent || health.isConfirming
+            || health.current?.kind == .frozen || health.stillDuration(at: time) >= Self.stillnessWorthWatching
         return AnalyzerOutput(motionStarted: motion.started, motionEnded: motion.ended,
                               healthStarted: change.started, healthEnded: change.ended, isNewPeak: motion.isNewPeak)
     }

@@ -89,7 +89,11 @@ public struct CameraHealthMonitor: Sendable {
         public var started: HealthEvent?
     }
 
-    public mutating func observe(_ picture: PictureStatistics, at time: Double) -> Transition {
+    /// `earliestStart` is when a condition seen now may have begun at the earliest, when frames
+    /// before this one were not analysed (adaptive decoding); nil when the previous frame was.
+    public mutating func observe(_ picture: PictureStatistics, at time: Double, earliestStart: Double? = nil)
+        -> Transition
+    {
         trackStillness(picture, at: time)
         let condition: CameraHealthKind? =
             picture.meanLuma < darkLuma ? .dark
@@ -97,7 +101,9 @@ public struct CameraHealthMonitor: Sendable {
             : stillSince != nil ? .frozen : nil
         if condition != candidate {
             candidate = condition
-            candidateSince = time
+            // Unseen frames: assume the condition began halfway through the gap, at most half the
+            // delay ago, so it must still be seen for half the delay before it becomes a state.
+            candidateSince = earliestStart.map { max(($0 + time) / 2, time - delay / 2) } ?? time
         }
         var transition = Transition()
         if let state = current, state.kind != condition {
@@ -111,6 +117,15 @@ public struct CameraHealthMonitor: Sendable {
             transition.started = current
         }
         return transition
+    }
+
+    /// Whether a condition is showing that is not (yet) the state under way: it becomes a state if
+    /// it holds for `delay`.
+    public var isConfirming: Bool { candidate != nil && candidate != current?.kind }
+
+    /// How long the picture has stood still at `time`, in seconds (0 when it is live).
+    public func stillDuration(at time: Double) -> Double {
+        stillSince.map { time - $0 } ?? 0
     }
 
     /// Ends the state under way at `time` (end of stream, shutdown); returns it if there was one.

@@ -11,7 +11,7 @@ public struct AdaptiveDecoding: Sendable, Equatable {
     /// delay and the GOP kept in memory grow with the interval.
     public var maximumKeyframeInterval: Double
 
-    public init(quietSeconds: Double = 5, packetJumpRatio: Double = 1.6, packetJumpBytes: Int = 256,
+    public init(quietSeconds: Double = 5, packetJumpRatio: Double = 2, packetJumpBytes: Int = 64,
                 maximumKeyframeInterval: Double = 10) {
         self.quietSeconds = quietSeconds
         self.packetJumpRatio = packetJumpRatio
@@ -22,6 +22,10 @@ public struct AdaptiveDecoding: Sendable, Equatable {
 
 /// Learns the size of a quiet scene's P-frame packets and notices when they change: an encoder
 /// spends more bits when the picture changes, and next to none when it freezes.
+///
+/// A packet has grown when it is at least `jumpRatio` times the learned level, `jumpBytes` above
+/// it, and a quarter above the largest recent quiet packet (rate control makes sizes swing within
+/// a GOP), for `jumpRun` packets in a row (a single noisy packet is not a change).
 public struct PacketSizeMonitor: Sendable {
     /// What a packet says about the picture.
     public enum Change: Sendable, Equatable {
@@ -33,17 +37,23 @@ public struct PacketSizeMonitor: Sendable {
 
     public let jumpRatio: Double
     public let jumpBytes: Int
+    /// Packets above the limit in a row that make a change.
+    public let jumpRun: Int
     /// Packets learned before changes are trusted.
     public let warmUpPackets: Int
     /// Packets below a third of the quiet level in a row that make a collapse.
     public let collapseRun: Int
     private var level = 0.0
+    /// The largest recent quiet packet, decaying by 1% per packet (a half-life of about 5 s at 15 fps).
+    private var ceiling = 0.0
     private var learned = 0
+    private var growing = 0
     private var collapsing = 0
 
-    public init(jumpRatio: Double, jumpBytes: Int, warmUpPackets: Int = 15, collapseRun: Int = 8) {
+    public init(jumpRatio: Double, jumpBytes: Int, jumpRun: Int = 3, warmUpPackets: Int = 15, collapseRun: Int = 8) {
         self.jumpRatio = jumpRatio
         self.jumpBytes = jumpBytes
+        self.jumpRun = jumpRun
         self.warmUpPackets = warmUpPackets
         self.collapseRun = collapseRun
     }
@@ -56,12 +66,20 @@ public struct PacketSizeMonitor: Sendable {
 
     /// Judges a P-frame packet of `size` bytes; a packet that changes nothing is learned.
     public mutating func judge(_ size: Int) -> Change? {
+        guard isReady else {
+            learn(size)
+            return nil
+        }
         let value = Double(size)
-        if isReady, value > max(level * jumpRatio, level + Double(jumpBytes)) {
+        if value > max(level * jumpRatio, level + Double(jumpBytes), ceiling * 1.25) {
             collapsing = 0
+            growing += 1
+            guard growing >= jumpRun else { return nil }
+            growing = 0
             return .grew
         }
-        collapsing = isReady && value < level / 3 ? collapsing + 1 : 0
+        growing = 0
+        collapsing = value < level / 3 ? collapsing + 1 : 0
         if collapsing >= collapseRun {
             collapsing = 0
             return .collapsed
@@ -72,8 +90,10 @@ public struct PacketSizeMonitor: Sendable {
 
     /// Takes a P-frame packet of a quiet scene into the learned level.
     public mutating func learn(_ size: Int) {
+        let value = Double(size)
         let rate = learned < 32 ? 1 / Double(learned + 1) : 1.0 / 32
-        level += (Double(size) - level) * rate
+        level += (value - level) * rate
+        ceiling = max(value, ceiling * 0.99)
         learned += 1
     }
 }
