@@ -44,7 +44,7 @@ public struct PacketSizeMonitor: Sendable {
     /// Packets below a third of the quiet level in a row that make a collapse.
     public let collapseRun: Int
     private var level = 0.0
-    /// The largest recent quiet packet, decaying by 1% per packet (a half-life of about 5 s at 15 fps).
+    /// The largest recent quiet packet, decaying by 2% per packet (a half-life of about 2.3 s at 15 fps).
     private var ceiling = 0.0
     private var learned = 0
     private var growing = 0
@@ -71,7 +71,8 @@ public struct PacketSizeMonitor: Sendable {
             return nil
         }
         let value = Double(size)
-        if value > max(level * jumpRatio, level + Double(jumpBytes), ceiling * 1.25) {
+        let aboveLevel = value > max(level * jumpRatio, level + Double(jumpBytes))
+        if aboveLevel, value > ceiling * 1.25 {
             collapsing = 0
             growing += 1
             guard growing >= jumpRun else { return nil }
@@ -84,7 +85,9 @@ public struct PacketSizeMonitor: Sendable {
             collapsing = 0
             return .collapsed
         }
-        if collapsing == 0 { learn(size) }
+        // Only plainly quiet packets are learned: a moving object's packets that dip under the
+        // ceiling now and then must not lift it.
+        if collapsing == 0, !aboveLevel { learn(size) }
         return nil
     }
 
@@ -93,7 +96,7 @@ public struct PacketSizeMonitor: Sendable {
         let value = Double(size)
         let rate = learned < 32 ? 1 / Double(learned + 1) : 1.0 / 32
         level += (value - level) * rate
-        ceiling = max(value, ceiling * 0.99)
+        ceiling = max(value, ceiling * 0.98)
         learned += 1
     }
 }

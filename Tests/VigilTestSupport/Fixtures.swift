@@ -21,6 +21,17 @@ public enum Fixtures {
             .map { try groundTruth(for: $0) }
     }
 
+    /// Writes the variant of fixture clip `name` (e.g. `one_crossing`) with `seconds` of quiet scene
+    /// first into `directory` (`fixtures/generate.py --lead-in`); returns the clip's path.
+    public static func leadInVariant(_ name: String, seconds: Int, in directory: TemporaryDirectory) throws -> String {
+        let output = try runProcess("/usr/bin/python3", [
+            projectRoot.appendingPathComponent("fixtures/generate.py").path, "--lead-in", "\(seconds)",
+            "--out", directory.path, "--clip", name,
+        ])
+        guard output.status == 0 else { throw SupportError("generate.py --lead-in: \(output.stderrText)") }
+        return directory.url.appendingPathComponent("\(name).mp4").path
+    }
+
     public static func groundTruth(for jsonName: String) throws -> GroundTruth {
         let data = try Data(contentsOf: directory.appendingPathComponent(jsonName))
         return try JSONDecoder().decode(GroundTruth.self, from: data)
