@@ -6,13 +6,21 @@ and each camera count N, the project's RTSP server serves the clip N times on 12
 are registered in a fresh state directory, and the daemon runs for a fixed window after a warm-up.
 Printed per run: CPU % of one core per camera (from /proc, the daemon process only), RSS per
 camera, frames decoded against frames expected at 15 fps while connected (a shortfall is frames
-dropped; the server may send a short burst at connection, so a few more than expected is normal), and the alert latency from
-an alert being raised (its `time`) to its line appearing in the alert log.
+dropped; the server may send a short burst at connection, so a few more than expected is normal), and two alert
+latencies: raise->log, the median time from an alert being raised (its `time`) to its line appearing in the alert log,
+and screen->log, the median/max time from motion appearing on screen to its `motion_started` line appearing in the log.
+
+For screen->log the server announces when each stream starts sending each loop iteration of its clip
+(`--announce-loops`); a motion interval of the ground truth BUSY.json (seconds from the clip start, the same for every
+busy clip) begins on screen at that time plus its start. Each alert is timed from the latest onset on its camera's
+detection stream before its line appeared; an alert with no onset in the 10 s before it is not timed but counted
+("unmatched"). The quiet scene has no motion ("-"). screen->log includes the detector's confirmation delay (an event
+must last a few frames): `vigil replay BUSY.mp4` gives it alone (`confirmed` minus the true start), printed once.
 
 With `--sizing MAIN.mp4 SUB.mp4`, it then runs N cameras whose main stream is MAIN (1080p) and whose
 detection sub-stream (`--detect-url`) is SUB (360p): only the sub-stream is decoded.
 
-Usage: bench/daemon_bench.py VIGIL QUIET.mp4 BUSY.mp4 [--cameras 4,8,16] [--seconds 30]
+Usage: bench/daemon_bench.py VIGIL QUIET.mp4 BUSY.mp4 BUSY.json [--cameras 4,8,16] [--seconds 30]
                              [--sizing MAIN.mp4 SUB.mp4 --sizing-cameras 4]
 Only Debian packages are needed: python3 and the GStreamer RTSP server packages of `make deps`.
 """
@@ -24,14 +32,17 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import IO
 
 ROOT = Path(__file__).resolve().parent.parent
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 FPS = 15
 WARMUP_SECONDS = 6
+ONSET_WINDOW = 10  # seconds: an alert later than this after its camera's last motion onset is unmatched
 
 
 def cpu_seconds(pid: int) -> float:
@@ -48,17 +59,26 @@ def rss_kib(pid: int) -> int:
 
 
 def start_server(clip: Path, cameras: int, sub_clip: Path | None = None) -> tuple[subprocess.Popen, int]:
-    """The project's RTSP server with one mount per camera looping `clip` (and one looping `sub_clip`)."""
+    """The project's RTSP server with one mount per camera looping `clip` (and one looping `sub_clip`),
+    announcing its loops on stdout after the READY line."""
     media = [arg for index in range(cameras) for arg in ("--media", f"cam{index}={clip}")]
     if sub_clip:
         media += [arg for index in range(cameras) for arg in ("--media", f"sub{index}={sub_clip}")]
-    server = subprocess.Popen(["/usr/bin/python3", str(ROOT / "scripts/rtsp_server.py"), "--port", "0", *media],
+    server = subprocess.Popen(["/usr/bin/python3", str(ROOT / "scripts/rtsp_server.py"), "--port", "0",
+                               "--announce-loops", *media],
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     line = server.stdout.readline().split()
     if len(line) != 2 or line[0] != "READY":
         server.kill()
         raise SystemExit(f"the RTSP server did not start for {clip}")
     return server, int(line[1])
+
+
+def read_loops(stdout: IO[str], loops: dict[str, list[float]]) -> None:
+    """Collects the server's "LOOP <mount> <epoch seconds>" lines into `loops` until it exits."""
+    for line in stdout:
+        mount, sent = line.split()[1:]
+        loops.setdefault(mount, []).append(float(sent))
 
 
 def register(vigil: str, state: str, port: int, cameras: int, sub_streams: bool) -> None:
@@ -83,8 +103,38 @@ def follow_alerts(log: Path, seen: dict[str, float]) -> None:
         seen.setdefault(alert["id"], now)
 
 
-def run_once(vigil: str, clip: Path, cameras: int, seconds: float, sub_clip: Path | None = None) -> dict:
+def middle(values: list[float]) -> float:
+    """The median (the upper one of an even count)."""
+    return sorted(values)[len(values) // 2]
+
+
+def since_onset(moment: float, loops: list[float], intervals: list[list[float]]) -> float | None:
+    """Seconds from the latest motion onset (a loop start + an interval's start) before `moment` to `moment`;
+    None when there is none in the ONSET_WINDOW before it."""
+    onsets = [loop + start for loop in loops for start, _ in intervals if loop + start <= moment]
+    if onsets and moment - max(onsets) <= ONSET_WINDOW:
+        return moment - max(onsets)
+    return None
+
+
+def detector_delays(vigil: str, clip: Path, intervals: list[list[float]]) -> list[float]:
+    """`confirmed` minus the true start (the latest before it) of each motion event `vigil replay` finds in `clip`,
+    decoded as the daemon does (without the loop filter)."""
+    replay = subprocess.run([vigil, "replay", str(clip), "--skip-loop-filter"],
+                            check=True, capture_output=True, text=True)
+    events = [json.loads(line) for line in replay.stdout.splitlines()]
+    # A replay plays the clip once, from media time 0.
+    delays = [since_onset(event["confirmed"], [0.0], intervals) for event in events if event["kind"] == "motion"]
+    return [delay for delay in delays if delay is not None]
+
+
+def run_once(vigil: str, clip: Path, cameras: int, seconds: float, intervals: list[list[float]],
+             sub_clip: Path | None = None) -> dict:
+    """One window of the daemon on `cameras` cameras of `clip`, whose motion is `intervals` (seconds from its start)."""
     server, port = start_server(clip, cameras, sub_clip)
+    loops: dict[str, list[float]] = {}
+    reader = threading.Thread(target=read_loops, args=(server.stdout, loops))
+    reader.start()
     with tempfile.TemporaryDirectory(prefix="vigil-bench-") as state:
         register(vigil, state, port, cameras, sub_clip is not None)
         config = Path(state) / "bench.yaml"
@@ -109,16 +159,24 @@ def run_once(vigil: str, clip: Path, cameras: int, seconds: float, sub_clip: Pat
         _, stderr = daemon.communicate(timeout=20)
         server.terminate()
         server.wait()
+        reader.join()
         decoded = sum(int(line.split("camera: ")[1].split(" frames")[0])
                       for line in stderr.splitlines() if "stopped watching camera: " in line)
-        latencies = []
-        if log.exists():
-            for line in log.read_text().splitlines():
-                alert = json.loads(line)
-                if alert["kind"] == "motion_started" and alert["id"] in seen:
-                    raised = datetime.fromisoformat(alert["time"].replace("Z", "+00:00")).timestamp()
-                    latencies.append(seen[alert["id"]] - raised)
-        motion = sum(1 for line in log.read_text().splitlines() if '"motion_started"' in line) if log.exists() else 0
+        alerts = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+        started = [alert for alert in alerts if alert["kind"] == "motion_started"]
+        latencies, screen, unmatched = [], [], 0
+        for alert in started:
+            if alert["id"] not in seen:
+                continue
+            raised = datetime.fromisoformat(alert["time"].replace("Z", "+00:00")).timestamp()
+            latencies.append(seen[alert["id"]] - raised)
+            # The camera decodes its detection stream: /subN with a sub-stream, else /camN.
+            mount = "/" + alert["camera"].replace("cam", "sub" if sub_clip else "cam")
+            latency = since_onset(seen[alert["id"]], loops.get(mount, []), intervals)
+            if latency is None:
+                unmatched += 1
+            else:
+                screen.append(latency)
     return {
         "cpu_per_camera": 100 * cpu / window / cameras,
         "rss_per_camera_mib": rss / 1024 / cameras,
@@ -126,8 +184,10 @@ def run_once(vigil: str, clip: Path, cameras: int, seconds: float, sub_clip: Pat
         # Each camera connects within about a second of the start; frames before that were never sent.
         "expected": int(cameras * FPS * (uptime - 1)),
         "decoded": decoded,
-        "events": motion,
-        "latency_ms": 1000 * sorted(latencies)[len(latencies) // 2] if latencies else None,
+        "events": len(started),
+        "latency_ms": 1000 * middle(latencies) if latencies else None,
+        "screen_ms": (1000 * middle(screen), 1000 * max(screen)) if screen else None,
+        "unmatched": unmatched,
     }
 
 
@@ -136,6 +196,7 @@ def main() -> int:
     parser.add_argument("vigil")
     parser.add_argument("quiet", type=Path)
     parser.add_argument("busy", type=Path)
+    parser.add_argument("truth", type=Path, help="ground truth of the busy clips (`motion` intervals)")
     parser.add_argument("--cameras", default="4,8,16")
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--label", default="")
@@ -143,14 +204,19 @@ def main() -> int:
     parser.add_argument("--sizing-cameras", type=int, default=4)
     args = parser.parse_args()
     counts = [int(value) for value in args.cameras.split(",")]
+    intervals = json.loads(args.truth.read_text())["motion"]
+    delays = detector_delays(args.vigil, args.busy, intervals)
     print(f"\ndaemon: N cameras over RTSP on 127.0.0.1, {args.label}, {args.seconds:.0f} s after a "
           f"{WARMUP_SECONDS} s warm-up each")
+    print(f"screen->log: median/max from motion appearing on screen to its alert in the log; of that, the detector "
+          f"confirms {1000 * middle(delays):.0f}/{1000 * max(delays):.0f} ms after motion appears "
+          f"(vigil replay {args.busy.name}, {len(delays)} events)")
     header = (f"{'cameras':>7} {'CPU %/camera':>13} {'cameras/core':>13} {'RSS MiB/camera':>15} "
-              f"{'RSS MiB':>8} {'decoded/expected':>17} {'events':>7} {'raise->log ms':>14}")
+              f"{'RSS MiB':>8} {'decoded/expected':>17} {'events':>7} {'raise->log ms':>14} {'screen->log ms':>15}")
     print(f"{'scene':6} {header}")
-    for scene, clip in (("quiet", args.quiet), ("busy", args.busy)):
+    for scene, clip, motion in (("quiet", args.quiet, []), ("busy", args.busy, intervals)):
         for cameras in counts:
-            print(f"{scene:6} {row(cameras, run_once(args.vigil, clip, cameras, args.seconds))}", flush=True)
+            print(f"{scene:6} {row(cameras, run_once(args.vigil, clip, cameras, args.seconds, motion))}", flush=True)
     if args.sizing:
         main_clip, sub_clip = args.sizing
         cameras = args.sizing_cameras
@@ -158,16 +224,20 @@ def main() -> int:
         print(f"{'detection stream':34} {header}")
         for label, clip, sub in ((f"main stream {main_clip.stem}", main_clip, None),
                                  (f"main {main_clip.stem} + sub {sub_clip.stem}", main_clip, sub_clip)):
-            print(f"{label:34} {row(cameras, run_once(args.vigil, clip, cameras, args.seconds, sub))}", flush=True)
+            result = run_once(args.vigil, clip, cameras, args.seconds, intervals, sub)
+            print(f"{label:34} {row(cameras, result)}", flush=True)
     return 0
 
 
 def row(cameras: int, result: dict) -> str:
     per_core = 100 / result["cpu_per_camera"] if result["cpu_per_camera"] > 0 else float("inf")
     latency = f"{result['latency_ms']:.0f}" if result["latency_ms"] is not None else "-"
+    screen = "{:.0f}/{:.0f}".format(*result["screen_ms"]) if result["screen_ms"] else "-"
+    unmatched = f"  ({result['unmatched']} unmatched)" if result["unmatched"] else ""
     return (f"{cameras:>7} {result['cpu_per_camera']:>13.2f} {per_core:>13.1f} "
             f"{result['rss_per_camera_mib']:>15.1f} {result['rss_mib']:>8.1f} "
-            f"{result['decoded']:>8}/{result['expected']:<8} {result['events']:>7} {latency:>14}")
+            f"{result['decoded']:>8}/{result['expected']:<8} {result['events']:>7} {latency:>14} "
+            f"{screen:>15}{unmatched}")
 
 
 if __name__ == "__main__":

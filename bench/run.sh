@@ -8,7 +8,7 @@ dir=.build/bench
 seconds=${BENCH_SECONDS:-15}
 mkdir -p "$dir"
 x264=(-c:v libx264 -preset veryfast -g 50 -bf 0 -pix_fmt yuv420p -threads 1)
-[ -f "$dir/bench-1080p.mp4" ] || /usr/bin/python3 fixtures/generate.py --bench "$dir/bench-1080p.mp4" >/dev/null
+[ -f "$dir/bench-1080p.mp4" ] && [ -f "$dir/bench-1080p.json" ] || /usr/bin/python3 fixtures/generate.py --bench "$dir/bench-1080p.mp4" >/dev/null
 # Busy: the bench street (people crossing 12 of 20 s) at 720p15, 2 Mbit/s.
 [ -f "$dir/busy-720p.mp4" ] || ffmpeg -v error -i "$dir/bench-1080p.mp4" -vf scale=1280:720 "${x264[@]}" \
     -b:v 2M -maxrate 2M -bufsize 4M "$dir/busy-720p.mp4"
@@ -22,6 +22,6 @@ x264=(-c:v libx264 -preset veryfast -g 50 -bf 0 -pix_fmt yuv420p -threads 1)
 
 echo "== CPU per frame, 1080p15 H.264 at 4 Mbit/s, GOP 50, no B-frames (one thread)"
 "$vigil" bench "$dir/bench-1080p.mp4"
-/usr/bin/python3 bench/daemon_bench.py "$vigil" "$dir/quiet-720p.mp4" "$dir/busy-720p.mp4" \
+/usr/bin/python3 bench/daemon_bench.py "$vigil" "$dir/quiet-720p.mp4" "$dir/busy-720p.mp4" "$dir/bench-1080p.json" \
     --cameras 4,8,16 --seconds "$seconds" --label "720p15 H.264 at 2 Mbit/s, GOP 50" \
     --sizing "$dir/bench-1080p.mp4" "$dir/busy-360p.mp4" --sizing-cameras 4
