@@ -17,17 +17,22 @@ detection stream before its line appeared; an alert with no onset in the 10 s be
 ("unmatched"). The quiet scene has no motion ("-"). screen->log includes the detector's confirmation delay (an event
 must last a few frames): `vigil replay BUSY.mp4` gives it alone (`confirmed` minus the true start), printed once.
 
+The last column is the share of the video packets received that were decoded: 100% unless adaptive decoding
+(`daemon.adaptive_decoding`) left some undecoded. With `--adaptive-cameras 4,16`, those camera counts run again
+for each scene with adaptive decoding on, after a 10 s warm-up (it engages after 5 s of quiet).
+
 With `--sizing MAIN.mp4 SUB.mp4`, it then runs N cameras whose main stream is MAIN (1080p) and whose
 detection sub-stream (`--detect-url`) is SUB (360p): only the sub-stream is decoded.
 
 Usage: bench/daemon_bench.py VIGIL QUIET.mp4 BUSY.mp4 BUSY.json [--cameras 4,8,16] [--seconds 30]
-                             [--sizing MAIN.mp4 SUB.mp4 --sizing-cameras 4]
+                             [--adaptive-cameras 4,16] [--sizing MAIN.mp4 SUB.mp4 --sizing-cameras 4]
 Only Debian packages are needed: python3 and the GStreamer RTSP server packages of `make deps`.
 """
 
 import argparse
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -42,6 +47,11 @@ ROOT = Path(__file__).resolve().parent.parent
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 FPS = 15
 WARMUP_SECONDS = 6
+# Adaptive decoding drops to keyframes after 5 s of quiet and two keyframes (GOP 50: 3.3 s apart).
+ADAPTIVE_WARMUP_SECONDS = 10
+# The daemon's summary of a camera when it stops.
+STOP_LINE = re.compile(r"stopped watching camera: (?P<frames>\d+) frames decoded.*?(?P<packets>\d+) packets received, "
+                       r"(?P<undecoded>\d+) left undecoded")
 ONSET_WINDOW = 10  # seconds: an alert later than this after its camera's last motion onset is unmatched
 
 
@@ -129,8 +139,11 @@ def detector_delays(vigil: str, clip: Path, intervals: list[list[float]]) -> lis
 
 
 def run_once(vigil: str, clip: Path, cameras: int, seconds: float, intervals: list[list[float]],
-             sub_clip: Path | None = None) -> dict:
-    """One window of the daemon on `cameras` cameras of `clip`, whose motion is `intervals` (seconds from its start)."""
+             sub_clip: Path | None = None, adaptive: bool = False) -> dict:
+    """One window of the daemon on `cameras` cameras of `clip`, whose motion is `intervals` (seconds from its start).
+    With `adaptive`, the daemon decodes only keyframes while a scene is quiet (`daemon.adaptive_decoding`); the
+    warm-up is longer so that the window starts after its first quiet seconds."""
+    warmup = ADAPTIVE_WARMUP_SECONDS if adaptive else WARMUP_SECONDS
     server, port = start_server(clip, cameras, sub_clip)
     loops: dict[str, list[float]] = {}
     reader = threading.Thread(target=read_loops, args=(server.stdout, loops))
@@ -138,12 +151,12 @@ def run_once(vigil: str, clip: Path, cameras: int, seconds: float, intervals: li
     with tempfile.TemporaryDirectory(prefix="vigil-bench-") as state:
         register(vigil, state, port, cameras, sub_clip is not None)
         config = Path(state) / "bench.yaml"
-        config.write_text("daemon:\n  queue_durability: full\n")
+        config.write_text(f"daemon:\n  queue_durability: full\n  adaptive_decoding: {str(adaptive).lower()}\n")
         daemon = subprocess.Popen([vigil, "run", "--state-dir", state, "--config", str(config)],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         log = Path(state) / "alerts.jsonl"
         seen: dict[str, float] = {}
-        warmup_end = time.monotonic() + WARMUP_SECONDS
+        warmup_end = time.monotonic() + warmup
         while time.monotonic() < warmup_end:  # alerts raised while warming up are timed too
             follow_alerts(log, seen)
             time.sleep(0.01)
@@ -154,14 +167,17 @@ def run_once(vigil: str, clip: Path, cameras: int, seconds: float, intervals: li
         cpu = cpu_seconds(daemon.pid) - cpu_start
         window = time.monotonic() - wall_start
         rss = rss_kib(daemon.pid)
-        uptime = WARMUP_SECONDS + window
+        uptime = warmup + window
         daemon.send_signal(signal.SIGTERM)
         _, stderr = daemon.communicate(timeout=20)
         server.terminate()
         server.wait()
         reader.join()
-        decoded = sum(int(line.split("camera: ")[1].split(" frames")[0])
-                      for line in stderr.splitlines() if "stopped watching camera: " in line)
+        stops = [STOP_LINE.search(line) for line in stderr.splitlines()]
+        stops = [stop for stop in stops if stop]
+        decoded = sum(int(stop["frames"]) for stop in stops)
+        packets = sum(int(stop["packets"]) for stop in stops)
+        undecoded = sum(int(stop["undecoded"]) for stop in stops)
         alerts = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
         started = [alert for alert in alerts if alert["kind"] == "motion_started"]
         latencies, screen, unmatched = [], [], 0
@@ -184,6 +200,7 @@ def run_once(vigil: str, clip: Path, cameras: int, seconds: float, intervals: li
         # Each camera connects within about a second of the start; frames before that were never sent.
         "expected": int(cameras * FPS * (uptime - 1)),
         "decoded": decoded,
+        "decoded_share": 1 - undecoded / packets if packets else None,
         "events": len(started),
         "latency_ms": 1000 * middle(latencies) if latencies else None,
         "screen_ms": (1000 * middle(screen), 1000 * max(screen)) if screen else None,
@@ -202,6 +219,8 @@ def main() -> int:
     parser.add_argument("--label", default="")
     parser.add_argument("--sizing", nargs=2, type=Path, metavar=("MAIN", "SUB"))
     parser.add_argument("--sizing-cameras", type=int, default=4)
+    parser.add_argument("--adaptive-cameras", default="",
+                        help="camera counts to run again with adaptive decoding, e.g. 4,16")
     args = parser.parse_args()
     counts = [int(value) for value in args.cameras.split(",")]
     intervals = json.loads(args.truth.read_text())["motion"]
@@ -212,11 +231,16 @@ def main() -> int:
           f"confirms {1000 * middle(delays):.0f}/{1000 * max(delays):.0f} ms after motion appears "
           f"(vigil replay {args.busy.name}, {len(delays)} events)")
     header = (f"{'cameras':>7} {'CPU %/camera':>13} {'cameras/core':>13} {'RSS MiB/camera':>15} "
-              f"{'RSS MiB':>8} {'decoded/expected':>17} {'events':>7} {'raise->log ms':>14} {'screen->log ms':>15}")
-    print(f"{'scene':6} {header}")
+              f"{'RSS MiB':>8} {'decoded/expected':>17} {'events':>7} {'raise->log ms':>14} {'screen->log ms':>15}"
+              f" {'packets decoded':>16}")
+    print(f"{'scene':15} {header}")
+    adaptive_counts = [int(value) for value in args.adaptive_cameras.split(",") if value]
     for scene, clip, motion in (("quiet", args.quiet, []), ("busy", args.busy, intervals)):
         for cameras in counts:
-            print(f"{scene:6} {row(cameras, run_once(args.vigil, clip, cameras, args.seconds, motion))}", flush=True)
+            print(f"{scene:15} {row(cameras, run_once(args.vigil, clip, cameras, args.seconds, motion))}", flush=True)
+        for cameras in adaptive_counts:
+            result = run_once(args.vigil, clip, cameras, args.seconds, motion, adaptive=True)
+            print(f"{scene + ', adaptive':15} {row(cameras, result)}", flush=True)
     if args.sizing:
         main_clip, sub_clip = args.sizing
         cameras = args.sizing_cameras
@@ -234,10 +258,11 @@ def row(cameras: int, result: dict) -> str:
     latency = f"{result['latency_ms']:.0f}" if result["latency_ms"] is not None else "-"
     screen = "{:.0f}/{:.0f}".format(*result["screen_ms"]) if result["screen_ms"] else "-"
     unmatched = f"  ({result['unmatched']} unmatched)" if result["unmatched"] else ""
+    decoded_share = f"{100 * result['decoded_share']:.0f}%" if result["decoded_share"] is not None else "-"
     return (f"{cameras:>7} {result['cpu_per_camera']:>13.2f} {per_core:>13.1f} "
             f"{result['rss_per_camera_mib']:>15.1f} {result['rss_mib']:>8.1f} "
             f"{result['decoded']:>8}/{result['expected']:<8} {result['events']:>7} {latency:>14} "
-            f"{screen:>15}{unmatched}")
+            f"{screen:>15} {decoded_share:>16}{unmatched}")
 
 
 if __name__ == "__main__":

@@ -59,8 +59,8 @@ public final class CameraDetector {
     public var isInMotionEvent: Bool { tracker.isInEvent }
 
     /// Whether the detector needs every frame rather than an occasional one: the last frame showed
-    /// motion, an event is under way, a health condition is being confirmed (it must hold for the
-    /// health delay), or the picture has stood still for `stillnessWorthWatching`
+    /// motion, an event is under way, a dark or covered picture is being confirmed (it must hold for
+    /// the health delay), or the picture has stood still for `stillnessWorthWatching`
     /// (telling a frozen feed from a quiet scene takes consecutive frames; a well-compressed quiet
     /// scene has single identical frames all the time). Adaptive decoding decodes only keyframes
     /// while false.
@@ -81,7 +81,9 @@ public final class CameraDetector {
         let analysis = detector.analyze(plane)
         let motion = tracker.observe(analysis, at: time)
         let change = health.observe(analysis.picture, at: time, earliestStart: followsSkippedFrames ? previousTime : nil)
-        wantsEveryFrame = analysis.isMotion || tracker.isInEvent || health.isConfirming
+        // A frozen candidate comes and goes with every identical frame; stillness counts only once it lasts.
+        let confirmingDarkOrCovered = health.confirming.map { $0 != .frozen } ?? false
+        wantsEveryFrame = analysis.isMotion || tracker.isInEvent || confirmingDarkOrCovered
             || health.current?.kind == .frozen || health.stillDuration(at: time) >= Self.stillnessWorthWatching
         return AnalyzerOutput(motionStarted: motion.started, motionEnded: motion.ended,
                               healthStarted: change.started, healthEnded: change.ended, isNewPeak: motion.isNewPeak)

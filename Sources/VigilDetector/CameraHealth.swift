@@ -119,9 +119,9 @@ public struct CameraHealthMonitor: Sendable {
         return transition
     }
 
-    /// Whether a condition is showing that is not (yet) the state under way: it becomes a state if
-    /// it holds for `delay`.
-    public var isConfirming: Bool { candidate != nil && candidate != current?.kind }
+    /// A condition showing that is not (yet) the state under way: it becomes a state if it holds
+    /// for `delay`. Nil when there is none.
+    public var confirming: CameraHealthKind? { candidate == current?.kind ? nil : candidate }
 
     /// How long the picture has stood still at `time`, in seconds (0 when it is live).
     public func stillDuration(at time: Double) -> Double {

@@ -5,7 +5,7 @@ public struct AdaptiveDecoding: Sendable, Equatable {
     /// A P-frame packet this many times the learned quiet size wakes full decoding...
     public var packetJumpRatio: Double
     /// ...if it is also at least this many bytes above it (tiny packets jump in ratio on any noise).
-    /// Packets collapsing far below the quiet size (a frozen feed) wake it too.
+    /// Packets of one small size in a row (a frozen or black picture) wake it too.
     public var packetJumpBytes: Int
     /// Streams whose keyframes are further apart than this are always decoded in full: the onset
     /// delay and the GOP kept in memory grow with the interval.
@@ -21,7 +21,7 @@ public struct AdaptiveDecoding: Sendable, Equatable {
 }
 
 /// Learns the size of a quiet scene's P-frame packets and notices when they change: an encoder
-/// spends more bits when the picture changes, and next to none when it freezes.
+/// spends more bits when the picture changes, and a fixed minimum when nothing changes at all.
 ///
 /// A packet has grown when it is at least `jumpRatio` times the learned level, `jumpBytes` above
 /// it, and a quarter above the largest recent quiet packet (rate control makes sizes swing within
@@ -31,7 +31,8 @@ public struct PacketSizeMonitor: Sendable {
     public enum Change: Sendable, Equatable {
         /// Much larger than the quiet level: something moves or the light changes.
         case grew
-        /// Far below the quiet level for a while: the picture stands still (a frozen feed).
+        /// The same size, under half the quiet level, `collapseRun` times in a row: the encoder codes
+        /// no change at all (a frozen or black picture; live pictures always carry some noise).
         case collapsed
     }
 
@@ -41,7 +42,7 @@ public struct PacketSizeMonitor: Sendable {
     public let jumpRun: Int
     /// Packets learned before changes are trusted.
     public let warmUpPackets: Int
-    /// Packets below a third of the quiet level in a row that make a collapse.
+    /// Packets of one size in a row that make a collapse.
     public let collapseRun: Int
     private var level = 0.0
     /// The largest recent quiet packet, decaying by 2% per packet (a half-life of about 2.3 s at 15 fps).
@@ -49,6 +50,7 @@ public struct PacketSizeMonitor: Sendable {
     private var learned = 0
     private var growing = 0
     private var collapsing = 0
+    private var lastSize = -1
 
     public init(jumpRatio: Double, jumpBytes: Int, jumpRun: Int = 3, warmUpPackets: Int = 15, collapseRun: Int = 8) {
         self.jumpRatio = jumpRatio
@@ -80,8 +82,9 @@ public struct PacketSizeMonitor: Sendable {
             return .grew
         }
         growing = 0
-        collapsing = value < level / 3 ? collapsing + 1 : 0
-        if collapsing >= collapseRun {
+        collapsing = value < level / 2 && size == lastSize ? collapsing + 1 : 0
+        lastSize = size
+        if collapsing + 1 >= collapseRun {
             collapsing = 0
             return .collapsed
         }
@@ -114,6 +117,7 @@ public final class FrameFeed {
     public let source: MediaSource
     public let adaptive: AdaptiveDecoding?
     private var monitor: PacketSizeMonitor
+    private let framesPerSecond: Double
     private var decodingEveryFrame = true
     private var quietFrames = 0
     private let quietFramesNeeded: Int
@@ -121,18 +125,27 @@ public final class FrameFeed {
     private var keyframeInterval: Double?
     private var inputEnded = false
     private var skippedSinceLastFrame = 0
+    /// A wake-up by the packet sizes whose frames have not shown anything yet.
+    private var unprovenWakeUp: PacketSizeMonitor.Change?
+    private var growthHoldOff = PacketWakeUpHoldOff()
+    private var collapseHoldOff = PacketWakeUpHoldOff()
     /// Presentation time of the newest packet demuxed.
     public private(set) var newestPacketTime: Double?
     /// Times full decoding was woken: by the packet sizes, by the analysis of a keyframe.
     public private(set) var packetWakeUps = 0
     public private(set) var keyframeWakeUps = 0
+    /// Packets demuxed while producing the last frame returned.
+    public private(set) var packetsForLastFrame = 0
+    /// Whether the last frame returned was a keyframe decoded alone while the scene was quiet.
+    public private(set) var lastFrameWasKeyframeCheck = false
 
     public init(source: MediaSource, adaptive: AdaptiveDecoding? = nil) {
         self.source = source
         self.adaptive = adaptive
         monitor = PacketSizeMonitor(jumpRatio: adaptive?.packetJumpRatio ?? 1,
                                     jumpBytes: adaptive?.packetJumpBytes ?? 0)
-        quietFramesNeeded = Int(((adaptive?.quietSeconds ?? 0) * (source.info.framesPerSecond ?? 15)).rounded(.up))
+        framesPerSecond = source.info.framesPerSecond ?? 15
+        quietFramesNeeded = Int(((adaptive?.quietSeconds ?? 0) * framesPerSecond).rounded(.up))
     }
 
     /// Whether every frame is being decoded (always true without adaptive decoding).
@@ -149,9 +162,14 @@ public final class FrameFeed {
     /// The next frame to analyse. `wantsEveryFrame` is what the analysis of the previous frame
     /// asks for (motion, an event under way). Throws like `MediaSource.nextFrame()`.
     public func nextFrame(wantsEveryFrame: Bool) throws(MediaError) -> DecodedFrame {
-        guard adaptive != nil else { return try source.nextFrame() }
+        guard adaptive != nil else {
+            packetsForLastFrame = 1
+            return try source.nextFrame()
+        }
         follow(wantsEveryFrame: wantsEveryFrame)
         skippedSinceLastFrame = 0
+        packetsForLastFrame = 0
+        lastFrameWasKeyframeCheck = false
         while true {
             if decodingEveryFrame {
                 if let frame = try source.decodeBuffered(drain: inputEnded) { return frame }
@@ -166,14 +184,21 @@ public final class FrameFeed {
                 if decodingEveryFrame { continue }
                 throw error  // the undecoded tail of a quiet GOP
             }
+            packetsForLastFrame += 1
+            growthHoldOff.count()
+            collapseHoldOff.count()
             newestPacketTime = packet.presentationTime ?? newestPacketTime
             if packet.isKeyframe { noteKeyframe(at: packet.presentationTime) }
             if decodingEveryFrame {
                 if !packet.isKeyframe, quietFrames > 0 { monitor.learn(packet.size) }
             } else if packet.isKeyframe {
-                if let frame = try source.decodeBuffered(drain: true) { return frame }
-            } else if monitor.judge(packet.size) != nil {
+                if let frame = try source.decodeBuffered(drain: true) {
+                    lastFrameWasKeyframeCheck = true
+                    return frame
+                }
+            } else if let change = monitor.judge(packet.size), !isHeldOff(change) {
                 packetWakeUps += 1
+                unprovenWakeUp = change
                 wake()
             } else {
                 skippedSinceLastFrame += 1
@@ -185,6 +210,10 @@ public final class FrameFeed {
     private func follow(wantsEveryFrame: Bool) {
         if wantsEveryFrame {
             quietFrames = 0
+            if let change = unprovenWakeUp {
+                unprovenWakeUp = nil
+                updateHoldOff(for: change) { $0.proven() }
+            }
             if !decodingEveryFrame {
                 keyframeWakeUps += 1
                 wake()
@@ -192,11 +221,26 @@ public final class FrameFeed {
             return
         }
         guard decodingEveryFrame, let adaptive else { return }
-        quietFrames += 1
+        if !isCatchingUp { quietFrames += 1 }  // quiet counts from the live edge on
         if quietFrames >= quietFramesNeeded, monitor.isReady, let keyframeInterval,
            keyframeInterval <= adaptive.maximumKeyframeInterval
         {
             decodingEveryFrame = false
+            if let change = unprovenWakeUp {
+                unprovenWakeUp = nil
+                updateHoldOff(for: change) { $0.fruitless(framesPerSecond: framesPerSecond) }
+            }
+        }
+    }
+
+    private func isHeldOff(_ change: PacketSizeMonitor.Change) -> Bool {
+        change == .grew ? growthHoldOff.isActive : collapseHoldOff.isActive
+    }
+
+    private func updateHoldOff(for change: PacketSizeMonitor.Change, _ update: (inout PacketWakeUpHoldOff) -> Void) {
+        switch change {
+        case .grew: update(&growthHoldOff)
+        case .collapsed: update(&collapseHoldOff)
         }
     }
 
@@ -210,5 +254,33 @@ public final class FrameFeed {
     private func noteKeyframe(at time: Double?) {
         if let time, let lastKeyframeTime, time > lastKeyframeTime { keyframeInterval = time - lastKeyframeTime }
         lastKeyframeTime = time ?? lastKeyframeTime
+    }
+}
+
+/// How long one kind of packet-size wake-up is ignored after wake-ups of that kind showed nothing:
+/// 30 s after the first, doubling with each fruitless one in a row, up to 10 minutes. On a
+/// constant-bitrate stream the sizes follow the rate control, not the picture, and the keyframe
+/// checks must do.
+struct PacketWakeUpHoldOff {
+    static let first = 30.0
+    static let longest = 600.0
+    private var fruitlessInARow = 0
+    private var packetsLeft = 0
+
+    var isActive: Bool { packetsLeft > 0 }
+
+    /// One more packet went by.
+    mutating func count() {
+        if packetsLeft > 0 { packetsLeft -= 1 }
+    }
+
+    mutating func fruitless(framesPerSecond: Double) {
+        fruitlessInARow += 1
+        let seconds = min(Self.first * Double(1 << min(fruitlessInARow - 1, 16)), Self.longest)
+        packetsLeft = Int(seconds * framesPerSecond)
+    }
+
+    mutating func proven() {
+        fruitlessInARow = 0
     }
 }

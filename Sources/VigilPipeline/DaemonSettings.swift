@@ -22,7 +22,8 @@ public struct DaemonSettings: Sendable, Equatable, Decodable {
     /// Decode without the H.264 loop filter (cheaper; detection quality unchanged on the fixtures).
     public var skipLoopFilter = true
     /// Adaptive decoding: only keyframes while a camera's scene is quiet (per camera under `cameras`).
-    public var adaptiveDecoding = false
+    /// On by default: the fixture suites find the same events with it (`vigil bench --suite`).
+    public var adaptiveDecoding = true
     /// Seconds of quiet before adaptive decoding drops to keyframes.
     public var adaptiveQuietSeconds = AdaptiveDecoding().quietSeconds
     /// `full` (an fsync per commit: survives power loss) or `normal` (survives crashes of Vigil).

@@ -69,6 +69,10 @@ public struct ReplaySummary: Sendable {
     /// Adaptive decoding: times full decoding was woken by a packet-size jump and by a keyframe.
     public var packetWakeUps = 0
     public var keyframeWakeUps = 0
+    /// Adaptive decoding, while the scene was quiet: CPU seconds spent (demuxing, decoding the
+    /// keyframes and analysing them) and the packets (frames of video) they covered.
+    public var keyframeModeSeconds = 0.0
+    public var keyframeModePackets = 0
     public var corruptFrames = 0
     public var rejectedPackets = 0
     /// CPU seconds spent decoding and detecting (the calling thread's clock).
@@ -117,7 +121,12 @@ public enum Replay {
             let detectStart = threadCPUTime()
             summary.decodeSeconds += detectStart - decodeStart
             let output = analyzer.process(frame, framesSkipped: feed.framesSkippedBefore)
-            summary.detectSeconds += threadCPUTime() - detectStart
+            let detectEnd = threadCPUTime()
+            summary.detectSeconds += detectEnd - detectStart
+            if feed.lastFrameWasKeyframeCheck {
+                summary.keyframeModeSeconds += detectEnd - decodeStart
+                summary.keyframeModePackets += feed.packetsForLastFrame
+            }
             summary.frames += 1
             if output.motionStarted != nil, let newest = feed.newestPacketTime, let time = frame.presentationTime {
                 raiseLag = max(0, newest - time)

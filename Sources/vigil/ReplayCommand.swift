@@ -70,9 +70,12 @@ struct ReplayCommand: ParsableCommand {
         let decode = result.decodeSeconds * 1000 / Double(frames)
         let detect = result.detectSeconds * 1000 / Double(frames)
         printError(String(format: "frames %d, decode %.3f ms/frame, detect %.3f ms/frame, corrupt %d, rejected packets %d, "
-                          + "packets decoded %d of %d, wake-ups by packet size %d, by keyframe %d",
+                          + "packets decoded %d of %d, wake-ups by packet size %d, by keyframe %d, "
+                          + "while quiet %.3f ms/frame over %d frames",
                           result.frames, decode, detect, result.corruptFrames, result.rejectedPackets,
-                          result.packetsDecoded, result.packetsRead, result.packetWakeUps, result.keyframeWakeUps))
+                          result.packetsDecoded, result.packetsRead, result.packetWakeUps, result.keyframeWakeUps,
+                          result.keyframeModeSeconds * 1000 / Double(max(result.keyframeModePackets, 1)),
+                          result.keyframeModePackets))
     }
 }
 

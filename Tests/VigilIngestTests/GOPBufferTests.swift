@@ -185,7 +185,7 @@ struct PacketSizeMonitorTests {
         #expect(found.isEmpty, "\(found)")
     }
 
-    @Test("a noisy picture that freezes makes the packets collapse within 1 s")
+    @Test("a noisy picture that freezes makes the packets collapse within 1.5 s (the encoder settles, then 8 equal packets)")
     func freezeCollapsesPackets() throws {
         let directory = try TemporaryDirectory()
         let path = directory.url.appendingPathComponent("freeze.mp4").path
@@ -200,6 +200,6 @@ struct PacketSizeMonitorTests {
         let found = try changes(in: path, learnUntil: 2.5)
         let first = try #require(found.first, "no change found")
         #expect(first.change == .collapsed)
-        #expect(first.time >= 4.0 && first.time <= 5.0, "first change at \(first.time) s")
+        #expect(first.time >= 4.0 && first.time <= 5.5, "first change at \(first.time) s")
     }
 }
