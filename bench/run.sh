@@ -33,5 +33,5 @@ x264=(-c:v libx264 -preset veryfast -g 50 -bf 0 -pix_fmt yuv420p -threads 1)
 echo "== CPU per frame, 1080p15 H.264 at 4 Mbit/s, GOP 50, no B-frames (one thread)"
 "$vigil" bench "$dir/bench-1080p.mp4" --quiet "$dir/quiet-1080p.mp4" --suite fixtures --suite "$dir/lead-in"
 /usr/bin/python3 bench/daemon_bench.py "$vigil" "$dir/quiet-720p.mp4" "$dir/busy-720p.mp4" "$dir/bench-1080p.json" \
-    --cameras 4,8,16 --adaptive-cameras 4,16 --seconds "$seconds" --label "720p15 H.264 at 2 Mbit/s, GOP 50" \
+    --cameras 4,8,16 --adaptive-cameras 16 --seconds "$seconds" --label "720p15 H.264 at 2 Mbit/s, GOP 50" \
     --sizing "$dir/bench-1080p.mp4" "$dir/busy-360p.mp4" --sizing-cameras 4
