@@ -50,7 +50,8 @@ public final class CameraWorker: Sendable {
     private let stateValue = Mutex(WorkerState.connecting)
     /// Monotonic nanoseconds of the last sign of life (a frame, an attempt, a backoff tick).
     private let heartbeatNanos = Atomic<Int64>(monotonicNanos())
-    private let lastFrameNanos = Atomic<Int64>(monotonicNanos())
+    /// Monotonic nanoseconds of the last video received (a frame, or a packet left undecoded).
+    private let lastVideoNanos = Atomic<Int64>(monotonicNanos())
     private let offlineReported = Atomic<Bool>(false)
     private let frameCount = Atomic<Int>(0)
     private let staleCount = Atomic<Int>(0)
@@ -115,7 +116,7 @@ public final class CameraWorker: Sendable {
     /// Raises `offline` once when no frame came for the threshold. Called periodically from outside,
     /// so a worker blocked in a long open still goes offline on time.
     public func checkOffline() {
-        let silence = Double(monotonicNanos() - lastFrameNanos.load(ordering: .relaxed)) / 1e9
+        let silence = Double(monotonicNanos() - lastVideoNanos.load(ordering: .relaxed)) / 1e9
         guard silence >= timing.offlineAfter.seconds, !stopRequested.load(ordering: .relaxed) else { return }
         if !offlineReported.exchange(true, ordering: .relaxed) {
             report(.offline(reason: String(format: "no frame for %.0f s (%@)", silence, state.rawValue)))
@@ -126,6 +127,11 @@ public final class CameraWorker: Sendable {
 
     private func beat() {
         heartbeatNanos.store(monotonicNanos(), ordering: .relaxed)
+    }
+
+    private func videoArrived() {
+        beat()
+        lastVideoNanos.store(monotonicNanos(), ordering: .relaxed)
     }
 
     private func setState(_ state: WorkerState) {
@@ -183,7 +189,7 @@ public final class CameraWorker: Sendable {
         }
         logger.info("connected: \(source.info.codec) \(source.info.width)x\(source.info.height)",
                     metadata: ["camera": "\(camera.id)"])
-        let feed = FrameFeed(source: source, adaptive: timing.adaptive)
+        let feed = FrameFeed(source: source, adaptive: timing.adaptive, onPacket: { [self] in videoArrived() })
         defer { countPackets(source.counters) }
         let analyzer = CameraAnalyzer(settings: settings, nominalFrameRate: source.info.framesPerSecond)
         var pacer = camera.streamURL.hasPrefix("/") ? RealTimePacer() : nil
@@ -206,8 +212,7 @@ public final class CameraWorker: Sendable {
                 pacer = active
                 if isStopping { return MediaError(code: .stopped, reason: "stopped") }
             }
-            beat()
-            lastFrameNanos.store(monotonicNanos(), ordering: .relaxed)
+            videoArrived()
             frameCount.add(1, ordering: .relaxed)
             if !deliveredFrames {
                 deliveredFrames = true

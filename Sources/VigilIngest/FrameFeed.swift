@@ -116,6 +116,9 @@ public struct PacketSizeMonitor: Sendable {
 public final class FrameFeed {
     public let source: MediaSource
     public let adaptive: AdaptiveDecoding?
+    /// Called for every packet read while decoding adaptively: the stream is alive even when no
+    /// frame is returned for a GOP.
+    private let onPacket: (() -> Void)?
     private var monitor: PacketSizeMonitor
     private let framesPerSecond: Double
     private var decodingEveryFrame = true
@@ -139,9 +142,10 @@ public final class FrameFeed {
     /// Whether the last frame returned was a keyframe decoded alone while the scene was quiet.
     public private(set) var lastFrameWasKeyframeCheck = false
 
-    public init(source: MediaSource, adaptive: AdaptiveDecoding? = nil) {
+    public init(source: MediaSource, adaptive: AdaptiveDecoding? = nil, onPacket: (() -> Void)? = nil) {
         self.source = source
         self.adaptive = adaptive
+        self.onPacket = onPacket
         monitor = PacketSizeMonitor(jumpRatio: adaptive?.packetJumpRatio ?? 1,
                                     jumpBytes: adaptive?.packetJumpBytes ?? 0)
         framesPerSecond = source.info.framesPerSecond ?? 15
@@ -185,6 +189,7 @@ public final class FrameFeed {
                 throw error  // the undecoded tail of a quiet GOP
             }
             packetsForLastFrame += 1
+            onPacket?()
             growthHoldOff.count()
             collapseHoldOff.count()
             newestPacketTime = packet.presentationTime ?? newestPacketTime

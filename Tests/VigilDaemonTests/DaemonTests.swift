@@ -183,6 +183,23 @@ struct DaemonTests {
         #expect(undecoded > received / 20, "adaptive decoding never dropped to keyframes: \(undecoded) of \(received)")
     }
 
+    @Test("adaptive decoding with keyframes 6 s apart: a camera sending only undecoded packets is not offline (4 s)")
+    func adaptiveDecodingStaysOnline() throws {
+        let clips = try TemporaryDirectory()
+        let quiet = try Fixtures.leadInVariant("static_noise", seconds: 20, gop: 90, in: clips)
+        let server = try RTSPTestServer(media: ["quiet": quiet])
+        let setup = try DaemonSetup(daemon: ["adaptive_quiet_seconds": 1], adaptiveDecoding: true)
+        try setup.addCamera("quiet", url: server.url("quiet"))
+        let daemon = try setup.start()
+        Thread.sleep(forTimeInterval: 20)
+        #expect(daemon.alerts(kind: "camera_offline").isEmpty, "\(daemon.alerts())")
+        #expect(daemon.terminate() == 0)
+        let counts = try #require(daemon.log.firstMatch(of: /(\d+) frames decoded.*?(\d+) packets received, (\d+) left undecoded/))
+        print("keyframes 6 s apart: \(counts.1) frames decoded, \(counts.3) of \(counts.2) packets left undecoded")
+        // At least one whole 6 s GOP (90 packets, 6 s without a decoded frame) was left undecoded.
+        #expect(Int(counts.3)! >= 80, "adaptive decoding did not engage")
+    }
+
     @Test("SIGKILL during an event: after a restart the event is closed and no committed alert is lost")
     func killDuringEvent() throws {
         let setup = try DaemonSetup()

@@ -22,12 +22,14 @@ public enum Fixtures {
     }
 
     /// Writes the variant of fixture clip `name` (e.g. `one_crossing`) with `seconds` of quiet scene
-    /// first into `directory` (`fixtures/generate.py --lead-in`); returns the clip's path.
-    public static func leadInVariant(_ name: String, seconds: Int, in directory: TemporaryDirectory) throws -> String {
+    /// first into `directory` (`fixtures/generate.py --lead-in`), with keyframes every `gop` frames
+    /// when given; returns the clip's path.
+    public static func leadInVariant(_ name: String, seconds: Int, gop: Int? = nil,
+                                     in directory: TemporaryDirectory) throws -> String {
         let output = try runProcess("/usr/bin/python3", [
             projectRoot.appendingPathComponent("fixtures/generate.py").path, "--lead-in", "\(seconds)",
             "--out", directory.path, "--clip", name,
-        ])
+        ] + (gop.map { ["--gop", "\($0)"] } ?? []))
         guard output.status == 0 else { throw SupportError("generate.py --lead-in: \(output.stderrText)") }
         return directory.url.appendingPathComponent("\(name).mp4").path
     }

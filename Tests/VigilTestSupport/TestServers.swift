@@ -91,7 +91,7 @@ public final class RTSPTestServer: @unchecked Sendable {
     public func start(port requested: Int? = nil) throws {
         var arguments = ["--port", String(requested ?? port)]
         for (path, file) in media.sorted(by: { $0.key < $1.key }) {
-            arguments += ["--media", "\(path)=\(Fixtures.path(file))"]
+            arguments += ["--media", "\(path)=\(file.hasPrefix("/") ? file : Fixtures.path(file))"]
         }
         if let auth, let passwordFile {
             arguments += ["--auth", auth.method, "--user", auth.user, "--password-file", passwordFile.url.path]
