@@ -5,7 +5,6 @@ public struct AdaptiveDecoding: Sendable, Equatable {
     /// A P-frame packet this many times the learned quiet size wakes full decoding...
     public var packetJumpRatio: Double
     /// ...if it is also at least this many bytes above it (tiny packets jump in ratio on any noise).
-    /// Packets of one small size in a row (a frozen or black picture) wake it too.
     public var packetJumpBytes: Int
     /// Streams whose keyframes are further apart than this are always decoded in full: the onset
     /// delay and the GOP kept in memory grow with the interval.
@@ -111,8 +110,8 @@ public struct PacketSizeMonitor: Sendable {
 /// `quietSeconds` of quiet it decodes only each GOP's keyframe and watches the P-frame packet
 /// sizes. When the analysis of a keyframe wants every frame (motion; the caller says so through
 /// `wantsEveryFrame`) or the packet sizes change (`PacketSizeMonitor`), it decodes the buffered
-/// GOP from its keyframe to catch up and then every frame until the scene is quiet again. Replay and the daemon both read through
-/// a feed, so they run the same decoding decisions.
+/// GOP from its keyframe to catch up and then every frame until the scene is quiet again. Replay
+/// and the daemon both read through a feed, so they run the same decoding decisions.
 public final class FrameFeed {
     public let source: MediaSource
     public let adaptive: AdaptiveDecoding?
