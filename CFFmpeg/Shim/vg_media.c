@@ -67,6 +67,7 @@ struct vg_source {
     size_t gop_bytes;
     int decoder_needs_restart;  // drained, or packets were skipped: flush and resend from gop[0]
     int gop_headless;           // gop[0] is not the GOP's keyframe (released when the GOP outgrew the buffer)
+    int gop_pruned;             // decoded packets after the keyframe were released: no restart from gop[0]
     int awaiting_keyframe;      // the decoder cannot restart before the next keyframe: drop packets until then
     int drain_sent;
     int64_t last_output_pts;    // of the last picture returned, AV_NOPTS_VALUE before any
@@ -339,6 +340,7 @@ static void make_room_for(vg_source *source, const AVPacket *packet) {
         if (source->gop_sent < source->gop_count) source->decoder_needs_restart = 1;
         release_gop_packets(source, source->gop_count);
         source->gop_headless = 0;
+        source->gop_pruned = 0;
         source->awaiting_keyframe = 0;
         return;
     }
@@ -401,7 +403,7 @@ static void restart_decoder(vg_source *source) {
     source->drain_sent = 0;
     source->gop_sent = 0;
     source->skip_through_pts = source->last_output_pts;
-    if (source->gop_headless) {
+    if (source->gop_headless || source->gop_pruned) {
         release_gop_packets(source, source->gop_count);
         source->awaiting_keyframe = 1;
     }
@@ -435,8 +437,14 @@ static vg_status decode_buffered(vg_source *source, vg_frame *frame, int drain, 
         }
         if (code != AVERROR(EAGAIN)) return classify(source, code, "read", error, size);
         if (source->gop_sent < source->gop_count) {
-            if (avcodec_send_packet(source->decoder, source->gop[source->gop_sent]) < 0) {
-                source->counters.packets_rejected++;
+            AVPacket *packet = source->gop[source->gop_sent];
+            if (avcodec_send_packet(source->decoder, packet) < 0) source->counters.packets_rejected++;
+            // Only the keyframe is needed again (to restart after a drain): free what follows it,
+            // so that decoding every frame holds one picture's packet, not a GOP's.
+            if (source->gop_sent > 0 && !drain) {
+                source->gop_bytes -= (size_t)packet->size;
+                av_packet_unref(packet);
+                source->gop_pruned = 1;
             }
             source->gop_sent++;
             source->counters.packets_decoded++;
