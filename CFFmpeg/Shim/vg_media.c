@@ -70,8 +70,11 @@ struct vg_source {
     int gop_pruned;             // decoded packets after the keyframe were released: no restart from gop[0]
     int awaiting_keyframe;      // the decoder cannot restart before the next keyframe: drop packets until then
     int drain_sent;
+    int64_t gop_serial;         // counts keyframes: which GOP the buffer holds
     int64_t last_output_pts;    // of the last picture returned, AV_NOPTS_VALUE before any
+    int64_t last_output_gop;    // the GOP that was being decoded when it was returned
     int64_t skip_through_pts;   // after a restart, pictures up to this one were returned already
+    int64_t newest_packet_pts;  // of the newest packet demuxed, AV_NOPTS_VALUE before any
     vg_source_counters counters;
 
     // Pictures whose first plane is not 8-bit luma are converted to GRAY8 here.
@@ -211,6 +214,7 @@ vg_source *vg_source_open(const vg_open_params *params, vg_stop_token *stop, vg_
     source->read_timeout_us = params->read_timeout_us;
     source->last_output_pts = AV_NOPTS_VALUE;
     source->skip_through_pts = AV_NOPTS_VALUE;
+    source->newest_packet_pts = AV_NOPTS_VALUE;
     source->gop_headless = 1;  // until the first keyframe
     source->format->interrupt_callback.callback = interrupt_requested;
     source->format->interrupt_callback.opaque = source;
@@ -323,11 +327,12 @@ static void release_gop_packets(vg_source *source, int count) {
         av_packet_unref(source->gop[i]);
     }
     if (source->gop_sent < count) source->counters.packets_skipped += count - source->gop_sent;
-    // Rotate the (now empty) slots to the back so that they are reused, never reallocated.
+    // The emptied slots go right after the packets still held, so they are the next ones reused.
     AVPacket *released[VG_GOP_MAX_PACKETS];
+    int kept = source->gop_count - count;
     memcpy(released, source->gop, sizeof(AVPacket *) * count);
-    memmove(source->gop, source->gop + count, sizeof(AVPacket *) * (VG_GOP_MAX_PACKETS - count));
-    memcpy(source->gop + VG_GOP_MAX_PACKETS - count, released, sizeof(AVPacket *) * count);
+    memmove(source->gop, source->gop + count, sizeof(AVPacket *) * kept);
+    memcpy(source->gop + kept, released, sizeof(AVPacket *) * count);
     source->gop_count -= count;
     source->gop_sent = source->gop_sent > count ? source->gop_sent - count : 0;
 }
@@ -342,6 +347,7 @@ static void make_room_for(vg_source *source, const AVPacket *packet) {
         source->gop_headless = 0;
         source->gop_pruned = 0;
         source->awaiting_keyframe = 0;
+        source->gop_serial++;
         return;
     }
     if (source->gop_count < VG_GOP_MAX_PACKETS && source->gop_bytes + (size_t)packet->size <= VG_GOP_MAX_BYTES) return;
@@ -374,6 +380,7 @@ static vg_status demux_packet(vg_source *source, vg_packet_info *info, char *err
         av_packet_unref(packet);
     }
     source->counters.packets_read++;
+    if (packet->pts != AV_NOPTS_VALUE) source->newest_packet_pts = packet->pts;
     info->size = packet->size;
     info->is_keyframe = (packet->flags & AV_PKT_FLAG_KEY) != 0;
     info->pts_seconds = packet->pts == AV_NOPTS_VALUE ? NAN : packet->pts * av_q2d(source->time_base);
@@ -401,12 +408,13 @@ static void restart_decoder(vg_source *source) {
     avcodec_flush_buffers(source->decoder);
     source->decoder_needs_restart = 0;
     source->drain_sent = 0;
-    source->gop_sent = 0;
-    source->skip_through_pts = source->last_output_pts;
     if (source->gop_headless || source->gop_pruned) {
         release_gop_packets(source, source->gop_count);
         source->awaiting_keyframe = 1;
     }
+    source->gop_sent = 0;
+    // Only pictures of this GOP can come again; timestamps may restart in a later one.
+    source->skip_through_pts = source->last_output_gop == source->gop_serial ? source->last_output_pts : AV_NOPTS_VALUE;
 }
 
 static vg_status decode_buffered(vg_source *source, vg_frame *frame, int drain, int *has_frame, char *error,
@@ -423,13 +431,13 @@ static vg_status decode_buffered(vg_source *source, vg_frame *frame, int drain, 
             }
             source->skip_through_pts = AV_NOPTS_VALUE;
             if (pts != AV_NOPTS_VALUE) source->last_output_pts = pts;
+            source->last_output_gop = source->gop_serial;
             *has_frame = 1;
             return fill_frame(source, frame, error, size);
         }
         if (code == AVERROR_EOF) {  // drained: at the end of the input, or to get a held-back picture
-            if (source->input_ended) return VG_OK;
             if (source->gop_sent >= source->gop_count) {
-                source->decoder_needs_restart = 1;
+                if (!source->input_ended) source->decoder_needs_restart = 1;
                 return VG_OK;
             }
             restart_decoder(source);  // packets came in since the drain: decode them
@@ -487,6 +495,10 @@ vg_status vg_source_decode_buffered(vg_source *source, vg_frame *frame, int drai
 }
 
 void vg_source_get_counters(const vg_source *source, vg_source_counters *counters) { *counters = source->counters; }
+
+double vg_source_newest_packet_seconds(const vg_source *source) {
+    return source->newest_packet_pts == AV_NOPTS_VALUE ? NAN : source->newest_packet_pts * av_q2d(source->time_base);
+}
 
 void vg_source_close(vg_source *source) {
     if (!source) return;

@@ -125,13 +125,17 @@ public final class FrameFeed {
     private let quietFramesNeeded: Int
     private var lastKeyframeTime: Double?
     private var keyframeInterval: Double?
-    private var inputEnded = false
+    private var seenKeyframe = false
+    private var packetsSinceKeyframe = 0
+    private let maximumKeyframePackets: Double
     private var skippedSinceLastFrame = 0
+    /// The live edge when full decoding was woken: frames before it are the catch-up.
+    private var catchUpEnd: Double?
     /// A wake-up by the packet sizes whose frames have not shown anything yet.
     private var unprovenWakeUp: PacketSizeMonitor.Change?
     private var growthHoldOff = PacketWakeUpHoldOff()
     private var collapseHoldOff = PacketWakeUpHoldOff()
-    /// Presentation time of the newest packet demuxed.
+    /// Presentation time of the newest packet demuxed (the live edge).
     public private(set) var newestPacketTime: Double?
     /// Times full decoding was woken: by the packet sizes, by the analysis of a keyframe.
     public private(set) var packetWakeUps = 0
@@ -149,6 +153,7 @@ public final class FrameFeed {
                                     jumpBytes: adaptive?.packetJumpBytes ?? 0)
         framesPerSecond = source.info.framesPerSecond ?? 15
         quietFramesNeeded = Int(((adaptive?.quietSeconds ?? 0) * framesPerSecond).rounded(.up))
+        maximumKeyframePackets = (adaptive?.maximumKeyframeInterval ?? 0) * framesPerSecond
     }
 
     /// Whether every frame is being decoded (always true without adaptive decoding).
@@ -175,31 +180,30 @@ public final class FrameFeed {
         lastFrameWasKeyframeCheck = false
         while true {
             if decodingEveryFrame {
-                if let frame = try source.decodeBuffered(drain: inputEnded) { return frame }
+                // Buffered packets first (the catch-up), then read on; a stream that sends no
+                // picture within the read deadline is stalled, as without adaptive decoding.
+                let frame = try source.nextFrame()
+                packetsForLastFrame += 1
+                passed(isKeyframe: frame.isKeyframe, at: frame.presentationTime)
+                if isCatchingUp, let time = frame.presentationTime, let catchUpEnd, time < catchUpEnd {
+                    return frame
+                }
                 isCatchingUp = false
-                if inputEnded { throw MediaError(code: .endOfStream, reason: "end of stream") }
+                if !frame.isKeyframe, quietFrames > 0 { monitor.learn(frame.packetSize) }
+                return frame
             }
-            let packet: PacketInfo
-            do {
-                packet = try source.readPacket()
-            } catch where error.code == .endOfStream {
-                inputEnded = true
-                if decodingEveryFrame { continue }
-                throw error  // the undecoded tail of a quiet GOP
-            }
+            let packet = try source.readPacket()  // at the end of input, the undecoded tail is dropped
             packetsForLastFrame += 1
             onPacket?()
-            growthHoldOff.count()
-            collapseHoldOff.count()
-            newestPacketTime = packet.presentationTime ?? newestPacketTime
-            if packet.isKeyframe { noteKeyframe(at: packet.presentationTime) }
-            if decodingEveryFrame {
-                if !packet.isKeyframe, quietFrames > 0 { monitor.learn(packet.size) }
-            } else if packet.isKeyframe {
-                if let frame = try source.decodeBuffered(drain: true) {
+            passed(isKeyframe: packet.isKeyframe, at: packet.presentationTime)
+            if packet.isKeyframe {
+                if let frame = try keyframePicture() {
                     lastFrameWasKeyframeCheck = true
                     return frame
                 }
+                wake()  // the keyframe gave no picture: decoding every frame reports why
+            } else if Double(packetsSinceKeyframe) > overdueKeyframePackets {
+                wake()  // keyframes stopped coming or spread out: the next check is overdue
             } else if let change = monitor.judge(packet.size), !isHeldOff(change) {
                 packetWakeUps += 1
                 unprovenWakeUp = change
@@ -208,6 +212,40 @@ public final class FrameFeed {
                 skippedSinceLastFrame += 1
             }
         }
+    }
+
+    /// The picture of the keyframe just read. Pictures the decoder still held back from the previous
+    /// GOP (streams with B-frames) come out first; they are passed over.
+    private func keyframePicture() throws(MediaError) -> DecodedFrame? {
+        while let frame = try source.decodeBuffered(drain: true) {
+            if frame.isKeyframe { return frame }
+        }
+        return nil
+    }
+
+    /// Packets after which a keyframe is overdue: half an interval late, and never beyond the maximum.
+    private var overdueKeyframePackets: Double {
+        min(1.5 * (keyframeInterval ?? 0) * framesPerSecond, maximumKeyframePackets)
+    }
+
+    /// Keeps the count of frames since the last keyframe, the keyframe interval, the hold-offs
+    /// and the live edge up to date for one packet or frame that went by.
+    private func passed(isKeyframe: Bool, at time: Double?) {
+        growthHoldOff.count()
+        collapseHoldOff.count()
+        newestPacketTime = source.newestPacketTime ?? time ?? newestPacketTime
+        guard isKeyframe else {
+            packetsSinceKeyframe += 1
+            return
+        }
+        if seenKeyframe {
+            let interval = time.flatMap { time in lastKeyframeTime.map { time - $0 } }
+                ?? Double(packetsSinceKeyframe + 1) / framesPerSecond
+            if interval > 0 { keyframeInterval = interval }
+        }
+        seenKeyframe = true
+        lastKeyframeTime = time ?? lastKeyframeTime
+        packetsSinceKeyframe = 0
     }
 
     /// Switches between full and keyframe-only decoding after the caller analysed a frame.
@@ -226,8 +264,9 @@ public final class FrameFeed {
         }
         guard decodingEveryFrame, let adaptive else { return }
         if !isCatchingUp { quietFrames += 1 }  // quiet counts from the live edge on
+        // Keyframes must come at most `maximumKeyframeInterval` apart, the last two and since the last one.
         if quietFrames >= quietFramesNeeded, monitor.isReady, let keyframeInterval,
-           keyframeInterval <= adaptive.maximumKeyframeInterval
+           keyframeInterval <= adaptive.maximumKeyframeInterval, Double(packetsSinceKeyframe) <= maximumKeyframePackets
         {
             decodingEveryFrame = false
             if let change = unprovenWakeUp {
@@ -251,14 +290,11 @@ public final class FrameFeed {
     private func wake() {
         decodingEveryFrame = true
         isCatchingUp = true
+        catchUpEnd = newestPacketTime
         quietFrames = 0
         skippedSinceLastFrame = 0  // the skipped packets are decoded now
     }
 
-    private func noteKeyframe(at time: Double?) {
-        if let time, let lastKeyframeTime, time > lastKeyframeTime { keyframeInterval = time - lastKeyframeTime }
-        lastKeyframeTime = time ?? lastKeyframeTime
-    }
 }
 
 /// How long one kind of packet-size wake-up is ignored after wake-ups of that kind showed nothing:

@@ -162,6 +162,12 @@ public final class MediaSource {
         return hasFrame != 0 ? DecodedFrame(frame) : nil
     }
 
+    /// Presentation time of the newest packet demuxed, in seconds: the live edge.
+    public var newestPacketTime: Double? {
+        let seconds = vg_source_newest_packet_seconds(handle)
+        return seconds.isNaN ? nil : seconds
+    }
+
     /// What the source has done so far: packets demuxed, decoded, rejected and never decoded.
     public var counters: SourceCounters {
         var counters = vg_source_counters()

@@ -32,7 +32,7 @@ public struct MediaClock: Sendable {
                 return (previous + step, false)
             }
         }
-        time = previous + frameInterval
-        return (previous + frameInterval, true)
+        time = previous + frameInterval * Double(framesSkipped + 1)
+        return (time!, true)
     }
 }

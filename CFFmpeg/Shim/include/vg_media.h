@@ -57,7 +57,8 @@ typedef struct {
     size_t option_count;
     /// Deadline for opening the input and finding the stream info, in microseconds (0 = none).
     int64_t open_timeout_us;
-    /// Deadline for producing each decoded frame, in microseconds (0 = none).
+    /// Deadline for each decoded frame (`vg_source_next_frame`) or packet (`vg_source_read_packet`),
+    /// in microseconds (0 = none).
     int64_t read_timeout_us;
     /// Decoder threads (1 is best when cameras outnumber cores; 0 lets libav choose).
     int decoder_threads;
@@ -129,8 +130,10 @@ vg_status vg_source_read_packet(vg_source *source, vg_packet_info *packet, char 
 
 /// Decodes buffered packets not decoded yet, in order, until a picture comes out: then `*has_frame`
 /// is 1 and `*frame` is filled. `*has_frame` is 0 when every buffered packet is decoded and the
-/// decoder holds no picture. With `drain`, the decoder is also asked for the pictures it holds back
-/// (after which the next call restarts it from the GOP's keyframe, skipping pictures already returned).
+/// decoder holds no picture. With `drain`, the decoder is also asked for the pictures it holds back;
+/// packets read after that are decoded by restarting from the GOP's keyframe, skipping pictures
+/// already returned. Packets after the keyframe are freed once decoded, so a restart after a drain
+/// that follows them waits for the next keyframe: drain right after a keyframe, or at the end.
 vg_status vg_source_decode_buffered(vg_source *source, vg_frame *frame, int drain, int *has_frame, char *error,
                                     size_t error_size);
 
@@ -147,6 +150,9 @@ typedef struct {
 } vg_source_counters;
 
 void vg_source_get_counters(const vg_source *source, vg_source_counters *counters);
+
+/// Presentation time of the newest packet demuxed, in seconds (the live edge), or NaN before any.
+double vg_source_newest_packet_seconds(const vg_source *source);
 
 /// Closes the input and frees everything the source holds.
 void vg_source_close(vg_source *source);

@@ -1,0 +1,94 @@
+import Foundation
+import Testing
+import VigilDetector
+import VigilIngest
+import VigilPipeline
+import VigilTestSupport
+
+/// Streams that are not tidy, replayed with adaptive decoding: it must find what decoding every
+/// frame finds.
+@Suite("adaptive decoding on untidy streams")
+struct AdaptiveReplayTests {
+    /// Remuxes or re-encodes `input` to MPEG-TS with FFmpeg; `x264` nil copies the video as it is.
+    func transportStream(_ input: String, in directory: TemporaryDirectory, name: String,
+                         x264: [String]? = nil) throws -> URL {
+        let output = directory.url.appendingPathComponent(name)
+        let codec = x264.map { ["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-threads", "1"] + $0 }
+            ?? ["-c", "copy"]
+        let result = try runProcess("/usr/bin/ffmpeg", ["-hide_banner", "-loglevel", "error", "-i", input] + codec
+                                    + ["-f", "mpegts", output.path])
+        try #require(result.status == 0, "ffmpeg: \(result.stderrText)")
+        return output
+    }
+
+    /// Joins transport streams byte by byte: the timestamps restart at each join, as when a
+    /// camera's encoder restarts.
+    func join(_ parts: [URL], as name: String, in directory: TemporaryDirectory) throws -> String {
+        let output = directory.url.appendingPathComponent(name)
+        try Data(parts.map { try Data(contentsOf: $0) }.joined()).write(to: output)
+        return output.path
+    }
+
+    func motion(_ path: String, adaptive: AdaptiveDecoding?) throws -> [ReplayEvent] {
+        var events: [ReplayEvent] = []
+        _ = try Replay.run(path: path, camera: "test", settings: CameraDetectionSettings(), skipLoopFilter: true,
+                           adaptive: adaptive) { if $0.kind == "motion" { events.append($0) } }
+        return events
+    }
+
+    @Test("timestamps that restart: the crossing after the join is still found")
+    func timestampsRestart() throws {
+        let directory = try TemporaryDirectory()
+        let quiet = try transportStream(Fixtures.path("static_noise.mp4"), in: directory, name: "quiet.ts")
+        let crossing = try transportStream(Fixtures.path("one_crossing.mp4"), in: directory, name: "crossing.ts")
+        let path = try join([quiet, quiet, crossing], as: "restarts.ts", in: directory)
+        let full = try motion(path, adaptive: nil)
+        let adaptive = try motion(path, adaptive: AdaptiveDecoding(quietSeconds: 1))
+        #expect(full.count == 1 && adaptive.count == 1, "every frame: \(full); adaptive: \(adaptive)")
+        // The crossing shows from 23 s to 27 s of media time; the clips' GOP is 2 s.
+        let event = try #require(adaptive.first)
+        #expect(event.start >= 22.9 && event.start <= 25.0 && event.end >= 26.5, "\(event)")
+    }
+
+    @Test("keyframes that stop coming: full decoding resumes and the walker is found")
+    func keyframesStop() throws {
+        let directory = try TemporaryDirectory()
+        let quiet = try transportStream(Fixtures.path("static_noise.mp4"), in: directory, name: "quiet.ts")
+        // The distant walker (crossing from 1 s to 11 s), encoded with no keyframe after the first.
+        let walker = try transportStream(Fixtures.path("small_walker.mp4"), in: directory, name: "walker.ts",
+                                         x264: ["-g", "100000", "-sc_threshold", "0", "-bf", "0"])
+        let path = try join([quiet, walker], as: "no-keyframes.ts", in: directory)
+        let adaptive = try motion(path, adaptive: AdaptiveDecoding(quietSeconds: 1))
+        let event = try #require(adaptive.first, "the walker was not found")
+        #expect(adaptive.count == 1)
+        // Seen from 11 s of media time; a keyframe check is overdue 1.5 GOPs (3 s) after the last.
+        #expect(event.start >= 10.9 && event.start <= 14.0, "\(event)")
+        #expect((event.raised ?? 99) - event.start <= 3.5, "\(event)")
+    }
+
+    @Test("B-frames: every keyframe check analyses the keyframe, not a picture held back from the GOP before")
+    func bFramesKeyframeChecks() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.url.appendingPathComponent("bframes.mp4").path
+        let result = try runProcess("/usr/bin/ffmpeg", [
+            "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=15", "-frames:v", "300",
+            "-c:v", "libx264", "-preset", "ultrafast", "-bf", "2", "-g", "16", "-sc_threshold", "0",
+            "-pix_fmt", "yuv420p", "-threads", "1", path,
+        ])
+        try #require(result.status == 0, "ffmpeg: \(result.stderrText)")
+        let source = try MediaSource(url: path)
+        let feed = FrameFeed(source: source, adaptive: AdaptiveDecoding(quietSeconds: 1))
+        var checks = 0
+        // Each keyframe check "shows motion" and wakes full decoding; 1 s (15 frames) later the feed
+        // drops to keyframes again, right after the GOP's last packet (GOP 16): the decoder still
+        // holds a B-frame picture back when the next keyframe is checked.
+        var wantsEveryFrame = false
+        while let frame = try? feed.nextFrame(wantsEveryFrame: wantsEveryFrame) {
+            wantsEveryFrame = feed.lastFrameWasKeyframeCheck
+            guard feed.lastFrameWasKeyframeCheck else { continue }
+            checks += 1
+            #expect(frame.isKeyframe, "a keyframe check returned a picture at \(frame.presentationTime ?? -1) s")
+        }
+        #expect(checks >= 5)
+    }
+}
