@@ -120,7 +120,6 @@ public final class FrameFeed {
     private let onPacket: (() -> Void)?
     private var monitor: PacketSizeMonitor
     private let framesPerSecond: Double
-    private var decodingEveryFrame = true
     private var quietFrames = 0
     private let quietFramesNeeded: Int
     private var lastKeyframeTime: Double?
@@ -128,8 +127,7 @@ public final class FrameFeed {
     private var seenKeyframe = false
     private var packetsSinceKeyframe = 0
     private let maximumKeyframePackets: Double
-    private var skippedSinceLastFrame = 0
-    /// The live edge when full decoding was woken: frames before it are the catch-up.
+    /// The live edge when full decoding was woken, while frames before it are being caught up.
     private var catchUpEnd: Double?
     /// A wake-up by the packet sizes whose frames have not shown anything yet.
     private var unprovenWakeUp: PacketSizeMonitor.Change?
@@ -157,15 +155,15 @@ public final class FrameFeed {
     }
 
     /// Whether every frame is being decoded (always true without adaptive decoding).
-    public var isDecodingEveryFrame: Bool { decodingEveryFrame }
+    public private(set) var isDecodingEveryFrame = true
 
     /// Whether the last frame returned was decoded from buffered packets after a wake-up: it is
     /// behind the live stream on purpose.
-    public private(set) var isCatchingUp = false
+    public var isCatchingUp: Bool { catchUpEnd != nil }
 
     /// Packets demuxed but not decoded between the previous frame returned and the last one
     /// (0 while decoding every frame): the analysis should expect the gap in time.
-    public var framesSkippedBefore: Int { skippedSinceLastFrame }
+    public private(set) var framesSkippedBefore = 0
 
     /// The next frame to analyse. `wantsEveryFrame` is what the analysis of the previous frame
     /// asks for (motion, an event under way). Throws like `MediaSource.nextFrame()`.
@@ -175,20 +173,20 @@ public final class FrameFeed {
             return try source.nextFrame()
         }
         follow(wantsEveryFrame: wantsEveryFrame)
-        skippedSinceLastFrame = 0
+        framesSkippedBefore = 0
         packetsForLastFrame = 0
         lastFrameWasKeyframeCheck = false
         while true {
-            if decodingEveryFrame {
+            if isDecodingEveryFrame {
                 // Buffered packets first (the catch-up), then read on; a stream that sends no
                 // picture within the read deadline is stalled, as without adaptive decoding.
                 let frame = try source.nextFrame()
                 packetsForLastFrame += 1
                 passed(isKeyframe: frame.isKeyframe, at: frame.presentationTime)
-                if isCatchingUp, let time = frame.presentationTime, let catchUpEnd, time < catchUpEnd {
-                    return frame
+                if let time = frame.presentationTime, let catchUpEnd, time < catchUpEnd {
+                    return frame  // still catching up
                 }
-                isCatchingUp = false
+                catchUpEnd = nil
                 if !frame.isKeyframe, quietFrames > 0 { monitor.learn(frame.packetSize) }
                 return frame
             }
@@ -209,7 +207,7 @@ public final class FrameFeed {
                 unprovenWakeUp = change
                 wake()
             } else {
-                skippedSinceLastFrame += 1
+                framesSkippedBefore += 1
             }
         }
     }
@@ -256,19 +254,19 @@ public final class FrameFeed {
                 unprovenWakeUp = nil
                 updateHoldOff(for: change) { $0.proven() }
             }
-            if !decodingEveryFrame {
+            if !isDecodingEveryFrame {
                 keyframeWakeUps += 1
                 wake()
             }
             return
         }
-        guard decodingEveryFrame, let adaptive else { return }
+        guard isDecodingEveryFrame, let adaptive else { return }
         if !isCatchingUp { quietFrames += 1 }  // quiet counts from the live edge on
         // Keyframes must come at most `maximumKeyframeInterval` apart, the last two and since the last one.
         if quietFrames >= quietFramesNeeded, monitor.isReady, let keyframeInterval,
            keyframeInterval <= adaptive.maximumKeyframeInterval, Double(packetsSinceKeyframe) <= maximumKeyframePackets
         {
-            decodingEveryFrame = false
+            isDecodingEveryFrame = false
             if let change = unprovenWakeUp {
                 unprovenWakeUp = nil
                 updateHoldOff(for: change) { $0.fruitless(framesPerSecond: framesPerSecond) }
@@ -288,13 +286,11 @@ public final class FrameFeed {
     }
 
     private func wake() {
-        decodingEveryFrame = true
-        isCatchingUp = true
+        isDecodingEveryFrame = true
         catchUpEnd = newestPacketTime
         quietFrames = 0
-        skippedSinceLastFrame = 0  // the skipped packets are decoded now
+        framesSkippedBefore = 0  // the skipped packets are decoded now
     }
-
 }
 
 /// How long one kind of packet-size wake-up is ignored after wake-ups of that kind showed nothing:

@@ -47,11 +47,3 @@ struct EvalCommand: ParsableCommand {
         tableRow(cells, widths: [22, 6, 6, 7, 10, 13, 8, 9, 8, 8])
     }
 }
-
-extension ClipScore {
-    /// Health states matched / expected, `+N` for reported states with no match; "-" when none.
-    var healthText: String {
-        healthExpected == 0 && healthExtra == 0
-            ? "-" : "\(healthMatched)/\(healthExpected)" + (healthExtra > 0 ? " +\(healthExtra)" : "")
-    }
-}

@@ -1,4 +1,5 @@
 import Foundation
+import VigilPipeline
 
 /// One row of a plain-text table: each cell padded to its column's width (a cell that does not fit
 /// is followed by one space), trailing blanks trimmed.
@@ -19,4 +20,12 @@ func scoreText(_ value: Double?) -> String {
 /// A fraction as a whole percentage, or "-" when there is none.
 func percentText(_ value: Double?) -> String {
     value.map { String(format: "%.0f%%", $0 * 100) } ?? "-"
+}
+
+extension ClipScore {
+    /// Health states matched / expected, `+N` for reported states with no match; "-" when none.
+    var healthText: String {
+        healthExpected == 0 && healthExtra == 0
+            ? "-" : "\(healthMatched)/\(healthExpected)" + (healthExtra > 0 ? " +\(healthExtra)" : "")
+    }
 }
