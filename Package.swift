@@ -94,6 +94,8 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Generates BuildInfo.swift (version from VERSION, git commit) for `vigil --version`.
+        .plugin(name: "BuildInfo", capability: .buildTool()),
         .executableTarget(
             name: "vigil",
             dependencies: [
@@ -103,7 +105,8 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: strictSettings
+            swiftSettings: strictSettings,
+            plugins: ["BuildInfo"]
         ),
         .target(
             name: "VigilTestSupport",

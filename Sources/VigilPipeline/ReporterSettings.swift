@@ -18,7 +18,8 @@ public struct ReporterSettings: Sendable, Equatable {
 
     public init() {}
 
-    static let keys = ["alert_log", "webhook", "exec"]
+    /// The section's keys.
+    public static let keys = ["alert_log", "webhook", "exec"]
 }
 
 /// A webhook or exec sink: its target (the webhook's `url_file`, the exec `command`) and how it retries.
@@ -44,7 +45,8 @@ public struct HookSettings: Sendable, Equatable, Decodable {
         case deadAfter = "dead_after"
     }
 
-    static var retryKeys: [String] { CodingKeys.allCases.map(\.rawValue) }
+    /// The retry keys a webhook or exec sink takes besides its target.
+    public static var retryKeys: [String] { CodingKeys.allCases.map(\.rawValue) }
 
     /// Decodes the retry knobs; `target` is filled in by the caller. Missing keys keep their defaults.
     public init(from decoder: any Decoder) throws {
