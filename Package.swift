@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
     ],
     targets: [
         // Only carries the pkg-config paths of FFmpeg's libraries to the shim.
@@ -74,6 +75,12 @@ let package = Package(
             dependencies: ["VigilStore", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
+        // What the law asks of a camera operator: the signed, versioned public register.
+        .target(
+            name: "VigilCompliance",
+            dependencies: ["VigilStore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "VigilPipeline",
             dependencies: [
@@ -99,7 +106,7 @@ let package = Package(
         .executableTarget(
             name: "vigil",
             dependencies: [
-                "VigilDaemon", "VigilPipeline", "VigilIngest", "VigilDetector", "VigilStore", "VigilReporter",
+                "VigilDaemon", "VigilCompliance", "VigilPipeline", "VigilIngest", "VigilDetector", "VigilStore", "VigilReporter",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

@@ -7,7 +7,8 @@ struct RegisterCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "register",
         abstract: "The public camera register.",
-        subcommands: [ExportRegister.self]
+        subcommands: [ExportRegister.self, RegisterKeygen.self, RegisterPublish.self, RegisterVerify.self,
+                      RegisterDiffCommand.self]
     )
 }
 

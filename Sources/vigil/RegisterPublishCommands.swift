@@ -1,0 +1,120 @@
+import ArgumentParser
+import Foundation
+import VigilCompliance
+import VigilStore
+
+/// `vigil register keygen`: an Ed25519 key pair for signing the published register.
+struct RegisterKeygen: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keygen",
+        abstract: "Create an Ed25519 key pair for signing the register (private key 0600, public key beside it).",
+        discussion: "Writes FILE (the private key, PKCS#8 PEM, mode 0600) and FILE.pub (the public key, which the "
+            + "public uses to verify). Refuses to overwrite an existing key."
+    )
+
+    @Option(help: "Where to write the private key; the public key goes to FILE.pub.")
+    var output: String
+
+    func run() throws {
+        try reportingFailures {
+            do {
+                try RegisterSigningKey.createKeyPair(at: output)
+            } catch let error as RegisterSigningKey.KeyError {
+                throw Failure(error.description)
+            }
+            print("private key \(output) (keep it secret), public key \(output).pub (publish it)")
+        }
+    }
+}
+
+/// `vigil register publish`: a new signed version of the register, when it changed.
+struct RegisterPublish: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "publish",
+        abstract: "Write the register (JSON, CSV, GeoJSON) with a signed, chained manifest into a directory.",
+        discussion: "Writes register.json, register.csv, register.geojson, manifest.json (version, time, the SHA-256 "
+            + "of each file and of the previous manifest) and manifest.json.sig, plus a copy of all five under "
+            + "history/<version>/. Writes nothing when the register equals the last published version."
+    )
+
+    @Option(help: "The private key from `vigil register keygen`.")
+    var key: String
+    @Option(help: "The publication directory (created if missing).")
+    var output: String
+    @OptionGroup var state: StateDirectoryOption
+
+    func run() throws {
+        try reportingFailures {
+            let register = PublicRegister(cameras: try state.openRegistry().cameras())
+            do {
+                let signingKey = try RegisterSigningKey.privateKey(file: key)
+                switch try RegisterPublication.publish(register, key: signingKey, to: URL(fileURLWithPath: output)) {
+                case .published(let version):
+                    print("published version \(version) of the register (\(register.entries.count) public cameras) in \(output)")
+                case .unchanged(let version):
+                    print("the register is unchanged since version \(version): nothing written")
+                }
+            } catch let error as RegisterSigningKey.KeyError {
+                throw Failure(error.description)
+            } catch let error as RegisterPublication.Failure {
+                throw Failure(error.description)
+            }
+        }
+    }
+}
+
+/// `vigil register verify`: checks a publication directory against a public key.
+struct RegisterVerify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Check a published register: the signature, every file's hash and the chain of versions.",
+        discussion: "Exits 0 when everything verifies, 1 with the first problem otherwise."
+    )
+
+    @Argument(help: "The publication directory.")
+    var directory: String
+    @Option(name: .customLong("public-key"), help: "The publisher's public key (FILE.pub from keygen).")
+    var publicKey: String
+
+    func run() throws {
+        try reportingFailures {
+            do {
+                let key = try RegisterSigningKey.publicKey(file: publicKey)
+                let verified = try RegisterPublication.verify(URL(fileURLWithPath: directory), publicKey: key)
+                print("verified: version \(verified.manifest.version) published \(verified.manifest.published), "
+                    + "\(verified.manifest.cameras) public cameras, \(verified.versionsChecked) versions chained")
+            } catch let error as RegisterSigningKey.KeyError {
+                throw Failure(error.description)
+            } catch let error as RegisterPublication.Failure {
+                throw Failure("\(directory) does not verify: \(error.description)")
+            }
+        }
+    }
+}
+
+/// `vigil register diff`: which cameras two published registers add, remove or change.
+struct RegisterDiffCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "diff",
+        abstract: "Show the cameras added (+), removed (-) and changed (~) between two published registers.",
+        discussion: "OLD and NEW are publication directories (or history/<version> folders, or register.json files). "
+            + "Exits 0 when they are the same, 1 when they differ (like diff(1)), 2 on an error."
+    )
+
+    @Argument(help: "The older register.")
+    var old: String
+    @Argument(help: "The newer register.")
+    var new: String
+
+    func run() throws {
+        let diff: RegisterDiff
+        do {
+            diff = try RegisterDiff(old: old, new: new)
+        } catch {
+            printError("vigil: \(error.description)")
+            throw ExitCode(2)
+        }
+        for line in diff.lines { print(line) }
+        if !diff.isEmpty { throw ExitCode(1) }
+    }
+}
