@@ -77,7 +77,7 @@ let package = Package(
         .target(
             name: "VigilPipeline",
             dependencies: [
-                "VigilDetector", "VigilIngest",
+                "VigilDetector", "VigilIngest", "VigilStore",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ],

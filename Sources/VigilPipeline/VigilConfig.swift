@@ -1,5 +1,6 @@
 import Foundation
 import VigilDetector
+import VigilStore
 import Yams
 
 /// The YAML config file: the detection settings every camera starts from (`detector:`),
@@ -51,9 +52,9 @@ public struct VigilConfig: Sendable, Equatable {
     public static func load(path: String) throws(LoadError) -> VigilConfig {
         let text: String
         do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
+            text = try TextFile.read(path: path, what: "config")
         } catch {
-            throw LoadError(description: "cannot read config \(path): \(readableReason(error))")
+            throw LoadError(description: error.description)
         }
         return try parse(yaml: text, origin: path)
     }
@@ -62,7 +63,7 @@ public struct VigilConfig: Sendable, Equatable {
         var config = VigilConfig()
         let root: Node?
         do {
-            root = try Yams.compose(yaml: text)
+            root = try TextFile.composeYAML(text)
         } catch {
             throw LoadError(description: "config \(origin) is not valid YAML: \(error)")
         }
@@ -99,7 +100,7 @@ public struct VigilConfig: Sendable, Equatable {
     public func settings(applying overrides: String, origin: String) throws(LoadError) -> CameraDetectionSettings {
         let node: Node?
         do {
-            node = try Yams.compose(yaml: overrides)
+            node = try TextFile.composeYAML(overrides)
         } catch {
             throw LoadError(description: "\(origin) is not valid YAML: \(error)")
         }
@@ -170,7 +171,7 @@ public struct VigilConfig: Sendable, Equatable {
         let mapping = try checkSection(node, allowed: ReporterSettings.keys, in: origin, section: "reporter")
         var settings = ReporterSettings()
         if let alertLog = mapping["alert_log"] {
-            guard let path = alertLog.string, !path.isEmpty else {
+            guard let path = TextFile.yamlString(alertLog), !path.isEmpty else {
                 throw LoadError(description: "config \(origin): 'reporter.alert_log' must be a file path")
             }
             settings.alertLog = path
@@ -188,7 +189,7 @@ public struct VigilConfig: Sendable, Equatable {
         throws(LoadError) -> HookSettings
     {
         let mapping = try checkSection(node, allowed: [target] + HookSettings.retryKeys, in: origin, section: section)
-        guard let value = mapping[target]?.string, !value.isEmpty else {
+        guard let value = mapping[target].flatMap(TextFile.yamlString), !value.isEmpty else {
             throw LoadError(description: "config \(origin): '\(section).\(target)' is required")
         }
         var settings = try decode(HookSettings.self, from: node, in: origin, section: section)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VigilDetector
 import VigilIngest
 import VigilStore
 
@@ -40,6 +41,17 @@ func reportingFailures(_ body: () async throws -> Void) async throws {
     } catch let error as RegistryError {
         throw Failure(error.description).report()
     }
+}
+
+/// For `validate()`: a flag's value outside `range` is one line naming the flag, the value and the
+/// range (not ArgumentParser's usage block), then exit 1.
+func checkRange(_ flag: String, _ value: Double, _ range: ClosedRange<Double>, unit: String = "") throws {
+    if let problem = Bounds.problem(flag, value, range, unit: unit) { throw Failure(problem).report() }
+}
+
+/// The same for a whole number.
+func checkRange(_ flag: String, _ value: Int, _ range: ClosedRange<Int>, unit: String = "") throws {
+    if let problem = Bounds.problem(flag, value, range, unit: unit) { throw Failure(problem).report() }
 }
 
 func printError(_ line: String) {

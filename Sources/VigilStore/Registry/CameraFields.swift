@@ -55,9 +55,19 @@ public struct CameraFields: Sendable {
         }
         func number(_ field: String, in range: ClosedRange<Double>, _ current: Double?) throws(FieldProblem) -> Double? {
             guard let raw = text(field) else { return current }
-            guard let value = Double(raw), range.contains(value) else {
+            // Decimal notation only: Swift's Double("0x10") is 16, Double("inf") is infinity.
+            guard raw.allSatisfy({ "0123456789.+-eE".contains($0) }), let value = Double(raw), range.contains(value)
+            else {
                 throw FieldProblem(field: field, message: "\(field) '\(raw)' is not a number in "
                                    + "\(range.lowerBound.formatted())...\(range.upperBound.formatted())")
+            }
+            return value
+        }
+        func wholeNumber(_ field: String, in range: ClosedRange<Int>, _ current: Int?) throws(FieldProblem) -> Int? {
+            guard let raw = text(field) else { return current }
+            guard raw.allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int(raw), range.contains(value) else {
+                throw FieldProblem(field: field, message: "\(field) '\(raw)' is not a whole number in "
+                                   + "\(range.lowerBound)...\(range.upperBound)")
             }
             return value
         }
@@ -70,6 +80,16 @@ public struct CameraFields: Sendable {
             return value
         }
 
+        for field in Self.textFields {
+            // Free text may span lines (an address on two); nothing else may hold a control character.
+            let allowed: Set<Unicode.Scalar> = ["address", "purpose"].contains(field) ? ["\n", "\r"] : []
+            if let value = values[field],
+                let bad = value.unicodeScalars.first(where: { Self.isUnprintable($0) && !allowed.contains($0) })
+            {
+                throw FieldProblem(field: field, message: "\(field) contains the control character "
+                                   + "U+\(String(format: "%04X", bad.value)); remove it")
+            }
+        }
         let id = try required("id", existing?.id)
         guard id.range(of: #"^[a-z0-9][a-z0-9-]{0,62}$"#, options: .regularExpression) != nil else {
             throw FieldProblem(field: "id", message: "id '\(id)' must be a slug: lowercase letters, digits and '-', "
@@ -109,8 +129,7 @@ public struct CameraFields: Sendable {
             operatorName: try required("operator", existing?.operatorName),
             purpose: try required("purpose", existing?.purpose),
             legalBasis: text("legal-basis") ?? existing?.legalBasis,
-            retentionDays: try number("retention-days", in: 1...36500, existing?.retentionDays.map(Double.init))
-                .map { Int($0) },
+            retentionDays: try wholeNumber("retention-days", in: 1...36500, existing?.retentionDays),
             viewDirection: try number("view-direction", in: 0...360, existing?.viewDirection),
             isPublic: try visibility(existing?.isPublic),
             model: text("model") ?? existing?.model,
@@ -119,6 +138,18 @@ public struct CameraFields: Sendable {
             createdAt: existing?.createdAt ?? now,
             updatedAt: now)
         return (camera, credentials)
+    }
+
+    /// Fields stored and printed as text (paths and URLs are checked where they are parsed).
+    static let textFields = [
+        "id", "name", "address", "municipality", "operator", "purpose", "legal-basis", "model", "firmware", "username",
+    ]
+
+    /// Control characters (newlines, escape sequences) and bidirectional overrides, which would let
+    /// a name rewrite the terminal or the line it is printed on.
+    public static func isUnprintable(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.properties.generalCategory == .control || (0x202A...0x202E).contains(scalar.value)
+            || (0x2066...0x2069).contains(scalar.value)
     }
 
     private func visibility(_ current: Bool?) throws(FieldProblem) -> Bool {
