@@ -24,8 +24,8 @@ public struct Redactor: Sendable {
         }
     }
 
-    /// Raw, percent-encoded and base64 forms of a secret.
-    static func forms(of secret: String, user: String?) -> [String] {
+    /// Raw, percent-encoded and base64 forms of a secret: what `register(secret:user:)` hides.
+    public static func forms(of secret: String, user: String?) -> [String] {
         var forms = [secret]
         if let encoded = secret.addingPercentEncoding(withAllowedCharacters: .alphanumerics) { forms.append(encoded) }
         if let encoded = secret.addingPercentEncoding(withAllowedCharacters: .urlUserAllowed) { forms.append(encoded) }
@@ -37,15 +37,16 @@ public struct Redactor: Sendable {
         return forms
     }
 
-    /// `text` with every credential replaced by `***`. Linear in the length of `text` (a hand-written
-    /// scan over its UTF-8 bytes: every delimiter is ASCII, so masked ranges never split a character).
+    /// `text` with every credential replaced by `***`. Linear in the length of `text` (hand-written
+    /// scans over its UTF-8 bytes, times the length of each registered secret for those); every
+    /// delimiter is ASCII and every secret whole characters, so masking never splits a character.
     public func redact(_ text: String) -> String {
-        var result = text
+        var bytes = Array(text.utf8)
         // Longest first, so that a secret's longer form is not left half-masked by a shorter one.
-        for secret in secrets.sorted(by: { $0.count > $1.count }) where result.contains(secret) {
-            result = result.replacingOccurrences(of: secret, with: Self.mask)
+        // Bytes, not characters: a secret next to a combining mark is still the secret's bytes.
+        for secret in secrets.sorted(by: { $0.utf8.count > $1.utf8.count }) {
+            bytes = Self.replacing(Array(secret.utf8), in: bytes)
         }
-        var bytes = Array(result.utf8)
         bytes = Self.maskUserinfo(bytes)
         bytes = Self.maskQuerySecrets(bytes)
         bytes = Self.maskAuthorizationHeaders(bytes)
@@ -56,6 +57,26 @@ public struct Redactor: Sendable {
     private static let querySecretNames = ["password", "passwd", "pwd", "pass", "token", "secret", "key", "auth"]
         .map { Array("\($0)=".utf8) }
     private static let authorization = Array("authorization:".utf8)
+
+    /// `bytes` with every occurrence of `secret` replaced by the mask, left to right.
+    static func replacing(_ secret: [UInt8], in bytes: [UInt8]) -> [UInt8] {
+        guard let first = secret.first, bytes.count >= secret.count else { return bytes }
+        var output: [UInt8] = []
+        output.reserveCapacity(bytes.count)
+        var index = 0
+        while index < bytes.count {
+            if bytes[index] == first, bytes.count - index >= secret.count,
+                bytes[index..<index + secret.count].elementsEqual(secret)
+            {
+                output += maskBytes
+                index += secret.count
+            } else {
+                output.append(bytes[index])
+                index += 1
+            }
+        }
+        return output
+    }
 
     /// `scheme://userinfo@` becomes `scheme://***@`; the userinfo runs to the last `@` before the
     /// first `/`, `?`, `#` or space, so it may hold `@` and `:`. The scheme is a run of

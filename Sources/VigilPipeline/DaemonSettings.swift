@@ -1,5 +1,6 @@
 import VigilDetector
 import VigilIngest
+import VigilStore
 
 /// The daemon's timing knobs (`daemon:` in the config file). Deadlines and the offline threshold
 /// can also be set per camera under `daemon.cameras.<id>`.
@@ -104,7 +105,8 @@ public struct DaemonSettings: Sendable, Equatable, Decodable {
             ("not_found_retry", notFoundRetry), ("registry_poll", registryPoll),
             ("adaptive_quiet_seconds", adaptiveQuietSeconds),
         ] + cameras.sorted { $0.key < $1.key }.flatMap { id, timing in
-            [("cameras.\(id).open_timeout", timing.openTimeout), ("cameras.\(id).read_timeout", timing.readTimeout),
+            let id = TextFile.quoted(id)
+            return [("cameras.\(id).open_timeout", timing.openTimeout), ("cameras.\(id).read_timeout", timing.readTimeout),
              ("cameras.\(id).offline_after", timing.offlineAfter)]
         }
         for (key, value) in seconds {

@@ -79,7 +79,7 @@ public struct VigilConfig: Sendable, Equatable {
             }
             for (key, value) in mapping {
                 let name = key.string ?? "\(key)"
-                let section = "cameras.\(name)"
+                let section = "cameras.\(TextFile.quoted(name))"
                 let overrides = try settingsMapping(value, in: origin, section: section)
                 config.cameras[name] = try decodeSettings(merging: overrides, onto: defaults, in: origin,
                                                           section: section)
@@ -157,7 +157,7 @@ public struct VigilConfig: Sendable, Equatable {
                                                  in: origin, section: "daemon.cameras")
             for (key, value) in cameraMapping {
                 try checkSection(value, allowed: DaemonSettings.CameraTiming.keys, in: origin,
-                                 section: "daemon.cameras.\(key.string ?? "\(key)")")
+                                 section: "daemon.cameras.\(TextFile.quoted(key.string ?? "\(key)"))")
             }
         }
         let settings = try decode(DaemonSettings.self, from: node, in: origin, section: "daemon")
@@ -228,6 +228,7 @@ public struct VigilConfig: Sendable, Equatable {
         for key in mapping.keys {
             let name = key.string ?? "\(key)"
             if !allowed.contains(name) {
+                let name = TextFile.quoted(name)
                 let place = section.map { "\($0)." } ?? ""
                 let line = key.mark.map { " (line \($0.line))" } ?? ""
                 throw LoadError(description: "config \(origin)\(line): unknown key '\(place)\(name)'; "
@@ -242,7 +243,7 @@ public struct VigilConfig: Sendable, Equatable {
         case .typeMismatch(_, let context), .valueNotFound(_, let context), .keyNotFound(_, let context),
              .dataCorrupted(let context):
             let key = context.codingPath.map(\.stringValue).joined(separator: ".")
-            return "'\(key)' has a value of the wrong type"
+            return "'\(TextFile.quoted(key))' has a value of the wrong type"
         @unknown default:
             return "\(error)"
         }

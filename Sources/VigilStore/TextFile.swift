@@ -51,6 +51,37 @@ public enum TextFile {
         }
     }
 
+    /// `text` safe to print on one line of a terminal: control characters (newlines, escape
+    /// sequences) and bidirectional overrides shown as `\n`, `\t`, `\u{1B}`.
+    public static func escaped(_ text: some StringProtocol) -> String {
+        guard text.unicodeScalars.contains(where: isUnprintable) else { return String(text) }
+        var escaped = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\n": escaped += "\\n"
+            case "\r": escaped += "\\r"
+            case "\t": escaped += "\\t"
+            case _ where isUnprintable(scalar): escaped += "\\u{\(String(scalar.value, radix: 16, uppercase: true))}"
+            default: escaped.unicodeScalars.append(scalar)
+            }
+        }
+        return escaped
+    }
+
+    /// A value from a user's file or command line as a problem quotes it: escaped, and cut after 60
+    /// characters, so that a problem stays one short line whatever the input.
+    public static func quoted(_ text: some StringProtocol) -> String {
+        let shown = escaped(text.prefix(61))
+        return shown.count > 60 ? shown.prefix(60) + "..." : shown
+    }
+
+    /// Control characters (newlines, escape sequences) and bidirectional overrides, which would let
+    /// text rewrite the terminal or the line it is printed on.
+    public static func isUnprintable(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.properties.generalCategory == .control || (0x202A...0x202E).contains(scalar.value)
+            || (0x2066...0x2069).contains(scalar.value)
+    }
+
     /// A scalar's text; nil for a YAML null (`~`, `null` or nothing) and for a list or mapping.
     public static func yamlString(_ node: Node) -> String? {
         guard let scalar = node.scalar, scalar.style != .plain || node.null == nil else { return nil }

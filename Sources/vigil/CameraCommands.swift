@@ -200,7 +200,7 @@ struct ListCameras: ParsableCommand {
             }
             let rows = [["ID", "NAME", "ENABLED", "REGISTER", "MUNICIPALITY", "URL"]] + cameras.map {
                 [$0.id, $0.name, $0.enabled ? "yes" : "no", $0.isPublic ? "public" : "private", $0.municipality,
-                 Redactor.shared.redact($0.streamURL)].map(printable)
+                 Redactor.shared.redact($0.streamURL)].map(TextFile.escaped)
             }
             let widths = (0..<rows[0].count).map { column in rows.map { $0[column].count }.max() ?? 0 }
             for row in rows {
@@ -237,7 +237,7 @@ struct ShowCamera: ParsableCommand {
                 ("updated", formatter.string(from: camera.updatedAt)),
             ]
             for (key, value) in lines {
-                if let value { print("\(key):".padding(toLength: 16, withPad: " ", startingAt: 0) + printable(value)) }
+                if let value { print("\(key):".padding(toLength: 16, withPad: " ", startingAt: 0) + TextFile.escaped(value)) }
             }
         }
     }
@@ -324,7 +324,7 @@ extension CameraRegistry {
     /// The camera, or a failure naming the unknown id.
     func existingCamera(_ id: String) throws -> Camera {
         guard let camera = try camera(id: id) else {
-            throw Failure("no camera '\(id)'; 'vigil camera list' shows the registered ones")
+            throw Failure("no camera '\(TextFile.quoted(id))'; 'vigil camera list' shows the registered ones")
         }
         return camera
     }

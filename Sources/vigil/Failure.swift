@@ -54,6 +54,7 @@ func checkRange(_ flag: String, _ value: Int, _ range: ClosedRange<Int>, unit: S
     if let problem = Bounds.problem(flag, value, range, unit: unit) { throw Failure(problem).report() }
 }
 
+/// Prints one line on stderr, redacted, with any control character escaped so it stays one line.
 func printError(_ line: String) {
-    FileHandle.standardError.write(Data((Redactor.shared.redact(line) + "\n").utf8))
+    FileHandle.standardError.write(Data((TextFile.escaped(Redactor.shared.redact(line)) + "\n").utf8))
 }

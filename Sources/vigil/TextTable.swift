@@ -1,6 +1,5 @@
 import Foundation
 import VigilPipeline
-import VigilStore
 
 /// One row of a plain-text table: each cell padded to its column's width (a cell that does not fit
 /// is followed by one space), trailing blanks trimmed.
@@ -11,23 +10,6 @@ func tableRow(_ cells: [String], widths: [Int]) -> String {
     }
     while line.last == " " { line.removeLast() }
     return line
-}
-
-/// `text` safe to print on a terminal: control characters (newlines, escape sequences) and
-/// bidirectional overrides shown as `\n`, `\t`, `\u{1B}`, so a stored name cannot rewrite the screen.
-func printable(_ text: String) -> String {
-    guard text.unicodeScalars.contains(where: CameraFields.isUnprintable) else { return text }
-    var escaped = ""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\n": escaped += "\\n"
-        case "\r": escaped += "\\r"
-        case "\t": escaped += "\\t"
-        case _ where CameraFields.isUnprintable(scalar): escaped += "\\u{\(String(scalar.value, radix: 16, uppercase: true))}"
-        default: escaped.unicodeScalars.append(scalar)
-        }
-    }
-    return escaped
 }
 
 /// A score between 0 and 1 with three decimals, or "-" when there is none.

@@ -20,7 +20,7 @@ public struct CameraFields: Sendable {
     public mutating func set(_ name: String, _ value: String?) throws(FieldProblem) {
         let canonical = Self.canonicalName(name)
         guard Self.names.contains(canonical) else {
-            throw FieldProblem(field: name, message: "unknown field '\(name)'; known fields: "
+            throw FieldProblem(field: name, message: "unknown field '\(TextFile.quoted(name))'; known fields: "
                                + Self.names.joined(separator: ", "))
         }
         values[canonical] = value
@@ -58,7 +58,7 @@ public struct CameraFields: Sendable {
             // Decimal notation only: Swift's Double("0x10") is 16, Double("inf") is infinity.
             guard raw.allSatisfy({ "0123456789.+-eE".contains($0) }), let value = Double(raw), range.contains(value)
             else {
-                throw FieldProblem(field: field, message: "\(field) '\(raw)' is not a number in "
+                throw FieldProblem(field: field, message: "\(field) '\(TextFile.quoted(raw))' is not a number in "
                                    + "\(range.lowerBound.formatted())...\(range.upperBound.formatted())")
             }
             return value
@@ -66,7 +66,7 @@ public struct CameraFields: Sendable {
         func wholeNumber(_ field: String, in range: ClosedRange<Int>, _ current: Int?) throws(FieldProblem) -> Int? {
             guard let raw = text(field) else { return current }
             guard raw.allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int(raw), range.contains(value) else {
-                throw FieldProblem(field: field, message: "\(field) '\(raw)' is not a whole number in "
+                throw FieldProblem(field: field, message: "\(field) '\(TextFile.quoted(raw))' is not a whole number in "
                                    + "\(range.lowerBound)...\(range.upperBound)")
             }
             return value
@@ -84,7 +84,7 @@ public struct CameraFields: Sendable {
             // Free text may span lines (an address on two); nothing else may hold a control character.
             let allowed: Set<Unicode.Scalar> = ["address", "purpose"].contains(field) ? ["\n", "\r"] : []
             if let value = values[field],
-                let bad = value.unicodeScalars.first(where: { Self.isUnprintable($0) && !allowed.contains($0) })
+                let bad = value.unicodeScalars.first(where: { TextFile.isUnprintable($0) && !allowed.contains($0) })
             {
                 throw FieldProblem(field: field, message: "\(field) contains the control character "
                                    + "U+\(String(format: "%04X", bad.value)); remove it")
@@ -92,7 +92,7 @@ public struct CameraFields: Sendable {
         }
         let id = try required("id", existing?.id)
         guard id.range(of: #"^[a-z0-9][a-z0-9-]{0,62}$"#, options: .regularExpression) != nil else {
-            throw FieldProblem(field: "id", message: "id '\(id)' must be a slug: lowercase letters, digits and '-', "
+            throw FieldProblem(field: "id", message: "id '\(TextFile.quoted(id))' must be a slug: lowercase letters, digits and '-', "
                                + "up to 63 characters, e.g. grote-markt-1")
         }
         var credentials: CameraCredentials?
@@ -145,13 +145,6 @@ public struct CameraFields: Sendable {
         "id", "name", "address", "municipality", "operator", "purpose", "legal-basis", "model", "firmware", "username",
     ]
 
-    /// Control characters (newlines, escape sequences) and bidirectional overrides, which would let
-    /// a name rewrite the terminal or the line it is printed on.
-    public static func isUnprintable(_ scalar: Unicode.Scalar) -> Bool {
-        scalar.properties.generalCategory == .control || (0x202A...0x202E).contains(scalar.value)
-            || (0x2066...0x2069).contains(scalar.value)
-    }
-
     private func visibility(_ current: Bool?) throws(FieldProblem) -> Bool {
         guard values["public"] != nil || current != nil else {
             throw FieldProblem(field: "public", message: "--public or --private is required")
@@ -166,7 +159,7 @@ public struct CameraFields: Sendable {
         switch raw {
         case "true", "yes", "1", "public": return true
         case "false", "no", "0", "private": return false
-        default: throw FieldProblem(field: field, message: "\(field) '\(raw)' must be true or false")
+        default: throw FieldProblem(field: field, message: "\(field) '\(TextFile.quoted(raw))' must be true or false")
         }
     }
 

@@ -71,7 +71,7 @@ public enum CameraImport {
         let header = (reader.headerRow ?? []).map { $0.trimmingCharacters(in: .whitespaces) }
         var seenFields: Set<String> = []
         for field in header where !seenFields.insert(CameraFields.canonicalName(field)).inserted {
-            throw Problem(description: "\(name) line 1: the header names field '\(field)' twice")
+            throw Problem(description: "\(name) line 1: the header names field '\(TextFile.quoted(field))' twice")
         }
         var rows: [Row] = []
         // The line the next row starts on: a quoted field may span several lines.

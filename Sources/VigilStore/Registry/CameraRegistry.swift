@@ -189,7 +189,7 @@ public struct RegistryError: Error, CustomStringConvertible, Equatable {
     }
 
     static func unknownCamera(_ id: String) -> RegistryError {
-        RegistryError("no camera '\(id)'; 'vigil camera list' shows the registered ones")
+        RegistryError("no camera '\(TextFile.quoted(id))'; 'vigil camera list' shows the registered ones")
     }
 
     static func wrapping(_ error: any Error) -> RegistryError {

@@ -38,7 +38,7 @@ public struct StreamAddress: Sendable, Equatable {
         switch scheme {
         case "file":
             guard rest.hasPrefix("/"), let path = String(rest).removingPercentEncoding else {
-                throw Problem(description: "\(field) '\(trimmed)' is not a file URL with an absolute path (file:///path)")
+                throw Problem(description: "\(field) is not a file URL with an absolute path (file:///path)")
             }
             address = URL(fileURLWithPath: path).standardizedFileURL.path
             credentials = nil
@@ -109,7 +109,7 @@ public struct StreamAddress: Sendable, Equatable {
     }
 
     private static func badScheme(_ scheme: String, field: String) -> Problem {
-        Problem(description: "\(field) has unsupported scheme '\(scheme)'; use rtsp://, rtsps://, file:// or a file path")
+        Problem(description: "\(field) has unsupported scheme '\(TextFile.quoted(scheme))'; use rtsp://, rtsps://, file:// or a file path")
     }
 
     private static func credentials(from userinfo: String, field: String) throws(Problem) -> CameraCredentials? {

@@ -1,0 +1,43 @@
+import Foundation
+import FuzzSupport
+import VigilStore
+
+/// The camera URL parser on any text. An accepted URL keeps no credentials in its address, and the
+/// URL built for FFmpeg parses back to the same address and credentials; a refused one is a problem
+/// that quotes no part of the credentials.
+let fuzzURL: Harness = { data, size in
+    let input = text(bytes(data, size))
+    do throws(StreamAddress.Problem) {
+        let parsed = try StreamAddress(parsing: input, directory: "/srv/video")
+        guard !parsed.isFile else { return 0 }
+        if let credentials = parsed.credentials, credentials.password.count >= 3 {
+            require(!parsed.address.contains(credentials.password), "password left in the address of \(input)")
+        }
+        let connect = StreamAddress.connectURL(for: parsed.address, with: parsed.credentials)
+        let again = try StreamAddress(parsing: connect, directory: "/srv/video")
+        require(again.address == parsed.address, "address \(parsed.address) became \(again.address)")
+        // A user name alone comes back with an empty password: the same credentials for FFmpeg.
+        require(again.credentials?.username == parsed.credentials?.username
+                && (again.credentials?.password ?? "") == (parsed.credentials?.password ?? ""),
+                "credentials changed on the round trip of \(input)")
+    } catch {
+        if let at = input.range(of: "@", options: .backwards), let scheme = input.range(of: "://"),
+            scheme.upperBound <= at.lowerBound
+        {
+            let userinfo = input[scheme.upperBound..<at.lowerBound]
+            // Parts of four characters or more; digits alone may also be the port the problem names,
+            // and the problems' own advice names the schemes.
+            let advice = "use rtsp://, rtsps://, file:// or a file path"
+            for part in userinfo.split(whereSeparator: { ":/?#".contains($0) })
+            where part.count >= 4 && !part.allSatisfy(\.isNumber) && !advice.contains(part) {
+                require(!error.description.contains(part), "problem quotes '\(part)': \(error.description)")
+            }
+        }
+    }
+    return 0
+}
+
+@main
+struct URLHarness: FuzzHarness {
+    static let harness = fuzzURL
+}
