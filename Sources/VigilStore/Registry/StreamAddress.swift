@@ -108,8 +108,13 @@ public struct StreamAddress: Sendable, Equatable {
         }
     }
 
+    /// The scheme is quoted only when it looks like one (letters first, then letters, digits, `+ . -`):
+    /// text before a `://` that does not may be a mistyped password.
     private static func badScheme(_ scheme: String, field: String) -> Problem {
-        Problem(description: "\(field) has unsupported scheme '\(TextFile.quoted(scheme))'; use rtsp://, rtsps://, file:// or a file path")
+        let looksLikeScheme = scheme.count <= 16 && scheme.first?.isLetter == true
+            && scheme.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "+.-".contains($0)) }
+        return Problem(description: "\(field) has " + (looksLikeScheme ? "unsupported scheme '\(scheme)'" : "no valid scheme")
+                       + "; use rtsp://, rtsps://, file:// or a file path")
     }
 
     private static func credentials(from userinfo: String, field: String) throws(Problem) -> CameraCredentials? {
