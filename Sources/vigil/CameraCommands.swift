@@ -200,7 +200,7 @@ struct ListCameras: ParsableCommand {
             }
             let rows = [["ID", "NAME", "ENABLED", "REGISTER", "MUNICIPALITY", "URL"]] + cameras.map {
                 [$0.id, $0.name, $0.enabled ? "yes" : "no", $0.isPublic ? "public" : "private", $0.municipality,
-                 Redactor.shared.redact($0.streamURL)].map(TextFile.escaped)
+                 Redactor.shared.redact(StreamAddress.displayed($0.streamURL))].map(TextFile.escaped)
             }
             let widths = (0..<rows[0].count).map { column in rows.map { $0[column].count }.max() ?? 0 }
             for row in rows {
@@ -223,8 +223,8 @@ struct ShowCamera: ParsableCommand {
             let username = try registry.username(cameraID: target.id)
             let formatter = ISO8601DateFormatter()
             let lines: [(String, String?)] = [
-                ("id", camera.id), ("name", camera.name), ("url", Redactor.shared.redact(camera.streamURL)),
-                ("detect-url", camera.detectURL.map { Redactor.shared.redact($0) }),
+                ("id", camera.id), ("name", camera.name), ("url", Redactor.shared.redact(StreamAddress.displayed(camera.streamURL))),
+                ("detect-url", camera.detectURL.map { Redactor.shared.redact(StreamAddress.displayed($0)) }),
                 ("credentials", username.map { "stored for user \($0)" } ?? "none"),
                 ("enabled", camera.enabled ? "yes" : "no"), ("register", camera.isPublic ? "public" : "private"),
                 ("lat", "\(camera.latitude)"), ("lon", "\(camera.longitude)"), ("address", camera.address),

@@ -26,6 +26,22 @@ struct HostileRegistryInputTests {
         #expect(list.stdoutText.hasPrefix("no cameras"))
     }
 
+    @Test("a record stored before the check, with a password in its stream URL, is shown masked")
+    func oldRecordMasked() throws {
+        let fixture = try RegistryFixture()
+        try fixture.vigil(RegistryFixture.addArguments(id: "cam"))
+        let registry = try CameraRegistry(directory: StateDirectory(option: fixture.state.path))
+        var camera = try #require(try registry.camera(id: "cam"))
+        camera.streamURL = "rtsp://admin:4711/9876@10.0.0.5/stream1"
+        camera.detectURL = "rtsp://admin:Sup3r/S3cret@10.0.0.5/stream2"
+        try registry.update(camera)
+        for command in [["camera", "list"], ["camera", "show", "cam"]] {
+            let output = try fixture.vigil(command).stdoutText
+            #expect(output.contains("rtsp://***@10.0.0.5/stream1"), "\(output)")
+            for secret in ["4711", "9876", "Sup3r", "S3cret", "admin"] { #expect(!output.contains(secret), "\(output)") }
+        }
+    }
+
     @Test("a percent-encoded password with / # ? @ is stored apart and never printed")
     func percentEncodedPassword() throws {
         let fixture = try RegistryFixture()

@@ -129,6 +129,16 @@ public struct StreamAddress: Sendable, Equatable {
         return CameraCredentials(username: user, password: password)
     }
 
+    /// A stored address as `camera list` and `camera show` print it: anything between `://` and the
+    /// last `@` masked, wherever that `@` is. Addresses are stored without credentials, but a record
+    /// written before ambiguous URLs were refused may hold `rtsp://admin:4711/9876@host/...`.
+    public static func displayed(_ address: String) -> String {
+        guard let schemeEnd = address.range(of: "://"),
+            let at = address[schemeEnd.upperBound...].lastIndex(of: "@")
+        else { return address }
+        return address[..<schemeEnd.upperBound] + "***" + address[at...]
+    }
+
     /// The URL to hand to FFmpeg: the address with `credentials` percent-encoded into the userinfo.
     public static func connectURL(for address: String, with credentials: CameraCredentials?) -> String {
         guard let credentials, let schemeEnd = address.range(of: "://") else { return address }
