@@ -75,10 +75,10 @@ public enum TextFile {
         return shown.count > 60 ? shown.prefix(60) + "..." : shown
     }
 
-    /// Control characters (newlines, escape sequences) and bidirectional overrides, which would let
-    /// text rewrite the terminal or the line it is printed on.
+    /// Control characters (newlines, escape sequences), the line and paragraph separators and
+    /// bidirectional overrides, which would let text rewrite the terminal or the line it is on.
     public static func isUnprintable(_ scalar: Unicode.Scalar) -> Bool {
-        scalar.properties.generalCategory == .control || (0x202A...0x202E).contains(scalar.value)
+        scalar.properties.generalCategory == .control || (0x2028...0x202E).contains(scalar.value)
             || (0x2066...0x2069).contains(scalar.value)
     }
 

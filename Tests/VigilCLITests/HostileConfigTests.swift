@@ -55,10 +55,12 @@ struct HostileConfigTests {
             (["camera", "test", "cam", "--timeout", "0"], "--timeout must be 0.1...3600 seconds (got 0)"),
             (["camera", "test", "cam", "--timeout", "-1"], "--timeout must be 0.1...3600 seconds (got -1)"),
             (["bench", clip, "--repeats", "0"], "--repeats must be 1...100 (got 0)"),
+            (["alerts", "tail", "--since", "1e300d"],
+             "--since '1e300d' is not a time; use e.g. 30m, 2h, 7d, 14:00, 2026-11-29 or 2026-11-29T14:00"),
           ] as [([String], String)])
     func flagRanges(arguments: [String], problem: String) throws {
         let state = try TemporaryDirectory()
-        let output = try runVigil(arguments + (arguments[0] == "camera" ? ["--state-dir", state.path] : []))
+        let output = try runVigil(arguments + (["camera", "alerts"].contains(arguments[0]) ? ["--state-dir", state.path] : []))
         #expect(output.status == 1)
         #expect(output.stderrText == "vigil: \(problem)\n")
     }

@@ -72,6 +72,19 @@ public func text(_ bytes: some Collection<UInt8>) -> String {
     String(decoding: bytes, as: UTF8.self)
 }
 
+/// Whether `text` holds `part` byte for byte (Foundation's `contains` compares loosely: it skips
+/// NUL characters and matches canonically equivalent forms).
+public func literallyContains(_ text: some StringProtocol, _ part: some StringProtocol) -> Bool {
+    let haystack = Array(text.utf8), needle = Array(part.utf8)
+    guard !needle.isEmpty, haystack.count >= needle.count else { return needle.isEmpty }
+    return (0...haystack.count - needle.count).contains { haystack[$0..<$0 + needle.count].elementsEqual(needle) }
+}
+
+/// Whether `text` prints as one line: no line feed, carriage return or other line break.
+public func isOneLine(_ text: String) -> Bool {
+    !text.unicodeScalars.contains { "\n\r\u{0B}\u{0C}\u{85}\u{2028}\u{2029}".unicodeScalars.contains($0) }
+}
+
 /// Stops the fuzzer on a broken property, with what broke it.
 public func require(_ condition: Bool, _ message: @autoclosure () -> String) {
     if !condition {

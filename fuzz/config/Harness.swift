@@ -14,7 +14,7 @@ let fuzzConfig: Harness = { data, size in
         // The same text as a camera's detection overrides (as `--detection-file` reads it).
         _ = try? config.settings(applying: yaml, origin: "fuzz overrides")
     } catch {
-        require(!error.description.contains("\n"), "a multi-line error: \(error.description)")
+        require(isOneLine(error.description), "a multi-line error: \(error.description)")
         require(error.description.utf8.count < 2000, "an error of \(error.description.utf8.count) bytes")
     }
     return 0

@@ -11,19 +11,14 @@ let fuzzRedactor: Harness = { data, size in
     let secret = String(parts[0]), line = parts.count > 1 ? String(parts[1]) : ""
     var redactor = Redactor()
     redactor.register(secret: secret, user: "admin")
-    let output = Array(redactor.redact(line).utf8)
+    let output = redactor.redact(line)
     // An empty secret is not registered (nothing to hide).
     if !secret.isEmpty && !secret.contains("*") {
         for form in Redactor.forms(of: secret, user: "admin") where form.count >= 3 {
-            require(!contains(output, Array(form.utf8)), "'\(form)' survived in \(String(decoding: output, as: UTF8.self))")
+            require(!literallyContains(output, form), "'\(form)' survived in \(output)")
         }
     }
     return 0
-}
-
-private func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
-    guard !needle.isEmpty, haystack.count >= needle.count else { return false }
-    return (0...haystack.count - needle.count).contains { haystack[$0..<$0 + needle.count].elementsEqual(needle) }
 }
 
 @main
