@@ -27,7 +27,10 @@ let fuzzURL: Harness = { data, size in
             let userinfo = input[scheme.upperBound..<at.lowerBound]
             // Problems quote what the user gave between single quotes and nothing else; no quote may
             // hold a part of the userinfo of four characters or more (digits alone may be the port).
-            let quotes = error.description.split(separator: "'").enumerated().filter { $0.offset % 2 == 1 }.map(\.element)
+            // (The scheme, before the first `://`, is the user's too, and may be quoted.)
+            let given = input[..<scheme.lowerBound].trimmingCharacters(in: .whitespaces).lowercased()
+            let quotes = error.description.split(separator: "'").enumerated()
+                .filter { $0.offset % 2 == 1 && $0.element != given }.map(\.element)
             for part in userinfo.split(whereSeparator: { ":/?#".contains($0) })
             where part.count >= 4 && !part.allSatisfy(\.isNumber) {
                 require(!quotes.contains { literallyContains($0, part) }, "problem quotes '\(part)': \(error.description)")
