@@ -8,7 +8,7 @@ APT_PACKAGES = systemd libcurl4-openssl-dev libavformat-dev libavcodec-dev libsw
 	gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav \
 	dpkg-dev lintian debootstrap systemd-container
 
-.PHONY: deps build release run test bench bench-queue leak-check install deb man systemd-test clean
+.PHONY: deps build release run test bench bench-queue leak-check install deb man systemd-test clean fuzz fuzz-build fuzz-check
 PREFIX ?= /usr/local
 DESTDIR ?=
 
@@ -35,7 +35,7 @@ run: release
 ## test: the whole suite (unit, fixture replays, RTSP server on 127.0.0.1, the daemon as real processes).
 ## Serial: many tests wait on real processes and clocks, and on 2 cores Swift's cooperative pool has
 ## only two threads, so tests run in parallel would starve each other and measure each other's load.
-test: deps
+test: deps fuzz-check
 	$(SWIFT) build --build-tests
 	$(MAKE) systemd-test
 	$(SWIFT) test --skip-build --no-parallel
@@ -54,6 +54,44 @@ deb: release man
 ## systemd-test: the package installed into a Debian 12 root booted with systemd-nspawn (real systemd as PID 1)
 systemd-test: deb
 	scripts/systemd-test.sh .build-deb/vigil_$$(cat VERSION)_$$(dpkg --print-architecture).deb
+
+## fuzz: each libFuzzer harness for FUZZ_SECONDS (default 60) from its committed corpus in fuzz/corpus/<name>;
+## new inputs go to .build-fuzz/corpus/<name>, crashes to .build-fuzz/artifacts (add them to fuzz/corpus once fixed)
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD = .build-fuzz
+FUZZ_SWIFT = config:FuzzConfig import:FuzzImport url:FuzzURL redactor:FuzzRedactor
+FUZZ_FLAGS = -timeout=10 -rss_limit_mb=2048 -max_len=65536
+# Swift's own crash handler would race AddressSanitizer's report.
+export SWIFT_BACKTRACE = enable=no
+# The toolchain's clang (libFuzzer ships with it), beside swift.
+CLANG ?= $(dir $(realpath $(shell command -v $(SWIFT))))clang
+AV_LIBS = libavformat libavcodec libswscale libavutil
+
+fuzz: fuzz-build
+	@mkdir -p $(FUZZ_BUILD)/artifacts
+	@for pair in $(FUZZ_SWIFT) media:fuzz-media; do name=$${pair%%:*}; binary=$${pair#*:}; \
+		mkdir -p $(FUZZ_BUILD)/corpus/$$name; echo "== fuzz $$name for $(FUZZ_SECONDS) s"; \
+		$(FUZZ_BUILD)/debug/$$binary $(FUZZ_FLAGS) -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			-artifact_prefix=$(FUZZ_BUILD)/artifacts/$$name- $(FUZZ_BUILD)/corpus/$$name fuzz/corpus/$$name 2>&1 \
+			| grep -E '^(stat::number_of_executed_units|Done|==[0-9]+==ERROR|SUMMARY|artifact_prefix|property violated)' \
+			|| true; \
+		test -z "$$(ls $(FUZZ_BUILD)/artifacts/$$name-* 2>/dev/null)" || { echo "fuzz $$name: crash saved in $(FUZZ_BUILD)/artifacts"; exit 1; }; \
+	done
+
+## fuzz-check: every harness over its committed corpus once (part of `make test`)
+fuzz-check: fuzz-build
+	@for pair in $(FUZZ_SWIFT) media:fuzz-media; do name=$${pair%%:*}; binary=$${pair#*:}; \
+		$(FUZZ_BUILD)/debug/$$binary $(FUZZ_FLAGS) -runs=0 fuzz/corpus/$$name > $(FUZZ_BUILD)/check-$$name.log 2>&1 \
+			&& echo "fuzz corpus $$name: $$(ls fuzz/corpus/$$name | wc -l) inputs, clean" \
+			|| { tail -20 $(FUZZ_BUILD)/check-$$name.log; echo "fuzz corpus $$name: FAILED"; exit 1; }; \
+	done
+
+## fuzz-build: the harnesses with libFuzzer and AddressSanitizer, in .build-fuzz
+fuzz-build: deps
+	@for pair in $(FUZZ_SWIFT); do $(SWIFT) build --scratch-path $(FUZZ_BUILD) -Xswiftc -sanitize=fuzzer,address \
+		-Xswiftc -DFUZZING -Xswiftc -use-ld=lld --product $${pair#*:} || exit 1; done
+	$(CLANG) -g -O1 -fsanitize=fuzzer,address -fuse-ld=lld -ICFFmpeg/Shim/include $$(pkg-config --cflags $(AV_LIBS)) \
+		CFFmpeg/Shim/vg_media.c fuzz/media/fuzz_media.c $$(pkg-config --libs $(AV_LIBS)) -o $(FUZZ_BUILD)/debug/fuzz-media
 
 ## leak-check: replay every fixture under AddressSanitizer + LeakSanitizer
 leak-check: deps
@@ -82,4 +120,4 @@ bench-queue: release
 	.build/release/vigil bench-queue --alerts 8000 --producers 1,8 --directory ./var
 
 clean:
-	rm -rf .build var
+	rm -rf .build .build-fuzz var

@@ -84,7 +84,7 @@ let package = Package(
         .target(
             name: "VigilPipeline",
             dependencies: [
-                "VigilDetector", "VigilIngest",
+                "VigilDetector", "VigilIngest", "VigilStore",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -115,6 +115,18 @@ let package = Package(
             swiftSettings: strictSettings,
             plugins: ["BuildInfo"]
         ),
+        // libFuzzer harnesses (`make fuzz`, README "Fuzzing"). A plain build makes programs that replay
+        // their corpus; built with `-sanitize=fuzzer -DFUZZING` they are libFuzzer targets.
+        .target(name: "CFuzzDriver", path: "fuzz/Driver"),
+        .target(name: "FuzzSupport", dependencies: ["CFuzzDriver"], path: "fuzz/Support", swiftSettings: strictSettings),
+        .executableTarget(name: "FuzzConfig", dependencies: ["FuzzSupport", "VigilPipeline", "VigilDetector"], path: "fuzz/config",
+                          swiftSettings: strictSettings),
+        .executableTarget(name: "FuzzImport", dependencies: ["FuzzSupport", "VigilStore"], path: "fuzz/import",
+                          swiftSettings: strictSettings),
+        .executableTarget(name: "FuzzURL", dependencies: ["FuzzSupport", "VigilStore"], path: "fuzz/url",
+                          swiftSettings: strictSettings),
+        .executableTarget(name: "FuzzRedactor", dependencies: ["FuzzSupport", "VigilIngest"], path: "fuzz/redactor",
+                          swiftSettings: strictSettings),
         .target(
             name: "VigilTestSupport",
             dependencies: ["VigilIngest", "VigilPipeline"],

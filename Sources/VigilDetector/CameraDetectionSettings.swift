@@ -30,9 +30,16 @@ public struct Polygon: Sendable, Equatable, Codable {
         return inside
     }
 
+    /// At most this many corners per polygon.
+    public static let maxPoints = 1000
+
     var problem: String? {
         if points.count < 3 { return "a polygon needs at least 3 points (got \(points.count))" }
+        if points.count > Self.maxPoints { return "a polygon has at most \(Self.maxPoints) points (got \(points.count))" }
         if let bad = points.first(where: { $0.count != 2 }) { return "a polygon point is [x, y] (got \(bad))" }
+        if let bad = points.joined().first(where: { !(-100_000...100_000).contains($0) }) {
+            return "a polygon coordinate must be -100000...100000 pixels (got \(bad))"
+        }
         return nil
     }
 }
@@ -67,6 +74,8 @@ public struct DetectionZone: Sendable, Equatable, Codable {
 public struct CameraDetectionSettings: Sendable, Equatable, Codable {
     /// At most this many zones per camera.
     public static let maxZones = 32
+    /// At most this many exclude masks per camera.
+    public static let maxMasks = 64
 
     public var detector: DetectorConfig
     /// Parts of the picture where nothing is ever motion (a tree, a flag, a busy road).
@@ -104,6 +113,7 @@ public struct CameraDetectionSettings: Sendable, Equatable, Codable {
     /// The first invalid setting, as a readable problem, or nil when all are valid.
     public var problem: String? {
         if let problem = detector.problem { return problem }
+        if masks.count > Self.maxMasks { return "masks: at most \(Self.maxMasks) (got \(masks.count))" }
         if let problem = masks.lazy.compactMap(\.problem).first { return "masks: \(problem)" }
         if zones.count > Self.maxZones { return "zones: at most \(Self.maxZones) (got \(zones.count))" }
         for zone in zones {

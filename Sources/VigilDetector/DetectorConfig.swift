@@ -104,20 +104,21 @@ public struct DetectorConfig: Sendable, Equatable, Codable {
 
     /// The first knob whose value is out of range, as a readable problem, or nil when all are valid.
     public var problem: String? {
-        if analysisWidth < 16 { return "analysis_width must be at least 16 (got \(analysisWidth))" }
-        if !(1...254).contains(pixelThreshold) { return "pixel_threshold must be 1...254 (got \(pixelThreshold))" }
-        if ![1, 2, 4].contains(noiseMultiplier) { return "noise_multiplier must be 1, 2 or 4 (got \(noiseMultiplier))" }
-        for (name, fraction) in [("light_switch_fraction", lightSwitchFraction), ("cell_fill", cellFill),
-                                 ("min_area", minArea)] where !(0...1).contains(fraction) {
-            return "\(name) must be a fraction 0...1 (got \(fraction))"
-        }
-        if minMotionFrames < 1 { return "min_motion_frames must be at least 1 (got \(minMotionFrames))" }
-        for (name, seconds) in [("event_gap", eventGap), ("max_event_length", maxEventLength),
-                                ("cooldown", cooldown), ("health_delay", healthDelay)] where !(seconds >= 0) {
-            return "\(name) must not be negative (got \(seconds))"
-        }
-        if !(0...255).contains(darkLuma) { return "dark_luma must be 0...255 (got \(darkLuma))" }
-        if !(coveredEdges >= 0) { return "covered_edges must not be negative (got \(coveredEdges))" }
-        return nil
+        let problems: [String?] = [
+            Bounds.problem("analysis_width", analysisWidth, 16...7680, unit: "pixels"),
+            Bounds.problem("pixel_threshold", pixelThreshold, 1...254),
+            [1, 2, 4].contains(noiseMultiplier) ? nil : "noise_multiplier must be 1, 2 or 4 (got \(noiseMultiplier))",
+            Bounds.problem("light_switch_fraction", lightSwitchFraction, 0...1),
+            Bounds.problem("cell_fill", cellFill, 0...1),
+            Bounds.problem("min_area", minArea, 0...1),
+            Bounds.problem("min_motion_frames", minMotionFrames, 1...1000),
+            Bounds.problem("event_gap", eventGap, 0...3600, unit: "seconds"),
+            Bounds.problem("max_event_length", maxEventLength, 0...86_400, unit: "seconds"),
+            Bounds.problem("cooldown", cooldown, 0...86_400, unit: "seconds"),
+            Bounds.problem("health_delay", healthDelay, 0...3600, unit: "seconds"),
+            Bounds.problem("dark_luma", darkLuma, 0...255),
+            Bounds.problem("covered_edges", coveredEdges, 0...255),
+        ]
+        return problems.lazy.compactMap { $0 }.first
     }
 }

@@ -1,4 +1,6 @@
+import VigilDetector
 import VigilIngest
+import VigilStore
 
 /// The daemon's timing knobs (`daemon:` in the config file). Deadlines and the offline threshold
 /// can also be set per camera under `daemon.cameras.<id>`.
@@ -87,27 +89,39 @@ public struct DaemonSettings: Sendable, Equatable, Decodable {
         snapshotMaxBytes = try value(.snapshotMaxBytes, snapshotMaxBytes)
     }
 
-    /// The first out-of-range knob, as a readable problem, or nil.
+    /// The range of each duration, in seconds: long enough for any real deployment, short enough
+    /// that no `Duration` or sleep computed from it overflows.
+    static let ranges: [String: ClosedRange<Double>] = [
+        "open_timeout": 0.1...3600, "read_timeout": 0.1...3600, "offline_after": 0.1...86_400,
+        "min_backoff": 0.01...3600, "max_backoff": 0.01...86_400, "credentials_retry": 1...604_800,
+        "not_found_retry": 1...604_800, "registry_poll": 0.1...3600, "adaptive_quiet_seconds": 0...86_400,
+    ]
+
+    /// The first out-of-range knob, as a readable problem (key, value and range), or nil.
     public var problem: String? {
-        let positive: [(String, Double?)] = [
+        let seconds: [(String, Double?)] = [
             ("open_timeout", openTimeout), ("read_timeout", readTimeout), ("offline_after", offlineAfter),
-            ("min_backoff", minBackoff), ("max_backoff", maxBackoff), ("credentials_retry", credentialsRetry), ("not_found_retry", notFoundRetry),
-            ("registry_poll", registryPoll),
+            ("min_backoff", minBackoff), ("max_backoff", maxBackoff), ("credentials_retry", credentialsRetry),
+            ("not_found_retry", notFoundRetry), ("registry_poll", registryPoll),
+            ("adaptive_quiet_seconds", adaptiveQuietSeconds),
         ] + cameras.sorted { $0.key < $1.key }.flatMap { id, timing in
-            [("cameras.\(id).open_timeout", timing.openTimeout), ("cameras.\(id).read_timeout", timing.readTimeout),
+            let id = TextFile.quoted(id)
+            return [("cameras.\(id).open_timeout", timing.openTimeout), ("cameras.\(id).read_timeout", timing.readTimeout),
              ("cameras.\(id).offline_after", timing.offlineAfter)]
         }
-        for (key, value) in positive {
-            if let value, !(value > 0) { return "\(key) must be a positive number of seconds (got \(value))" }
+        for (key, value) in seconds {
+            // A camera's own deadline has the range of the daemon-wide key it replaces.
+            if let value, let range = Self.ranges[String(key.split(separator: ".").last ?? "")],
+                let problem = Bounds.problem(key, value, range, unit: "seconds")
+            {
+                return problem
+            }
         }
-        if !(adaptiveQuietSeconds >= 0) {
-            return "adaptive_quiet_seconds must be 0 or more seconds (got \(adaptiveQuietSeconds))"
+        if let problem = Bounds.problem("snapshot_max_age_days", snapshotMaxAgeDays, 0.001...36_500, unit: "days") {
+            return problem
         }
-        if !(snapshotMaxAgeDays > 0) {
-            return "snapshot_max_age_days must be a positive number of days (got \(snapshotMaxAgeDays))"
-        }
-        if snapshotMaxBytes <= 0 {
-            return "snapshot_max_bytes must be a positive number of bytes (got \(snapshotMaxBytes))"
+        if let problem = Bounds.problem("snapshot_max_bytes", snapshotMaxBytes, 1...(1 << 50), unit: "bytes") {
+            return problem
         }
         if !["full", "normal"].contains(queueDurability) {
             return "queue_durability must be full or normal (got \(queueDurability))"

@@ -1,3 +1,5 @@
+import VigilDetector
+
 /// The config file's `reporter:` section: where alerts go besides the queue.
 ///
 /// ```yaml
@@ -60,12 +62,15 @@ public struct HookSettings: Sendable, Equatable, Decodable {
 
     /// The first knob out of range, or nil.
     var problem: String? {
-        if timeout <= 0 { return "timeout must be positive (got \(timeout))" }
-        if initialBackoff <= 0 { return "initial_backoff must be positive (got \(initialBackoff))" }
+        if let problem = Bounds.problem("timeout", timeout, 0.01...3600, unit: "seconds") { return problem }
+        if let problem = Bounds.problem("initial_backoff", initialBackoff, 0.01...86_400, unit: "seconds") {
+            return problem
+        }
+        if let problem = Bounds.problem("max_backoff", maxBackoff, 0.01...86_400, unit: "seconds") { return problem }
         if maxBackoff < initialBackoff {
             return "max_backoff must be at least initial_backoff (got \(maxBackoff))"
         }
         if deadAfter < 1 { return "dead_after must be at least 1 (got \(deadAfter))" }
-        return nil
+        return Bounds.problem("dead_after", deadAfter, 1...1000)
     }
 }

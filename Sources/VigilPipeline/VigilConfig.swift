@@ -1,5 +1,6 @@
 import Foundation
 import VigilDetector
+import VigilStore
 import Yams
 
 /// The YAML config file: the detection settings every camera starts from (`detector:`),
@@ -51,9 +52,9 @@ public struct VigilConfig: Sendable, Equatable {
     public static func load(path: String) throws(LoadError) -> VigilConfig {
         let text: String
         do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
+            text = try TextFile.read(path: path, what: "config")
         } catch {
-            throw LoadError(description: "cannot read config \(path): \(readableReason(error))")
+            throw LoadError(description: error.description)
         }
         return try parse(yaml: text, origin: path)
     }
@@ -62,7 +63,7 @@ public struct VigilConfig: Sendable, Equatable {
         var config = VigilConfig()
         let root: Node?
         do {
-            root = try Yams.compose(yaml: text)
+            root = try TextFile.composeYAML(text)
         } catch {
             throw LoadError(description: "config \(origin) is not valid YAML: \(error)")
         }
@@ -78,7 +79,7 @@ public struct VigilConfig: Sendable, Equatable {
             }
             for (key, value) in mapping {
                 let name = key.string ?? "\(key)"
-                let section = "cameras.\(name)"
+                let section = "cameras.\(TextFile.quoted(name))"
                 let overrides = try settingsMapping(value, in: origin, section: section)
                 config.cameras[name] = try decodeSettings(merging: overrides, onto: defaults, in: origin,
                                                           section: section)
@@ -99,7 +100,7 @@ public struct VigilConfig: Sendable, Equatable {
     public func settings(applying overrides: String, origin: String) throws(LoadError) -> CameraDetectionSettings {
         let node: Node?
         do {
-            node = try Yams.compose(yaml: overrides)
+            node = try TextFile.composeYAML(overrides)
         } catch {
             throw LoadError(description: "\(origin) is not valid YAML: \(error)")
         }
@@ -156,7 +157,7 @@ public struct VigilConfig: Sendable, Equatable {
                                                  in: origin, section: "daemon.cameras")
             for (key, value) in cameraMapping {
                 try checkSection(value, allowed: DaemonSettings.CameraTiming.keys, in: origin,
-                                 section: "daemon.cameras.\(key.string ?? "\(key)")")
+                                 section: "daemon.cameras.\(TextFile.quoted(key.string ?? "\(key)"))")
             }
         }
         let settings = try decode(DaemonSettings.self, from: node, in: origin, section: "daemon")
@@ -170,7 +171,7 @@ public struct VigilConfig: Sendable, Equatable {
         let mapping = try checkSection(node, allowed: ReporterSettings.keys, in: origin, section: "reporter")
         var settings = ReporterSettings()
         if let alertLog = mapping["alert_log"] {
-            guard let path = alertLog.string, !path.isEmpty else {
+            guard let path = TextFile.yamlString(alertLog), !path.isEmpty else {
                 throw LoadError(description: "config \(origin): 'reporter.alert_log' must be a file path")
             }
             settings.alertLog = path
@@ -188,7 +189,7 @@ public struct VigilConfig: Sendable, Equatable {
         throws(LoadError) -> HookSettings
     {
         let mapping = try checkSection(node, allowed: [target] + HookSettings.retryKeys, in: origin, section: section)
-        guard let value = mapping[target]?.string, !value.isEmpty else {
+        guard let value = mapping[target].flatMap(TextFile.yamlString), !value.isEmpty else {
             throw LoadError(description: "config \(origin): '\(section).\(target)' is required")
         }
         var settings = try decode(HookSettings.self, from: node, in: origin, section: section)
@@ -227,6 +228,7 @@ public struct VigilConfig: Sendable, Equatable {
         for key in mapping.keys {
             let name = key.string ?? "\(key)"
             if !allowed.contains(name) {
+                let name = TextFile.quoted(name)
                 let place = section.map { "\($0)." } ?? ""
                 let line = key.mark.map { " (line \($0.line))" } ?? ""
                 throw LoadError(description: "config \(origin)\(line): unknown key '\(place)\(name)'; "
@@ -241,7 +243,7 @@ public struct VigilConfig: Sendable, Equatable {
         case .typeMismatch(_, let context), .valueNotFound(_, let context), .keyNotFound(_, let context),
              .dataCorrupted(let context):
             let key = context.codingPath.map(\.stringValue).joined(separator: ".")
-            return "'\(key)' has a value of the wrong type"
+            return "'\(TextFile.quoted(key))' has a value of the wrong type"
         @unknown default:
             return "\(error)"
         }

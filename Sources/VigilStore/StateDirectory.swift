@@ -39,6 +39,7 @@ public struct StateDirectory: Sendable, Equatable {
                 throw Problem(description: "state directory \(path) is a file; pass --state-dir DIR")
             }
         } else {
+            try checkCreatable()
             do {
                 try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true,
                                                         attributes: [.posixPermissions: 0o700])
@@ -50,6 +51,34 @@ public struct StateDirectory: Sendable, Equatable {
         guard access(path, W_OK | X_OK) == 0 else {
             throw Problem(description: "state directory \(path) is not writable: \(String(cString: strerror(errno))); "
                           + "pass --state-dir DIR or set VIGIL_STATE_DIR")
+        }
+    }
+
+    /// Whether the directory exists and this process may read but not write it.
+    public var isReadOnly: Bool {
+        access(path, R_OK | X_OK) == 0 && access(path, W_OK) != 0
+    }
+
+    /// Names what stands in the way of creating the missing directory: a dangling symlink in its
+    /// place, or a file where a parent directory should be.
+    private func checkCreatable() throws(Problem) {
+        var info = stat()
+        if lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFLNK {
+            let target = (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) ?? "?"
+            throw Problem(description: "state directory \(path) is a symlink to \(target), which does not exist; "
+                          + "create it or pass --state-dir DIR")
+        }
+        var parent = url.deletingLastPathComponent()
+        while parent.path != "/" {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: parent.path, isDirectory: &isDirectory) {
+                guard isDirectory.boolValue else {
+                    throw Problem(description: "cannot create state directory \(path): \(parent.path) is a file, "
+                                  + "not a directory; pass --state-dir DIR")
+                }
+                return
+            }
+            parent.deleteLastPathComponent()
         }
     }
 

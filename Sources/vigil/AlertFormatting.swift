@@ -39,7 +39,10 @@ enum AlertFormatting {
     /// (or with `T`), `14:00` today; or an ISO-8601 time with a zone (`2026-11-29T13:00:00Z`).
     static func parseSince(_ text: String, now: Date = Date()) -> Date? {
         let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
-        if let unit = text.last.flatMap({ units[$0] }), let amount = Double(text.dropLast()), amount >= 0 {
+        // Up to 100 years ago; a larger, infinite or negative amount is not a time.
+        if let unit = text.last.flatMap({ units[$0] }), let amount = Double(text.dropLast()),
+            (0...100 * 365 * 86_400).contains(amount * unit)
+        {
             return now.addingTimeInterval(-amount * unit)
         }
         if let date = AlertTime.parse(text) { return date }

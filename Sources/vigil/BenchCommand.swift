@@ -34,6 +34,11 @@ struct BenchCommand: ParsableCommand {
             help: "A folder of clips with ground truth: vigil eval with adaptive decoding off and on (repeatable).")
     var suites: [String] = []
 
+    func validate() throws {
+        try checkRange("--detector-frames", detectorFrames, 1...10_000)
+        try checkRange("--repeats", repeats, 1...100)
+    }
+
     func run() throws {
         try reportingFailures {
             let info = try probe()

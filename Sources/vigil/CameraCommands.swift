@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VigilDetector
 import VigilIngest
 import VigilPipeline
 import VigilStore
@@ -34,9 +35,10 @@ struct CameraFieldOptions: ParsableArguments {
     var detectURL: String?
     @Option(help: "Display name.")
     var name: String?
-    @Option(help: "Latitude, WGS84 degrees (-90...90).", transform: { $0 })
+    // Unconditional: `--lon -73.9` takes the negative number as the value, not as an option.
+    @Option(parsing: .unconditional, help: "Latitude, WGS84 degrees (-90...90).")
     var lat: String?
-    @Option(help: "Longitude, WGS84 degrees (-180...180).", transform: { $0 })
+    @Option(parsing: .unconditional, help: "Longitude, WGS84 degrees (-180...180).")
     var lon: String?
     @Option(help: "Municipality.")
     var municipality: String?
@@ -50,9 +52,9 @@ struct CameraFieldOptions: ParsableArguments {
     var address: String?
     @Option(help: "Legal basis of the processing.")
     var legalBasis: String?
-    @Option(help: "Retention period of recordings, in days.")
+    @Option(parsing: .unconditional, help: "Retention period of recordings, in whole days (1...36500).")
     var retentionDays: String?
-    @Option(help: "View direction, compass degrees (0 = north).")
+    @Option(parsing: .unconditional, help: "View direction, compass degrees (0 = north, 0...360).")
     var viewDirection: String?
     @Option(help: "Camera model (private, never exported).")
     var model: String?
@@ -68,17 +70,15 @@ struct CameraFieldOptions: ParsableArguments {
     /// The validated contents of `--detection-file`, to store in the camera record.
     func detectionOverrides(for id: String) throws -> String? {
         guard let detectionFile else { return nil }
-        guard let data = FileManager.default.contents(atPath: detectionFile),
-            let text = String(data: data, encoding: .utf8)
-        else {
-            throw Failure("cannot read detection file \(detectionFile): No such file or not readable")
-        }
         do {
+            let text = try TextFile.read(path: detectionFile, what: "detection file")
             _ = try VigilConfig().settings(applying: text, origin: detectionFile)
-        } catch {
+            return text
+        } catch let problem as TextFile.Problem {
+            throw Failure(problem.description)
+        } catch let error as VigilConfig.LoadError {
             throw Failure(error.description)
         }
-        return text
     }
 
     func fields(id: String) throws -> CameraFields {
@@ -193,14 +193,14 @@ struct ListCameras: ParsableCommand {
 
     func run() throws {
         try reportingFailures {
-            let cameras = try state.openRegistry().cameras()
+            let cameras = try state.openRegistryForReading().cameras()
             guard !cameras.isEmpty else {
                 print("no cameras; add one with 'vigil camera add'")
                 return
             }
             let rows = [["ID", "NAME", "ENABLED", "REGISTER", "MUNICIPALITY", "URL"]] + cameras.map {
                 [$0.id, $0.name, $0.enabled ? "yes" : "no", $0.isPublic ? "public" : "private", $0.municipality,
-                 Redactor.shared.redact($0.streamURL)]
+                 Redactor.shared.redact(StreamAddress.displayed($0.streamURL))].map(TextFile.escaped)
             }
             let widths = (0..<rows[0].count).map { column in rows.map { $0[column].count }.max() ?? 0 }
             for row in rows {
@@ -218,13 +218,13 @@ struct ShowCamera: ParsableCommand {
 
     func run() throws {
         try reportingFailures {
-            let registry = try target.state.openRegistry()
+            let registry = try target.state.openRegistryForReading()
             let camera = try registry.existingCamera(target.id)
             let username = try registry.username(cameraID: target.id)
             let formatter = ISO8601DateFormatter()
             let lines: [(String, String?)] = [
-                ("id", camera.id), ("name", camera.name), ("url", Redactor.shared.redact(camera.streamURL)),
-                ("detect-url", camera.detectURL.map { Redactor.shared.redact($0) }),
+                ("id", camera.id), ("name", camera.name), ("url", Redactor.shared.redact(StreamAddress.displayed(camera.streamURL))),
+                ("detect-url", camera.detectURL.map { Redactor.shared.redact(StreamAddress.displayed($0)) }),
                 ("credentials", username.map { "stored for user \($0)" } ?? "none"),
                 ("enabled", camera.enabled ? "yes" : "no"), ("register", camera.isPublic ? "public" : "private"),
                 ("lat", "\(camera.latitude)"), ("lon", "\(camera.longitude)"), ("address", camera.address),
@@ -237,7 +237,7 @@ struct ShowCamera: ParsableCommand {
                 ("updated", formatter.string(from: camera.updatedAt)),
             ]
             for (key, value) in lines {
-                if let value { print("\(key):".padding(toLength: 16, withPad: " ", startingAt: 0) + value) }
+                if let value { print("\(key):".padding(toLength: 16, withPad: " ", startingAt: 0) + TextFile.escaped(value)) }
             }
         }
     }
@@ -277,8 +277,12 @@ struct TestCamera: ParsableCommand {
     )
 
     @OptionGroup var target: CameraIDArguments
-    @Option(help: "Seconds to wait for the camera.")
+    @Option(parsing: .unconditional, help: "Seconds to wait for the camera (0.1...3600).")
     var timeout: Double = 10
+
+    func validate() throws {
+        try checkRange("--timeout", timeout, 0.1...3600, unit: "seconds")
+    }
 
     func run() throws {
         try reportingFailures {
@@ -320,7 +324,7 @@ extension CameraRegistry {
     /// The camera, or a failure naming the unknown id.
     func existingCamera(_ id: String) throws -> Camera {
         guard let camera = try camera(id: id) else {
-            throw Failure("no camera '\(id)'; 'vigil camera list' shows the registered ones")
+            throw Failure("no camera '\(TextFile.quoted(id))'; 'vigil camera list' shows the registered ones")
         }
         return camera
     }

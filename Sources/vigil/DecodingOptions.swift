@@ -1,4 +1,5 @@
 import ArgumentParser
+import VigilDetector
 import VigilIngest
 
 /// How `vigil replay` and `vigil eval` decode: the choices the daemon makes in its config, so that
@@ -10,13 +11,11 @@ struct DecodingOptions: ParsableArguments {
     @Flag(help: "Adaptive decoding: only keyframes while the scene is quiet, catching up on the GOP when it changes.")
     var adaptive = false
 
-    @Option(help: "With --adaptive: seconds of quiet before decoding drops to keyframes.")
+    @Option(parsing: .unconditional, help: "With --adaptive: seconds of quiet before decoding drops to keyframes (0...86400).")
     var adaptiveQuietSeconds: Double = AdaptiveDecoding().quietSeconds
 
     func validate() throws {
-        guard adaptiveQuietSeconds >= 0 else {
-            throw ValidationError("--adaptive-quiet-seconds must be 0 or more, got \(adaptiveQuietSeconds)")
-        }
+        try checkRange("--adaptive-quiet-seconds", adaptiveQuietSeconds, 0...86_400, unit: "seconds")
     }
 
     /// The adaptive decoding settings, or nil when every frame is decoded.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VigilDetector
 import VigilIngest
 import VigilStore
 
@@ -42,6 +43,18 @@ func reportingFailures(_ body: () async throws -> Void) async throws {
     }
 }
 
+/// For `validate()`: a flag's value outside `range` is one line naming the flag, the value and the
+/// range (not ArgumentParser's usage block), then exit 1.
+func checkRange(_ flag: String, _ value: Double, _ range: ClosedRange<Double>, unit: String = "") throws {
+    if let problem = Bounds.problem(flag, value, range, unit: unit) { throw Failure(problem).report() }
+}
+
+/// The same for a whole number.
+func checkRange(_ flag: String, _ value: Int, _ range: ClosedRange<Int>, unit: String = "") throws {
+    if let problem = Bounds.problem(flag, value, range, unit: unit) { throw Failure(problem).report() }
+}
+
+/// Prints one line on stderr, redacted, with any control character escaped so it stays one line.
 func printError(_ line: String) {
-    FileHandle.standardError.write(Data((Redactor.shared.redact(line) + "\n").utf8))
+    FileHandle.standardError.write(Data((TextFile.escaped(Redactor.shared.redact(line)) + "\n").utf8))
 }

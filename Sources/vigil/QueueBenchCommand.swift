@@ -25,9 +25,10 @@ struct QueueBenchCommand: ParsableCommand {
     func run() throws {
         try reportingFailures {
             let threadCounts = producers.split(separator: ",").compactMap { Int($0) }
-            guard !threadCounts.isEmpty, threadCounts.allSatisfy({ $0 > 0 }), alerts > 0 else {
-                throw Failure("--producers takes positive counts like 1,8 and --alerts a positive number")
+            guard !threadCounts.isEmpty, threadCounts.allSatisfy({ (1...256).contains($0) }) else {
+                throw Failure("--producers takes counts 1...256 like 1,8 (got \(producers))")
             }
+            try checkRange("--alerts", alerts, 1...10_000_000)
             let base = URL(fileURLWithPath: directory ?? NSTemporaryDirectory(), isDirectory: true)
                 .appendingPathComponent("vigil-bench-queue-\(getpid())")
             defer { try? FileManager.default.removeItem(at: base) }

@@ -28,7 +28,7 @@ struct ExportRegister: ParsableCommand {
 
     func run() throws {
         try reportingFailures {
-            let register = PublicRegister(cameras: try state.openRegistry().cameras())
+            let register = PublicRegister(cameras: try state.openRegistryForReading().cameras())
             let data = try register.render(format)
             guard let output else {
                 FileHandle.standardOutput.write(data)

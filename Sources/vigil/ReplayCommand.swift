@@ -56,13 +56,30 @@ struct ReplayCommand: ParsableCommand {
                     output.write(line)
                 }
             } catch {
-                throw Failure("cannot open \(path): \(error.reason)")
+                throw openFailure(error)
+            }
+            if result.frames == 0 {
+                let reason = result.endedEarly.map { ": \($0.reason)" } ?? ""
+                throw Failure("\(path): no video frame could be decoded\(reason); is it a video file?")
             }
             if let problem = result.endedEarly {
                 printError("vigil: \(path): input ended early after \(result.frames) frames: \(problem.reason)")
             }
             if summary { printSummary(result) }
         }
+    }
+
+    /// The line for a file that did not open: what it is, and where to look when FFmpeg refused it.
+    private func openFailure(_ error: MediaError) -> Failure {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            return Failure("cannot open \(path): it is a directory; pass a video file")
+        }
+        guard [.invalidData, .other].contains(error.code), access(path, R_OK) == 0 else {
+            return Failure("cannot open \(path): \(error.reason)")
+        }
+        return Failure("cannot open \(path): FFmpeg cannot read it as video (\(error.reason)); "
+                       + "--verbose shows FFmpeg's own messages")
     }
 
     private func printSummary(_ result: ReplaySummary) {

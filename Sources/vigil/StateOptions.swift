@@ -19,6 +19,17 @@ struct StateDirectoryOption: ParsableArguments {
             throw Failure(error.description)
         }
     }
+
+    /// Opens the camera registry for a command that only reads it; on a state directory this user
+    /// cannot write (an operator reading the daemon's registry) the registry is opened read-only.
+    func openRegistryForReading() throws -> CameraRegistry {
+        guard directory.isReadOnly else { return try openRegistry() }
+        do {
+            return try CameraRegistry(readingFrom: directory)
+        } catch {
+            throw Failure(error.description)
+        }
+    }
 }
 
 /// `--state-dir DIR` and `--alert-log PATH`, for the subcommands that write or read the alert log.

@@ -20,7 +20,7 @@ public struct CameraFields: Sendable {
     public mutating func set(_ name: String, _ value: String?) throws(FieldProblem) {
         let canonical = Self.canonicalName(name)
         guard Self.names.contains(canonical) else {
-            throw FieldProblem(field: name, message: "unknown field '\(name)'; known fields: "
+            throw FieldProblem(field: name, message: "unknown field '\(TextFile.quoted(name))'; known fields: "
                                + Self.names.joined(separator: ", "))
         }
         values[canonical] = value
@@ -55,9 +55,19 @@ public struct CameraFields: Sendable {
         }
         func number(_ field: String, in range: ClosedRange<Double>, _ current: Double?) throws(FieldProblem) -> Double? {
             guard let raw = text(field) else { return current }
-            guard let value = Double(raw), range.contains(value) else {
-                throw FieldProblem(field: field, message: "\(field) '\(raw)' is not a number in "
+            // Decimal notation only: Swift's Double("0x10") is 16, Double("inf") is infinity.
+            guard raw.allSatisfy({ "0123456789.+-eE".contains($0) }), let value = Double(raw), range.contains(value)
+            else {
+                throw FieldProblem(field: field, message: "\(field) '\(TextFile.quoted(raw))' is not a number in "
                                    + "\(range.lowerBound.formatted())...\(range.upperBound.formatted())")
+            }
+            return value
+        }
+        func wholeNumber(_ field: String, in range: ClosedRange<Int>, _ current: Int?) throws(FieldProblem) -> Int? {
+            guard let raw = text(field) else { return current }
+            guard raw.allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int(raw), range.contains(value) else {
+                throw FieldProblem(field: field, message: "\(field) '\(TextFile.quoted(raw))' is not a whole number in "
+                                   + "\(range.lowerBound)...\(range.upperBound)")
             }
             return value
         }
@@ -70,9 +80,19 @@ public struct CameraFields: Sendable {
             return value
         }
 
+        for field in Self.textFields {
+            // Free text may span lines (an address on two); nothing else may hold a control character.
+            let allowed: Set<Unicode.Scalar> = ["address", "purpose"].contains(field) ? ["\n", "\r"] : []
+            if let value = values[field],
+                let bad = value.unicodeScalars.first(where: { TextFile.isUnprintable($0) && !allowed.contains($0) })
+            {
+                throw FieldProblem(field: field, message: "\(field) contains the control character "
+                                   + "U+\(String(format: "%04X", bad.value)); remove it")
+            }
+        }
         let id = try required("id", existing?.id)
         guard id.range(of: #"^[a-z0-9][a-z0-9-]{0,62}$"#, options: .regularExpression) != nil else {
-            throw FieldProblem(field: "id", message: "id '\(id)' must be a slug: lowercase letters, digits and '-', "
+            throw FieldProblem(field: "id", message: "id '\(TextFile.quoted(id))' must be a slug: lowercase letters, digits and '-', "
                                + "up to 63 characters, e.g. grote-markt-1")
         }
         var credentials: CameraCredentials?
@@ -109,8 +129,7 @@ public struct CameraFields: Sendable {
             operatorName: try required("operator", existing?.operatorName),
             purpose: try required("purpose", existing?.purpose),
             legalBasis: text("legal-basis") ?? existing?.legalBasis,
-            retentionDays: try number("retention-days", in: 1...36500, existing?.retentionDays.map(Double.init))
-                .map { Int($0) },
+            retentionDays: try wholeNumber("retention-days", in: 1...36500, existing?.retentionDays),
             viewDirection: try number("view-direction", in: 0...360, existing?.viewDirection),
             isPublic: try visibility(existing?.isPublic),
             model: text("model") ?? existing?.model,
@@ -120,6 +139,11 @@ public struct CameraFields: Sendable {
             updatedAt: now)
         return (camera, credentials)
     }
+
+    /// Fields stored and printed as text (paths and URLs are checked where they are parsed).
+    static let textFields = [
+        "id", "name", "address", "municipality", "operator", "purpose", "legal-basis", "model", "firmware", "username",
+    ]
 
     private func visibility(_ current: Bool?) throws(FieldProblem) -> Bool {
         guard values["public"] != nil || current != nil else {
@@ -135,7 +159,7 @@ public struct CameraFields: Sendable {
         switch raw {
         case "true", "yes", "1", "public": return true
         case "false", "no", "0", "private": return false
-        default: throw FieldProblem(field: field, message: "\(field) '\(raw)' must be true or false")
+        default: throw FieldProblem(field: field, message: "\(field) '\(TextFile.quoted(raw))' must be true or false")
         }
     }
 

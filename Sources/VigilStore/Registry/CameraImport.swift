@@ -26,10 +26,11 @@ public enum CameraImport {
     }
 
     public static func read(path: String) throws(Problem) -> [Row] {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
-        else {
-            throw Problem(description: "cannot read import file \(path): "
-                          + (FileManager.default.fileExists(atPath: path) ? "not readable UTF-8 text" : "No such file or directory"))
+        let text: String
+        do {
+            text = try TextFile.read(path: path, what: "import file")
+        } catch {
+            throw Problem(description: error.description)
         }
         let name = URL(fileURLWithPath: path).lastPathComponent
         let lowercased = path.lowercased()
@@ -59,18 +60,27 @@ public enum CameraImport {
         return result
     }
 
-    private static func csvRows(_ text: String, name: String) throws(Problem) -> [Row] {
+    /// Parses CSV text (exposed for the import fuzzer).
+    public static func csvRows(_ text: String, name: String) throws(Problem) -> [Row] {
         let reader: CSVReader
         do {
-            reader = try CSVReader(string: text, hasHeaderRow: true, trimFields: true)
+            reader = try CSVReader(string: text, hasHeaderRow: true, trimFields: false)
         } catch {
             throw Problem(description: "\(name) line 1: not valid CSV: \(error)")
         }
-        let header = reader.headerRow ?? []
+        let header = (reader.headerRow ?? []).map { $0.trimmingCharacters(in: .whitespaces) }
+        var seenFields: Set<String> = []
+        for field in header where !seenFields.insert(CameraFields.canonicalName(field)).inserted {
+            throw Problem(description: "\(name) line 1: the header names field '\(TextFile.quoted(field))' twice")
+        }
         var rows: [Row] = []
-        var line = 1
-        while let values = reader.next() {
-            line += 1
+        // The line the next row starts on: a quoted field may span several lines.
+        var nextLine = 1 + lineBreaks(in: reader.headerRow ?? []) + 1
+        var line = nextLine
+        while let rawValues = reader.next() {
+            line = nextLine
+            nextLine += 1 + lineBreaks(in: rawValues)
+            let values = rawValues.map { $0.trimmingCharacters(in: .whitespaces) }
             if values.allSatisfy(\.isEmpty) { continue }
             guard values.count == header.count else {
                 throw Problem(description: "\(name) line \(line): \(values.count) fields, the header has \(header.count)")
@@ -86,15 +96,26 @@ public enum CameraImport {
             rows.append(Row(line: line, fields: fields))
         }
         if let error = reader.error {
-            throw Problem(description: "\(name) line \(line + 1): not valid CSV: \(error)")
+            throw Problem(description: "\(name) line \(nextLine): not valid CSV: \(error)")
         }
         return rows
     }
 
-    private static func yamlRows(_ text: String, name: String) throws(Problem) -> [Row] {
+    /// Line breaks inside the fields of one row (CRLF counts once).
+    private static func lineBreaks(in fields: [String]) -> Int {
+        fields.reduce(0) { count, field in
+            count + field.unicodeScalars.reduce(into: (breaks: 0, afterCR: false)) { state, scalar in
+                if scalar == "\n" && !state.afterCR || scalar == "\r" { state.breaks += 1 }
+                state.afterCR = scalar == "\r"
+            }.breaks
+        }
+    }
+
+    /// Parses YAML text (exposed for the import fuzzer).
+    public static func yamlRows(_ text: String, name: String) throws(Problem) -> [Row] {
         let root: Node?
         do {
-            root = try Yams.compose(yaml: text)
+            root = try TextFile.composeYAML(text)
         } catch {
             throw Problem(description: "\(name) is not valid YAML: \(error)")
         }
@@ -112,8 +133,11 @@ public enum CameraImport {
             var fieldLines: [String: Int] = [:]
             for (key, value) in mapping {
                 let field = key.string ?? "\(key)"
-                do {
-                    try fields.set(field, value.string ?? value.scalar?.string)
+                do throws(CameraFields.FieldProblem) {
+                    guard value.scalar != nil else {
+                        throw CameraFields.FieldProblem(field: field, message: "\(field) must be a single value")
+                    }
+                    try fields.set(field, TextFile.yamlString(value))
                 } catch {
                     throw Problem(description: "\(name) line \(key.mark?.line ?? line): \(error.message)")
                 }

@@ -26,6 +26,30 @@ public final class CameraRegistry: Sendable {
         }
     }
 
+    /// Opens an existing registry read-only, for commands that only read it on a state directory
+    /// this user cannot write. SQLite needs the WAL index of a WAL database: when it is absent (no
+    /// writer is running) or unreadable, the file is read as immutable, which shows the registry as
+    /// of the daemon's last checkpoint.
+    public init(readingFrom directory: StateDirectory) throws(RegistryError) {
+        let file = directory.file(Self.fileName)
+        guard FileManager.default.fileExists(atPath: file.path) else {
+            throw RegistryError("no registry at \(file.path), and the state directory is not writable; "
+                                + "pass --state-dir DIR")
+        }
+        var configuration = Configuration()
+        configuration.label = "registry"
+        configuration.readonly = true
+        configuration.busyMode = .timeout(5)
+        do {
+            let walIndex = access(file.path + "-shm", R_OK) == 0
+            pool = try DatabasePool(path: walIndex ? file.path : "file:\(file.path)?immutable=1",
+                                    configuration: configuration)
+            _ = try pool.read { db in try Camera.fetchCount(db) }
+        } catch {
+            throw RegistryError("cannot read registry \(file.path): \(error)")
+        }
+    }
+
     private static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1: cameras and credentials") { db in
@@ -165,7 +189,7 @@ public struct RegistryError: Error, CustomStringConvertible, Equatable {
     }
 
     static func unknownCamera(_ id: String) -> RegistryError {
-        RegistryError("no camera '\(id)'; 'vigil camera list' shows the registered ones")
+        RegistryError("no camera '\(TextFile.quoted(id))'; 'vigil camera list' shows the registered ones")
     }
 
     static func wrapping(_ error: any Error) -> RegistryError {

@@ -99,9 +99,10 @@ public struct PublicRegister: Sendable {
         let writer = try CSVWriter(stream: stream)
         try writer.write(row: Entry.CodingKeys.allCases.map(\.rawValue))
         for entry in entries {
-            try writer.write(row: [
-                entry.id, entry.name, entry.municipality, entry.address ?? "", "\(entry.latitude)",
-                "\(entry.longitude)", entry.operatorName, entry.purpose, entry.legalBasis ?? "",
+            let text = [entry.id, entry.name, entry.municipality, entry.address ?? ""].map(Self.inertCell)
+            try writer.write(row: text + [
+                "\(entry.latitude)", "\(entry.longitude)", Self.inertCell(entry.operatorName),
+                Self.inertCell(entry.purpose), Self.inertCell(entry.legalBasis ?? ""),
                 entry.retentionDays.map(String.init) ?? "", entry.viewDirection.map { "\($0)" } ?? "",
                 entry.enabled ? "true" : "false",
             ])
@@ -110,6 +111,14 @@ public struct PublicRegister: Sendable {
         var data = stream.property(forKey: .dataWrittenToMemoryStreamKey) as? Data ?? Data()
         data.append(contentsOf: "\n".utf8)
         return data
+    }
+
+    /// A text cell that a spreadsheet will not run as a formula: one starting with `=`, `+`, `-`,
+    /// `@`, a tab or a carriage return gets a leading `'` (OWASP's CSV-injection advice). The number
+    /// columns are written as numbers and never pass through here.
+    static func inertCell(_ text: String) -> String {
+        guard let first = text.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) else { return text }
+        return "'" + text
     }
 
     /// RFC 7946 FeatureCollection of Points, coordinates `[longitude, latitude]`.

@@ -38,29 +38,29 @@ public struct StreamAddress: Sendable, Equatable {
         switch scheme {
         case "file":
             guard rest.hasPrefix("/"), let path = String(rest).removingPercentEncoding else {
-                throw Problem(description: "\(field) '\(trimmed)' is not a file URL with an absolute path (file:///path)")
+                throw Problem(description: "\(field) is not a file URL with an absolute path (file:///path)")
             }
             address = URL(fileURLWithPath: path).standardizedFileURL.path
             credentials = nil
         case "rtsp", "rtsps":
             // The authority ends at the first '/', '?' or '#'; its userinfo runs to the last '@', so a
-            // raw '@' in a password works (a raw '/' or '#' must be percent-encoded).
+            // raw '@' in a password works. An '@' after that point means a raw '/', '?' or '#' in a
+            // password: the URL cannot be split safely, and no part of it is quoted (it may be a password).
             let authority = rest.prefix { !"/?#".contains($0) }
             let pathAndQuery = rest[authority.endIndex...]
+            guard !pathAndQuery.contains("@") else {
+                throw Problem(description: "\(field) has an '@' after a '/', '?' or '#': percent-encode / # ? in the "
+                              + "password (%2F %23 %3F), or use --username with --password-file")
+            }
             var host = authority
             var parsedCredentials: CameraCredentials?
             if let at = authority.range(of: "@", options: .backwards) {
                 parsedCredentials = try Self.credentials(from: String(authority[..<at.lowerBound]), field: field)
                 host = authority[at.upperBound...]
             }
-            guard !host.isEmpty, !host.hasPrefix(":") else {
-                throw Problem(description: "\(field) has no host; expected \(scheme)://HOST[:PORT]/PATH")
-            }
-            if !host.hasPrefix("["), let colon = host.lastIndex(of: ":") {
-                let portText = host[host.index(after: colon)...]
-                guard let port = Int(portText), (1...65535).contains(port) else {
-                    throw Problem(description: "\(field) has an invalid port '\(portText)'; expected 1-65535")
-                }
+            try Self.checkHost(String(host), scheme: scheme, field: field)
+            guard !pathAndQuery.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+                throw Problem(description: "\(field) has a control character in its path; percent-encode it")
             }
             address = "\(scheme)://\(host)\(pathAndQuery)"
             credentials = parsedCredentials
@@ -69,8 +69,52 @@ public struct StreamAddress: Sendable, Equatable {
         }
     }
 
+    /// Checks `HOST[:PORT]` or `[IPv6][:PORT]`. The port is quoted only when it is all digits: a
+    /// mistyped URL may carry part of a password there.
+    private static func checkHost(_ host: String, scheme: String, field: String) throws(Problem) {
+        var name = Substring(host), port: Substring?
+        if host.hasPrefix("[") {
+            guard let close = host.firstIndex(of: "]") else {
+                throw Problem(description: "\(field) has an IPv6 address without its closing ']'; "
+                              + "expected \(scheme)://[ADDRESS]:PORT/PATH")
+            }
+            name = host[host.index(after: host.startIndex)..<close]
+            let after = host[host.index(after: close)...]
+            guard after.isEmpty || after.hasPrefix(":") else {
+                throw Problem(description: "\(field) has text after the IPv6 address's ']'; expected [ADDRESS]:PORT")
+            }
+            port = after.isEmpty ? nil : after.dropFirst()
+            guard !name.isEmpty, name.allSatisfy({ $0.isHexDigit || ":.%".contains($0) }) else {
+                throw Problem(description: "\(field) has an invalid IPv6 address inside [ ]")
+            }
+        } else if let colon = host.lastIndex(of: ":") {
+            name = host[..<colon]
+            port = host[host.index(after: colon)...]
+        }
+        guard !name.isEmpty else {
+            throw Problem(description: "\(field) has no host; expected \(scheme)://HOST[:PORT]/PATH")
+        }
+        guard host.hasPrefix("[") || name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-._~%".contains($0)) })
+        else {
+            throw Problem(description: "\(field) has a host with characters a host name cannot have; "
+                          + "expected \(scheme)://HOST[:PORT]/PATH (percent-encode / # ? in a password)")
+        }
+        if let port {
+            let digits = !port.isEmpty && port.allSatisfy { $0.isASCII && $0.isNumber }
+            guard digits, port.count <= 5, let number = Int(port), (1...65535).contains(number) else {
+                throw Problem(description: "\(field) has an invalid port" + (digits ? " '\(port)'" : "")
+                              + "; expected 1-65535")
+            }
+        }
+    }
+
+    /// The scheme is quoted only when it looks like one (letters first, then letters, digits, `+ . -`):
+    /// text before a `://` that does not may be a mistyped password.
     private static func badScheme(_ scheme: String, field: String) -> Problem {
-        Problem(description: "\(field) has unsupported scheme '\(scheme)'; use rtsp://, rtsps://, file:// or a file path")
+        let looksLikeScheme = scheme.count <= 16 && scheme.first?.isLetter == true
+            && scheme.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "+.-".contains($0)) }
+        return Problem(description: "\(field) has " + (looksLikeScheme ? "unsupported scheme '\(scheme)'" : "no valid scheme")
+                       + "; use rtsp://, rtsps://, file:// or a file path")
     }
 
     private static func credentials(from userinfo: String, field: String) throws(Problem) -> CameraCredentials? {
@@ -83,6 +127,16 @@ public struct StreamAddress: Sendable, Equatable {
                           + "use --username with --password-file instead")
         }
         return CameraCredentials(username: user, password: password)
+    }
+
+    /// A stored address as `camera list` and `camera show` print it: anything between `://` and the
+    /// last `@` masked, wherever that `@` is. Addresses are stored without credentials, but a record
+    /// written before ambiguous URLs were refused may hold `rtsp://admin:4711/9876@host/...`.
+    public static func displayed(_ address: String) -> String {
+        guard let schemeEnd = address.range(of: "://"),
+            let at = address[schemeEnd.upperBound...].lastIndex(of: "@")
+        else { return address }
+        return address[..<schemeEnd.upperBound] + "***" + address[at...]
     }
 
     /// The URL to hand to FFmpeg: the address with `credentials` percent-encoded into the userinfo.

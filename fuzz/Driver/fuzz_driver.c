@@ -1,0 +1,2 @@
+// Declarations only: LLVMFuzzerRunDriver comes from libFuzzer when linked with -sanitize=fuzzer.
+#include "fuzz_driver.h"
