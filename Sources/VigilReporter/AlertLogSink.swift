@@ -9,6 +9,9 @@ import VigilStore
 /// off, and the alert, which was not acknowledged, is written again whole. Alerts written but not
 /// acknowledged before a crash are recognised by their ids in the log's tail and not written twice.
 ///
+/// The path is opened with `O_NOFOLLOW`, and a file that is not an alert log (not a regular file, or
+/// a first line that is not an alert) is refused untouched: nothing is ever cut off someone else's file.
+///
 /// File state is confined to `io`, a serial queue, so blocking writes never run on the cooperative pool.
 final class AlertLogSink: AlertSink, @unchecked Sendable {
     let name = "log"
@@ -88,20 +91,66 @@ final class AlertLogSink: AlertSink, @unchecked Sendable {
         }
     }
 
+    /// Opens the log without following a symbolic link and checks that it is a Vigil alert log (empty,
+    /// or starting with an alert line) before anything is cut off it.
     private func openFile() throws(DeliveryError) {
-        let descriptor = open(url.path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
+        let descriptor = open(url.path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o640)
         guard descriptor >= 0 else {
+            if errno == ELOOP {
+                throw DeliveryError("the alert log \(url.path) is a symbolic link; Vigil does not write through one: "
+                                    + "give the real path (--alert-log or reporter.alert_log)")
+            }
             throw DeliveryError("cannot open the alert log \(url.path): \(String(cString: strerror(errno)))")
         }
-        self.descriptor = descriptor
-        let tail = repairTornLine()
-        recentIDs = Set(tail.split(separator: UInt8(ascii: "\n")).compactMap {
-            try? Alert(jsonLine: String(decoding: $0, as: UTF8.self)).id
-        })
+        do throws(DeliveryError) {
+            try checkIsAlertLog(descriptor)
+            self.descriptor = descriptor
+            let tail = try repairTornLine()
+            recentIDs = Set(tail.split(separator: UInt8(ascii: "\n")).compactMap {
+                try? Alert(jsonLine: String(decoding: $0, as: UTF8.self)).id
+            })
+        } catch {
+            close(descriptor)
+            self.descriptor = -1
+            throw error
+        }
     }
 
-    /// Cuts off a last line without its newline; returns the (whole) lines of the log's tail.
-    private func repairTornLine() -> [UInt8] {
+    /// A file that is not an alert log: named, and what to do, in one line.
+    private func notAnAlertLog(_ what: String) -> DeliveryError {
+        DeliveryError("\(url.path) is not a Vigil alert log (\(what)); left untouched: give the alert log a file of its own")
+    }
+
+    /// Refuses anything but a regular file that is empty or starts with a whole alert line (or, after
+    /// a crash during the very first write, with the torn beginning of one).
+    private func checkIsAlertLog(_ descriptor: Int32) throws(DeliveryError) {
+        var status = stat()
+        guard fstat(descriptor, &status) == 0, status.st_mode & S_IFMT == S_IFREG else {
+            throw notAnAlertLog("not a regular file")
+        }
+        guard status.st_size > 0 else { return }
+        var head = [UInt8](repeating: 0, count: min(Int(status.st_size), Self.firstLineBytes))
+        let read = head.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, $0.count, 0) }
+        guard read == head.count else { throw notAnAlertLog("cannot read its first line") }
+        if let end = head.firstIndex(of: UInt8(ascii: "\n")) {
+            guard Self.isAlertLine(head[..<end]) else { throw notAnAlertLog("its first line is not an alert") }
+        } else if status.st_size > Self.firstLineBytes || !Self.alertLineStarts.contains(where: head.starts(with:)) {
+            throw notAnAlertLog("it does not start with an alert")
+        }
+    }
+
+    /// The longest first line looked at; an alert line is well under 64 KiB.
+    private static let firstLineBytes = 1 << 16
+    /// How an alert line begins (keys are sorted: `box` comes first when present, else `camera`).
+    private static let alertLineStarts = [Array(#"{"box":["#.utf8), Array(#"{"camera":""#.utf8)]
+
+    private static func isAlertLine(_ bytes: some Collection<UInt8>) -> Bool {
+        (try? Alert(jsonLine: String(decoding: bytes, as: UTF8.self))) != nil
+    }
+
+    /// Cuts off a last line without its newline when a whole alert line comes before it (or it is
+    /// the file's only line, checked by ``checkIsAlertLog(_:)``); returns the (whole) lines of the log's tail.
+    private func repairTornLine() throws(DeliveryError) -> [UInt8] {
         let size = Int(lseek(descriptor, 0, SEEK_END))
         let start = max(0, size - Self.tailBytes)
         var tail = [UInt8](repeating: 0, count: size - start)
@@ -109,7 +158,15 @@ final class AlertLogSink: AlertSink, @unchecked Sendable {
         guard read == tail.count, !tail.isEmpty else { return [] }
         if tail.last != UInt8(ascii: "\n") {
             let keep = tail.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0
-            if keep > 0 || start == 0, ftruncate(descriptor, off_t(start + keep)) == 0 {
+            if keep > 0 {
+                let previousStart = tail[..<(keep - 1)].lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0
+                guard previousStart > 0 || start == 0, Self.isAlertLine(tail[previousStart..<(keep - 1)]) else {
+                    throw notAnAlertLog("its last line is cut short and the line before it is not an alert")
+                }
+            } else if start > 0 {
+                throw notAnAlertLog("its last \(tail.count) bytes hold no line break")
+            }
+            if ftruncate(descriptor, off_t(start + keep)) == 0 {
                 logger.warning("alert log \(url.path): removed a torn last line (\(tail.count - keep) bytes) left by a crash; its alert is written again")
                 tail.removeSubrange(keep...)
             }

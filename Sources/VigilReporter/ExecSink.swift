@@ -66,8 +66,17 @@ private struct ChildProcess: Sendable {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+        // The daemon's threads block most signals and ignore SIGPIPE (and SIGHUP, SIGTERM... with
+        // signal sources): the command starts with no signal blocked and every disposition default.
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         posix_spawnattr_setpgroup(&attributes, 0)
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        posix_spawnattr_setsigmask(&attributes, &signals)
+        // Every bit set, not sigfillset: that leaves out glibc's two internal signals, which
+        // posix_spawn then hands to the command ignored.
+        _ = withUnsafeMutableBytes(of: &signals) { $0.initializeMemory(as: UInt8.self, repeating: 0xFF) }
+        posix_spawnattr_setsigdefault(&attributes, &signals)
         let strings = ["/bin/sh", "-c", shellCommand]
         let arguments: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) } + [nil]
         let variables: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
@@ -102,14 +111,23 @@ private struct ChildProcess: Sendable {
     }
 
     /// Blocks until the command ends: its wait status, and whether its timeout fired first (then
-    /// the group got SIGTERM, and SIGKILL two seconds later).
+    /// the group got SIGTERM, and SIGKILL two seconds later or as soon as the shell itself ended, so
+    /// that nothing it started in the background outlives the attempt).
     func wait(timeout: TimeInterval) -> (status: Int32, timedOut: Bool) {
         let deadline = Date().addingTimeInterval(timeout)
-        var status: Int32 = 0
         var signalled: Int32 = 0
         while true {
-            let result = waitpid(pid, &status, WNOHANG)
-            if result == pid || (result < 0 && errno != EINTR) { return (status, signalled != 0) }
+            // WNOWAIT leaves the shell a zombie, so its pid (the group's id) cannot be reused before
+            // the group is killed.
+            var info = siginfo_t()
+            let result = waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT)
+            if result < 0, errno != EINTR { return (0, signalled != 0) }
+            if result == 0, info._sifields._sigchld.si_pid == pid {
+                if signalled != 0 { kill(-pid, SIGKILL) }
+                var status: Int32 = 0
+                while waitpid(pid, &status, 0) < 0, errno == EINTR {}
+                return (status, signalled != 0)
+            }
             if signalled == 0, Date() >= deadline {
                 signalled = SIGTERM
                 kill(-pid, SIGTERM)

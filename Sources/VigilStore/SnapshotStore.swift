@@ -4,7 +4,8 @@ import Foundation
 /// and their retention by age and total size.
 ///
 /// Directories are created 0750 and files 0640. A snapshot is written under a temporary name,
-/// flushed and renamed, so a reader never sees a partial JPEG. Holds no mutable state: any thread.
+/// flushed and renamed, so a reader never sees a partial JPEG. Symbolic links under `directory` are
+/// never followed, neither to write nor to prune. Holds no mutable state: any thread.
 public struct SnapshotStore: Sendable {
     /// Usually `<state dir>/snapshots`.
     public let directory: URL
@@ -25,26 +26,51 @@ public struct SnapshotStore: Sendable {
     }
 
     /// Writes `jpeg` as the snapshot of `event` of `camera`, taken at `time`; returns its path.
+    /// Every directory on the way is opened with `O_NOFOLLOW` (relative to the one before): a
+    /// symbolic link planted anywhere under ``directory`` makes the write fail, never go elsewhere.
     public func save(_ jpeg: [UInt8], camera: String, event: String, at time: Date = Date()) throws(Failure) -> String {
-        let day = directory.appendingPathComponent(camera).appendingPathComponent(Self.dayName(time))
-        do {
-            try FileManager.default.createDirectory(at: day, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o750])
-        } catch {
-            throw Failure(description: "cannot create \(day.path): \(StateDirectory.reason(error))")
+        if mkdir(directory.path, 0o750) != 0, errno != EEXIST {
+            throw Failure(description: "cannot create \(directory.path): \(Self.errnoText)")
         }
-        let path = day.appendingPathComponent("\(event).jpg").path
-        let temporary = day.appendingPathComponent(".\(event).jpg.tmp").path
-        if let problem = Self.write(jpeg, to: temporary) ?? (rename(temporary, path) == 0 ? nil : "rename: \(Self.errnoText)") {
-            unlink(temporary)
+        var parent = open(directory.path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard parent >= 0 else { throw Self.openFailure(directory.path) }
+        defer { close(parent) }
+        var path = directory.path
+        for name in [camera, Self.dayName(time)] {
+            path += "/" + name
+            if mkdirat(parent, name, 0o750) != 0, errno != EEXIST {
+                throw Failure(description: "cannot create \(path): \(Self.errnoText)")
+            }
+            let child = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            guard child >= 0 else { throw Self.openFailure(path) }
+            close(parent)
+            parent = child
+        }
+        let temporary = ".\(event).jpg.tmp", final = "\(event).jpg"
+        path += "/" + final
+        unlinkat(parent, temporary, 0)
+        if let problem = Self.write(jpeg, to: temporary, in: parent)
+            ?? (renameat(parent, temporary, parent, final) == 0 ? nil : "rename: \(Self.errnoText)") {
+            unlinkat(parent, temporary, 0)
             throw Failure(description: "cannot write \(path): \(problem)")
         }
         return path
     }
 
-    /// Writes and flushes a new 0640 file; returns what failed, or nil.
-    private static func write(_ bytes: [UInt8], to path: String) -> String? {
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
+    /// Why a directory on the snapshot path did not open; a symbolic link is named as such.
+    private static func openFailure(_ path: String) -> Failure {
+        let reason = errnoText
+        var status = stat()
+        if lstat(path, &status) == 0, status.st_mode & S_IFMT == S_IFLNK {
+            return Failure(description: "\(path) is a symbolic link: snapshots are never written through one; "
+                           + "replace it with a directory")
+        }
+        return Failure(description: "cannot open \(path): \(reason)")
+    }
+
+    /// Writes and flushes a new 0640 file `name` in the directory `parent`; returns what failed, or nil.
+    private static func write(_ bytes: [UInt8], to name: String, in parent: Int32) -> String? {
+        let descriptor = openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o640)
         guard descriptor >= 0 else { return errnoText }
         defer { close(descriptor) }
         var written = 0
@@ -83,15 +109,23 @@ public struct SnapshotStore: Sendable {
 
     /// Removes every file older than `maxAge`, then the oldest ones until the rest fit in `maxBytes`,
     /// then the day directories left empty (except today's, which a camera may be about to write in).
-    /// Files it cannot remove are counted as kept; a missing directory is nothing to prune.
+    /// Files it cannot remove are counted as kept; a missing directory (or a symbolic link in its
+    /// place) is nothing to prune.
     @discardableResult
     public func prune(now: Date = Date()) -> Pruning {
-        let keys: [URLResourceKey] = [.isRegularFileKey, .contentModificationDateKey, .fileSizeKey]
+        let keys: [URLResourceKey] = [.isRegularFileKey, .isSymbolicLinkKey, .contentModificationDateKey, .fileSizeKey]
+        var status = stat()
+        if lstat(directory.path, &status) == 0, status.st_mode & S_IFMT == S_IFLNK { return Pruning() }
         var files: [(url: URL, modified: Date, size: Int)] = []
         var days: [URL] = []
         let walk = FileManager.default.enumerator(at: directory, includingPropertiesForKeys: keys)
         while let url = walk?.nextObject() as? URL {
             guard let values = try? url.resourceValues(forKeys: Set(keys)) else { continue }
+            // A symbolic link is never followed: what it points to is not ours to remove.
+            if values.isSymbolicLink == true {
+                walk?.skipDescendants()
+                continue
+            }
             if values.isRegularFile == true {
                 files.append((url, values.contentModificationDate ?? now, values.fileSize ?? 0))
             } else if url.pathComponents.count == directory.pathComponents.count + 2 {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VigilPipeline
 import VigilTestSupport
 
 @Suite("systemd unit")
@@ -40,5 +41,19 @@ struct SystemdUnitTests {
                               encoding: .utf8)
         #expect(text.contains("\ng vigil "))
         #expect(text.contains("\nu vigil "))
+    }
+
+    @Test("the unit bounds memory and tasks, and the webhook config its comment shows parses to the credential's path")
+    func limitsAndCredentialComment() throws {
+        let unit = try String(contentsOf: Fixtures.projectRoot.appendingPathComponent("systemd/vigil.service"), encoding: .utf8)
+        let lines = unit.split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(lines.contains { $0.hasPrefix("MemoryMax=") } && lines.contains { $0.hasPrefix("TasksMax=") })
+        let start = try #require(lines.firstIndex { $0.hasPrefix("# then in vigil.yaml") })
+        let yaml = lines[(start + 1)...].prefix { $0.hasPrefix("#   ") }.map { String($0.dropFirst(2)) }
+        let directory = try TemporaryDirectory()
+        let path = directory.path + "/vigil.yaml"
+        try (yaml.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let config = try VigilConfig.load(path: path)
+        #expect(config.reporter.webhook?.target == "/run/credentials/vigil.service/webhook-url")
     }
 }

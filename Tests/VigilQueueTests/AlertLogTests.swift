@@ -178,4 +178,56 @@ struct AlertLogTests {
         let tailed = try runVigil(["alerts", "tail", "--json", "--state-dir", state.path], environment: environment)
         #expect(tailed.stdoutText == alert.jsonLine() + "\n")
     }
+
+    @Test("vigil report and vigil run refuse, with one line and untouched, a file that is not an alert log and a symbolic link")
+    func refusesForeignFiles() async throws {
+        let state = try TestState()
+        try FileManager.default.createDirectory(atPath: state.path, withIntermediateDirectories: true)
+        let alert = Self.fixed[2].jsonLine()
+        let realLog = state.root.path + "/real.jsonl"
+        try Data((alert + "\n").utf8).write(to: URL(fileURLWithPath: realLog))
+        let link = state.root.path + "/link.jsonl"
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: realLog)
+        let cases: [(name: String, content: String?, error: String)] = [
+            ("notes.json", #"{"a":1}"#, "is not a Vigil alert log (it does not start with an alert)"),
+            ("lines.json", "{\"a\":1}\n{\"b\":2}\n", "is not a Vigil alert log (its first line is not an alert)"),
+            ("torn.jsonl", "\(alert)\nnot json\n{\"camera\":\"x", "its last line is cut short and the line before it is not an alert"),
+            ("link.jsonl", nil, "is a symbolic link; Vigil does not write through one"),
+        ]
+        for (name, content, error) in cases {
+            let path = state.root.path + "/" + name
+            if let content { try Data(content.utf8).write(to: URL(fileURLWithPath: path)) }
+            let before = try Data(contentsOf: URL(fileURLWithPath: path))
+            let reporter = try RunningProcess(vigilExecutable, ["report", "--state-dir", state.path, "--alert-log", path])
+            let status = await reporter.waitForExit(timeout: 20)
+            if status == nil { reporter.kill() }
+            #expect(status == 1, "\(name): \(reporter.stderrText)")
+            #expect(reporter.stderrText.hasPrefix("vigil: ") && reporter.stderrText.contains(error), "\(name): \(reporter.stderrText)")
+            #expect(reporter.stderrText.split(separator: "\n").count == 1, "\(reporter.stderrText)")
+            #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before, "\(name) was changed")
+        }
+        let daemon = try RunningProcess(vigilExecutable, ["run", "--state-dir", state.path, "--alert-log", link])
+        let status = await daemon.waitForExit(timeout: 30)
+        if status == nil { daemon.kill() }
+        #expect(status == 1)
+        #expect(daemon.stderrText.contains("is a symbolic link; Vigil does not write through one"), "\(daemon.stderrText)")
+        #expect(try String(contentsOfFile: realLog, encoding: .utf8) == alert + "\n")
+        #expect(!FileManager.default.fileExists(atPath: state.alertLog.path))
+    }
+
+    @Test("a log whose only line was torn by a crash during the first write is repaired")
+    func tornFirstLine() async throws {
+        let state = try TestState()
+        let queue = try state.queue(.produce)
+        let alert = TestAlerts.started("b")
+        #expect(try queue.enqueue(alert) == .enqueued)
+        queue.close()
+        try writeLog([], to: state.alertLog, extra: String(alert.jsonLine().prefix(30)))
+        let reporter = try state.startReporter()
+        #expect(await waitUntil(timeout: 10) { (try? state.logAlerts()) == [alert] })
+        reporter.send(SIGTERM)
+        #expect(await reporter.waitForExit(timeout: 10) == 0)
+        #expect(try state.logAlerts() == [alert])
+        #expect(reporter.stderrText.contains("removed a torn last line (30 bytes)"))
+    }
 }

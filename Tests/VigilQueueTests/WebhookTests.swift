@@ -150,4 +150,106 @@ struct WebhookTests {
         reporter.send(SIGTERM)
         #expect(await reporter.waitForExit(timeout: 10) == 0)
     }
+
+    /// Runs the reporter with a webhook at `url` until `count` alerts are dead letters; returns them.
+    private func deadLetters(url: String, timeout: Double = 10, count: Int = 1,
+                             within seconds: Double = 30) async throws -> (letters: [DeadLetter], stderr: String) {
+        let state = try TestState()
+        let config = try webhookConfig(state, url: url, retry: """
+                timeout: \(timeout)
+                initial_backoff: 0.05
+                max_backoff: 0.1
+                dead_after: 2
+
+            """)
+        let queue = try state.queue(.produce)
+        for index in 0..<count { #expect(try queue.enqueue(TestAlerts.health("cam\(index)")) == .enqueued) }
+        queue.close()
+        let reporter = try state.startReporter(["--config", config])
+        let reader = try state.queue(.read)
+        #expect(try await waitUntil(timeout: seconds) { try reader.deadLetters().count == count })
+        reporter.send(SIGTERM)
+        #expect(await reporter.waitForExit(timeout: 10) == 0)
+        return (try reader.deadLetters(), reporter.stderrText)
+    }
+
+    @Test("a webhook answering 307 or 302 is a failed attempt naming the status: the redirect target never gets the alert")
+    func redirectsNotFollowed() async throws {
+        let target = try WebhookTestServer(failFirst: 0)
+        for status in [307, 302] {
+            let redirecting = try WebhookTestServer(failFirst: 0, arguments: ["--redirect", "\(status):\(target.url(path: "elsewhere"))"])
+            let (letters, stderr) = try await deadLetters(url: redirecting.url())
+            #expect(letters.map(\.reason) == ["HTTP \(status): a redirect, not followed; give the webhook's final URL"])
+            #expect(stderr.contains("webhook: delivery failed (attempt 1): alert"), "\(stderr)")
+            #expect(stderr.contains("HTTP \(status)"))
+            #expect(try redirecting.requests().count == 2)
+        }
+        #expect(try target.requests().isEmpty, "a redirect was followed")
+    }
+
+    @Test("a webhook redirecting to itself fails as a redirect, not as a network error")
+    func redirectLoop() async throws {
+        let looping = try WebhookTestServer(failFirst: 0, arguments: ["--redirect", "302:/hook"])
+        let (letters, _) = try await deadLetters(url: looping.url())
+        #expect(letters.first?.reason.hasPrefix("HTTP 302: a redirect") == true, "\(letters)")
+        #expect(try looping.requests().count == 2, "one request per attempt")
+    }
+
+    @Test("a webhook that sends its headers and then a byte now and then fails each attempt at the timeout")
+    func tricklingWebhook() async throws {
+        let trickling = try WebhookTestServer(failFirst: 0, arguments: ["--trickle", "300"])
+        let started = Date()
+        let (letters, _) = try await deadLetters(url: trickling.url(), timeout: 1.5)
+        let took = Date().timeIntervalSince(started)
+        #expect(letters.first?.reason == "no whole answer within the 1.5 s timeout", "\(letters)")
+        // Two attempts of 1.5 s each, plus starting the reporter; an idle timeout would never fire.
+        #expect(took < 10, "two attempts took \(took) s")
+        #expect(try trickling.requests().count == 2)
+    }
+
+    @Test("an exec command starts with no blocked signal and no ignored one (SIGPIPE included)")
+    func execSignals() async throws {
+        let state = try TestState()
+        let out = state.root.path + "/signals.out"
+        let queue = try state.queue(.produce)
+        #expect(try queue.enqueue(TestAlerts.health("north")) == .enqueued)
+        queue.close()
+        // grep is the shell's child: it shows what the command inherited.
+        let reporter = try state.startReporter(["--exec", "grep -E '^Sig(Blk|Ign)' /proc/self/status > \(out).part && mv \(out).part \(out)"])
+        #expect(await waitUntil(timeout: 10) { FileManager.default.fileExists(atPath: out) })
+        reporter.send(SIGTERM)
+        #expect(await reporter.waitForExit(timeout: 10) == 0)
+        let text = try String(contentsOfFile: out, encoding: .utf8)
+        #expect(text == "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n")
+    }
+
+    @Test("an exec command killed at its timeout takes everything it started along, also after the shell ended",
+          arguments: ["sleep 101.{M} & sleep 102.{M}", "(trap '' TERM; sleep 101.{M}) & sleep 102.{M}"])
+    func execTimeoutKillsGroup(command: String) async throws {
+        let state = try TestState()
+        let marker = "\(Int.random(in: 100_000...999_999))"
+        let config = state.root.path + "/vigil.yaml"
+        // The shell waits for the second sleep; the first runs in the background of the same group (in
+        // the second case ignoring SIGTERM, which ends the shell itself).
+        let line = command.replacingOccurrences(of: "{M}", with: marker)
+        try Data("reporter:\n  exec:\n    command: \"\(line)\"\n    timeout: 0.3\n    dead_after: 1\n".utf8)
+            .write(to: URL(fileURLWithPath: config))
+        let queue = try state.queue(.produce)
+        #expect(try queue.enqueue(TestAlerts.health("north")) == .enqueued)
+        queue.close()
+        let reporter = try state.startReporter(["--config", config])
+        let reader = try state.queue(.read)
+        #expect(try await waitUntil(timeout: 30) { try !reader.deadLetters().isEmpty })
+        func survivors() -> [String] {
+            let pids = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+            return pids.filter { Int($0) != nil }.compactMap { pid in
+                guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return nil }
+                let line = String(decoding: data, as: UTF8.self).replacingOccurrences(of: "\0", with: " ")
+                return line.contains("." + marker) ? line : nil
+            }
+        }
+        #expect(await waitUntil(timeout: 5) { survivors().isEmpty }, "left behind: \(survivors())")
+        reporter.send(SIGTERM)
+        #expect(await reporter.waitForExit(timeout: 10) == 0)
+    }
 }

@@ -53,4 +53,39 @@ struct SnapshotStoreTests {
                                   maxBytes: 1)
         #expect(store.prune() == SnapshotStore.Pruning())
     }
+
+    @Test("a symbolic link anywhere under the snapshot directory is never written through nor pruned through")
+    func symbolicLinks() throws {
+        let root = try TemporaryDirectory()
+        let outside = root.path + "/outside"
+        try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
+        let oldFile = outside + "/precious.jpg"
+        try Data([1, 2, 3]).write(to: URL(fileURLWithPath: oldFile))
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -90 * Self.day)], ofItemAtPath: oldFile)
+        let time = try #require(ISO8601DateFormatter().date(from: "2026-11-03T12:00:00Z"))
+        let snapshots = root.path + "/snapshots"
+        let store = SnapshotStore(directory: URL(fileURLWithPath: snapshots), maxAge: .seconds(Self.day), maxBytes: 1 << 20)
+        try FileManager.default.createDirectory(atPath: snapshots + "/lobby", withIntermediateDirectories: true)
+        // The camera's directory, a day directory, and (another store) the snapshot directory itself.
+        try FileManager.default.createSymbolicLink(atPath: snapshots + "/gate", withDestinationPath: outside)
+        try FileManager.default.createSymbolicLink(atPath: snapshots + "/lobby/2026-11-03", withDestinationPath: outside)
+        let linked = root.path + "/linked"
+        try FileManager.default.createSymbolicLink(atPath: linked, withDestinationPath: outside)
+        let linkedStore = SnapshotStore(directory: URL(fileURLWithPath: linked), maxAge: .seconds(Self.day), maxBytes: 1 << 20)
+        let attempts: [(SnapshotStore, String, String)] = [
+            (store, "gate", snapshots + "/gate"), (store, "lobby", snapshots + "/lobby/2026-11-03"), (linkedStore, "gate", linked),
+        ]
+        for (target, camera, link) in attempts {
+            #expect {
+                try target.save([0xFF, 0xD8], camera: camera, event: "E1", at: time)
+            } throws: { error in
+                "\(error)" == "\(link) is a symbolic link: snapshots are never written through one; replace it with a directory"
+            }
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: outside) == ["precious.jpg"])
+        _ = store.prune()
+        _ = linkedStore.prune()
+        #expect(FileManager.default.fileExists(atPath: oldFile), "pruning followed a link")
+        #expect(try store.save([0xFF, 0xD8], camera: "ok", event: "E2", at: time) == snapshots + "/ok/2026-11-03/E2.jpg")
+    }
 }

@@ -158,6 +158,8 @@ public final class WebhookTestServer: @unchecked Sendable {
         public let n: Int
         /// When it arrived, in seconds since 1970 (the server's clock, which is this machine's).
         public let t: Double
+        /// `POST`, or `GET` when a client followed a 302.
+        public let method: String
         public let path: String
         /// The `Idempotency-Key` header.
         public let key: String?
@@ -169,10 +171,11 @@ public final class WebhookTestServer: @unchecked Sendable {
     private let record: TemporaryFile
     public var port: Int { process.port }
 
-    public init(failFirst: Int) throws {
+    /// `arguments` are more options of the script (`--redirect STATUS:LOCATION`, `--trickle N`).
+    public init(failFirst: Int, arguments: [String] = []) throws {
         record = try TemporaryFile()
         process = try ScriptProcess(script: "webhook_server.py",
-                                    arguments: ["--record", record.url.path, "--fail-first", String(failFirst)])
+                                    arguments: ["--record", record.url.path, "--fail-first", String(failFirst)] + arguments)
     }
 
     /// `http://127.0.0.1:PORT/<path>`.
