@@ -26,6 +26,11 @@ public struct DaemonSettings: Sendable, Equatable, Decodable {
     public var adaptiveDecoding = true
     /// Seconds of quiet before adaptive decoding drops to keyframes.
     public var adaptiveQuietSeconds = AdaptiveDecoding().quietSeconds
+    /// Pictures further behind real time than this many seconds are never analysed (the worker
+    /// skips to the live edge; `camera_lagging` when that does not catch up).
+    public var maxLag = 2.0
+    /// The range `max_lag` must be in: under half a second, jitter alone would make cameras skip.
+    public static let maxLagRange = 0.5...30.0
     /// `full` (an fsync per commit: survives power loss) or `normal` (survives crashes of Vigil).
     public var queueDurability = "full"
     /// Write a JPEG of each motion event's peak frame, box drawn, under `<state dir>/snapshots`.
@@ -59,6 +64,7 @@ public struct DaemonSettings: Sendable, Equatable, Decodable {
         case minBackoff = "min_backoff", maxBackoff = "max_backoff", credentialsRetry = "credentials_retry", notFoundRetry = "not_found_retry"
         case registryPoll = "registry_poll", skipLoopFilter = "skip_loop_filter", queueDurability = "queue_durability", cameras
         case adaptiveDecoding = "adaptive_decoding", adaptiveQuietSeconds = "adaptive_quiet_seconds"
+        case maxLag = "max_lag"
         case snapshots, snapshotMaxAgeDays = "snapshot_max_age_days", snapshotMaxBytes = "snapshot_max_bytes"
     }
 
@@ -80,6 +86,7 @@ public struct DaemonSettings: Sendable, Equatable, Decodable {
         skipLoopFilter = try value(.skipLoopFilter, skipLoopFilter)
         adaptiveDecoding = try value(.adaptiveDecoding, adaptiveDecoding)
         adaptiveQuietSeconds = try value(.adaptiveQuietSeconds, adaptiveQuietSeconds)
+        maxLag = try value(.maxLag, maxLag)
         queueDurability = try value(.queueDurability, queueDurability)
         cameras = try value(.cameras, cameras)
         snapshots = try value(.snapshots, snapshots)
@@ -102,6 +109,9 @@ public struct DaemonSettings: Sendable, Equatable, Decodable {
         }
         if !(adaptiveQuietSeconds >= 0) {
             return "adaptive_quiet_seconds must be 0 or more seconds (got \(adaptiveQuietSeconds))"
+        }
+        if !Self.maxLagRange.contains(maxLag) {
+            return "max_lag must be within \(Self.maxLagRange.lowerBound)...\(Self.maxLagRange.upperBound) seconds (got \(maxLag))"
         }
         if !(snapshotMaxAgeDays > 0) {
             return "snapshot_max_age_days must be a positive number of days (got \(snapshotMaxAgeDays))"
