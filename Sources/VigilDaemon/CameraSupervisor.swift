@@ -168,7 +168,8 @@ public final class CameraSupervisor: Service, Sendable {
             } else {
                 let packets = worker.packets
                 logger.info("""
-                    stopped watching camera: \(worker.frames) frames decoded, \(worker.staleFrames) skipped as stale, \
+                    stopped watching camera: \(worker.frames) frames decoded, \(worker.staleFrames) packets or frames \
+                    skipped to keep to the live edge, \
                     \(packets.received) packets received, \(packets.undecoded) left undecoded by adaptive decoding
                     """,
                             metadata: ["camera": "\(worker.camera.id)"])

@@ -254,10 +254,7 @@ public final class CameraWorker: Sendable {
             } catch {
                 if error.code == .fellBehind {
                     staleCount.add(feed.framesSkippedToLiveEdge, ordering: .relaxed)
-                    laggingMillis.store(Int(feed.behindSeconds * 1000), ordering: .relaxed)
-                    if case .started(let behind) = lag.fellBehind(by: feed.behindSeconds, at: monotonicSeconds()) {
-                        report(.lagging(behindSeconds: behind))
-                    }
+                    reportLag(lag.fellBehind(by: feed.behindSeconds, at: monotonicSeconds()))
                 }
                 return error
             }
@@ -276,15 +273,15 @@ public final class CameraWorker: Sendable {
                 onFrames()
             }
             if offlineReported.exchange(false, ordering: .relaxed) { report(.online) }
-            if lag.keptUp(at: now) == .ended {
-                laggingMillis.store(-1, ordering: .relaxed)
-                report(.caughtUp)
-            }
+            reportLag(lag.keptUp(at: now))
             // The background from before a skip still shows the scene: the analysis goes on across it
             // as across frames adaptive decoding skipped (a background learned afresh from a picture
             // with a person in it would see a ghost where they stood).
             let skipped = feed.framesSkippedToLiveEdge > 0
-            if skipped { staleCount.add(feed.framesSkippedToLiveEdge, ordering: .relaxed) }
+            if skipped {
+                staleCount.add(feed.framesSkippedToLiveEdge, ordering: .relaxed)
+                reportLag(lag.skipped(from: feed.lagBeforeSkip, at: now))
+            }
             // Frames stopped for longer than the event gap (or a backlog was skipped, which only a
             // stop or a slow link makes): the event under way ends at the last analysed frame.
             if let last = lastAnalysed, analyzer.detection.isInMotionEvent {
@@ -298,6 +295,20 @@ public final class CameraWorker: Sendable {
             if !output.isEmpty { handle(output, of: analyzer, peak: peak, cut: nil) }
             // After `handle`: an event split on this frame ends with the previous peak.
             if output.isNewPeak { peak?.copy(from: frame) }
+        }
+    }
+
+    /// Reports a change of the lagging state and keeps the figure for the status line.
+    private func reportLag(_ change: LagMonitor.Change?) {
+        switch change {
+        case .started(let behind):
+            laggingMillis.store(Int(behind * 1000), ordering: .relaxed)
+            report(.lagging(behindSeconds: behind))
+        case .ended:
+            laggingMillis.store(-1, ordering: .relaxed)
+            report(.caughtUp)
+        case nil:
+            break
         }
     }
 

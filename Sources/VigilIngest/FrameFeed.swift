@@ -142,8 +142,10 @@ public final class FrameFeed {
     /// after `.fellBehind`, how far the stream was behind when skipping gave up).
     public private(set) var behindSeconds = 0.0
     /// Packets read undecoded and pictures dropped to get back to the live edge before the last frame
-    /// returned (0 when none): the analysis should start its background afresh.
+    /// returned (0 when none).
     public private(set) var framesSkippedToLiveEdge = 0
+    /// How far behind the newest packet was when the last skip to the live edge began, in seconds.
+    public private(set) var lagBeforeSkip = 0.0
     /// Times full decoding was woken: by the packet sizes, by the analysis of a keyframe.
     public private(set) var packetWakeUps = 0
     public private(set) var keyframeWakeUps = 0
@@ -183,20 +185,21 @@ public final class FrameFeed {
     /// With `maximumLag`, no picture further behind the live stream than that is returned (except
     /// those adaptive decoding catches up on a GOP with on purpose, while the newest packet is within
     /// it). When the newest packet itself is further behind (a backlog delivered after a stall, a
-    /// link slower than the stream), packets are read without decoding until one arrives within half
-    /// the bound; decoding then goes on from the newest keyframe, and the pictures still too old are
-    /// dropped. If skipping does not catch up (the lag is no smaller after half a second, or it takes
-    /// 5 s), it throws `.fellBehind`: only a new session drops a backlog held in the network.
+    /// link slower than the stream), packets are read without decoding until a keyframe arrives
+    /// within half the bound; decoding then goes on from it. If skipping does not catch up, it throws `.fellBehind`: only a new session drops a backlog held in the network.
     public func nextFrame(wantsEveryFrame: Bool) throws(MediaError) -> DecodedFrame {
         framesSkippedToLiveEdge = 0
+        if adaptive != nil { follow(wantsEveryFrame: wantsEveryFrame) }
         while true {
-            let frame = try decodedFrame(wantsEveryFrame: wantsEveryFrame)
+            let frame = try decodedFrame()
             guard let maximumLag else { return frame }
             let now = monotonicSeconds()
             let edgeLag = liveEdge.behind(media: newestPacketTime, at: now) ?? 0
             if edgeLag > maximumLag {
                 framesSkippedToLiveEdge += 1
                 try skipToLiveEdge(lag: edgeLag, resumeBelow: maximumLag / 2)
+                // Decode from the keyframe the skip stopped at, whatever the mode.
+                if adaptive != nil, !isDecodingEveryFrame { wake() }
                 continue
             }
             behindSeconds = isCatchingUp ? edgeLag : liveEdge.behind(media: frame.presentationTime, at: now) ?? edgeLag
@@ -208,21 +211,30 @@ public final class FrameFeed {
         }
     }
 
-    /// Reads packets without decoding them until one arrives less than `resumeBelow` seconds behind.
+    /// Reads packets without decoding them until a keyframe arrives less than `resumeBelow` seconds
+    /// behind (decoding restarts from it). Keyframes are the largest packets, so they show the lag at
+    /// its worst on a slow link. Gives up after a second when the keyframes' lag did not come down by
+    /// half a second for each second spent (a backlog delivered in a burst drains at once;
+    /// reconnecting beats a slow catch-up), or after 5 s.
     private func skipToLiveEdge(lag: Double, resumeBelow: Double) throws(MediaError) {
         let start = monotonicSeconds()
-        var behind = lag
-        while behind >= resumeBelow {
+        lagBeforeSkip = lag
+        var lowest = lag
+        while true {
             let packet = try source.readPacket()
             onPacket?()
             passed(isKeyframe: packet.isKeyframe, at: packet.presentationTime)
             framesSkippedToLiveEdge += 1
             let now = monotonicSeconds()
-            behind = liveEdge.behind(media: packet.presentationTime, at: now) ?? 0
+            let behind = liveEdge.behind(media: packet.presentationTime, at: now) ?? 0
+            if packet.isKeyframe {
+                if behind < resumeBelow { return }
+                lowest = min(lowest, behind)
+            }
             let elapsed = now - start
-            if elapsed >= 5 || (elapsed >= 0.5 && behind >= lag) {
-                behindSeconds = behind
-                let tenths = (behind * 10).rounded() / 10
+            if elapsed >= 5 || (elapsed >= 1 && lowest > lag - 0.5 * elapsed) {
+                behindSeconds = max(lag, behind)
+                let tenths = (behindSeconds * 10).rounded() / 10
                 throw MediaError(code: .fellBehind,
                                  reason: "\(tenths) s behind the live stream and not catching up by skipping ahead")
             }
@@ -230,14 +242,13 @@ public final class FrameFeed {
     }
 
     /// The next frame by the decoding mode alone, live edge aside.
-    private func decodedFrame(wantsEveryFrame: Bool) throws(MediaError) -> DecodedFrame {
+    private func decodedFrame() throws(MediaError) -> DecodedFrame {
         guard adaptive != nil else {
             packetsForLastFrame = 1
             let frame = try source.nextFrame()
             passedLiveEdge(at: frame.presentationTime)
             return frame
         }
-        follow(wantsEveryFrame: wantsEveryFrame)
         framesSkippedBefore = 0
         packetsForLastFrame = 0
         lastFrameWasKeyframeCheck = false

@@ -1,13 +1,16 @@
-/// Whether a camera is lagging: its pictures fell further behind real time than the bound, and
-/// skipping to the live edge did not catch up (a link slower than the stream, see `FrameFeed`).
+/// Whether a camera is lagging: its pictures keep falling further behind real time than the bound
+/// (a link slower than the stream, see `FrameFeed`).
 ///
-/// Lagging begins at the first such failure; it ends once the camera has delivered pictures within
-/// the bound, with no such failure, for `clearAfter` seconds (longer than one cycle of a slow link:
-/// a fresh session, pictures falling behind, a skip that gives up).
+/// Lagging begins when skipping to the live edge did not catch up, or when a second skip comes
+/// within `repeatWindow` seconds of the previous one (a single skip after a link flap is no lag).
+/// It ends once the camera has delivered pictures within the bound, with neither, for `clearAfter`
+/// seconds (longer than one cycle of a slow link: a fresh session, pictures falling behind, a skip).
 public struct LagMonitor: Sendable {
     public let clearAfter: Double
+    public let repeatWindow: Double
     public private(set) var isLagging = false
     private var lastFellBehind = -Double.infinity
+    private var lastSkip = -Double.infinity
 
     /// What changed.
     public enum Change: Sendable, Equatable {
@@ -15,8 +18,16 @@ public struct LagMonitor: Sendable {
         case ended
     }
 
-    public init(clearAfter: Double = 30) {
+    public init(clearAfter: Double = 30, repeatWindow: Double = 10) {
         self.clearAfter = clearAfter
+        self.repeatWindow = repeatWindow
+    }
+
+    /// A skip to the live edge that began `behindSeconds` behind real time caught up, at monotonic `wall` seconds.
+    public mutating func skipped(from behindSeconds: Double, at wall: Double) -> Change? {
+        defer { lastSkip = wall }
+        guard wall - lastSkip <= repeatWindow else { return nil }
+        return fellBehind(by: behindSeconds, at: wall)
     }
 
     /// Skipping ahead gave up `behindSeconds` behind real time, at monotonic `wall` seconds.

@@ -57,7 +57,7 @@ struct BadLinkTests {
     static let bound = 2.0
     static let slack = 0.6
 
-    @Test("a link at 75% of the stream's bitrate: camera_lagging within 10 s, no motion_started from an old picture")
+    @Test("a link at 75% of the stream's bitrate: camera_lagging within 10 s and in STATUS, no motion_started from an old picture")
     func slowLink() throws {
         let server = try RTSPTestServer(media: ["street": "two_crossings.mp4"], announceLoops: true)
         let proxy = try TCPFaultProxy(target: server.port)
@@ -66,7 +66,8 @@ struct BadLinkTests {
         let bound = 1.5
         let setup = try DaemonSetup(daemon: ["max_lag": bound, "read_timeout": 5, "offline_after": 15])
         try setup.addCamera("slow", url: server.url("street", port: proxy.port))
-        let daemon = try setup.start()
+        let notify = try NotifySocket(directory: setup.files)
+        let daemon = try setup.start(environment: ["NOTIFY_SOCKET": notify.path])
         #expect(daemon.wait(timeout: 15) { daemon.log.contains("camera=slow connected") } != nil)
         Thread.sleep(forTimeInterval: 1)
         try proxy.limitRate(bytesPerSecond: TwoCrossings.bytesPerSecond * 3 / 4)
@@ -74,6 +75,7 @@ struct BadLinkTests {
         let lagging = daemon.wait(timeout: 10) { !daemon.alerts(kind: "camera_lagging").isEmpty }
         print("75% link: camera_lagging \(lagging.map { String(format: "%.1f s", $0) } ?? "never") after the limit")
         #expect(lagging != nil, "no camera_lagging within 10 s: \(daemon.log)")
+        #expect(notify.waitFor(timeout: 8) { $0.contains("1 lagging (up to ") }, "\(notify.messages)")
         // Watch two crossings more on the slow link.
         Thread.sleep(forTimeInterval: max(0, 20 - Date().timeIntervalSince(limitedAt)))
         #expect(daemon.terminate() == 0)

@@ -57,6 +57,17 @@ struct StreamTimingTests {
         #expect(monitor.keptUp(at: 100) == nil)
     }
 
+    @Test("one skip to the live edge (a flap) is no lag; a second within 10 s is")
+    func repeatedSkips() {
+        var monitor = LagMonitor()
+        #expect(monitor.skipped(from: 3.1, at: 10) == nil)
+        #expect(monitor.skipped(from: 3.0, at: 23) == nil)  // flaps 13 s apart
+        #expect(monitor.skipped(from: 2.2, at: 30) == .started(behindSeconds: 2.2))
+        #expect(monitor.skipped(from: 2.3, at: 36) == nil)  // already lagging
+        #expect(monitor.keptUp(at: 65) == nil)
+        #expect(monitor.keptUp(at: 66) == .ended)
+    }
+
     @Test("a file is paced at real time from its first frame")
     func pacing() {
         var pacer = RealTimePacer()
