@@ -64,8 +64,8 @@ public final class AlertBridge: Sendable {
         case .lagging(let behind):
             let late = String(format: "%.1f s", behind)
             alert = Alert(kind: .cameraLagging, camera: camera, behindSeconds: (behind * 10).rounded() / 10, message: """
-                pictures arrive \(late) behind real time and skipping ahead does not catch up: the link is slower \
-                than the stream; lower the camera's bitrate or give a detection sub-stream with --detect-url
+                pictures arrive \(late) behind real time and keep falling behind: the link is slower than the \
+                stream; lower the camera's bitrate or give a detection sub-stream with --detect-url
                 """)
             logger.warning("camera lagging: pictures \(late) behind real time, the link is slower than the stream",
                            metadata: metadata)

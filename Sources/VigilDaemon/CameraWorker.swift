@@ -27,7 +27,7 @@ public struct WorkerSettings: Sendable, Equatable {
     /// Decode only keyframes while the scene is quiet (nil: every frame).
     public var adaptive: AdaptiveDecoding?
     /// No picture further behind real time than this many seconds is analysed: the worker skips to
-    /// the live edge instead, and raises `camera_lagging` when that does not catch up.
+    /// the live edge instead, and raises `camera_lagging` when it keeps falling behind.
     public var maximumLag = 2.0
 
     public init() {}

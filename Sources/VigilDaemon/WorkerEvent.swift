@@ -13,8 +13,8 @@ public enum WorkerEvent: Sendable {
     case healthStarted(CameraHealthKind)
     /// The picture is fine again.
     case healthEnded(CameraHealthKind)
-    /// The pictures fell further behind the live stream than the bound and skipping ahead did not
-    /// catch up; `behindSeconds` is how far behind they were.
+    /// The pictures keep falling further behind the live stream than the bound (see `LagMonitor`);
+    /// `behindSeconds` is how far behind they were.
     case lagging(behindSeconds: Double)
     /// After `lagging`, the pictures stayed within the bound for `LagMonitor.clearAfter`.
     case caughtUp

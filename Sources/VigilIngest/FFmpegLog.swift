@@ -4,8 +4,8 @@ import Synchronization
 
 /// Routes FFmpeg's own log into a swift-log `Logger`, one whole line at a time, with
 /// credentials redacted (FFmpeg prints `rtsp://user:pass@...` itself). At most `linesPerSecond`
-/// lines a second go out (a damaged stream makes the decoder report every packet); how many more
-/// were suppressed is logged with the first line of a later second.
+/// warnings and errors a second go out (a damaged stream makes the decoder report every packet);
+/// how many more were suppressed is logged with the first one of a later second.
 public enum FFmpegLog {
     private static let destination = Mutex<Logger?>(nil)
     public static let linesPerSecond = 20
@@ -37,8 +37,9 @@ public enum FFmpegLog {
         let level = level(forLibav: libavLevel, line: line)
         guard level >= logger.logLevel else { return }
         let now = monotonicSeconds()
-        // Lines suppressed in the window that just closed, and whether this one goes out.
-        let (suppressed, passes) = budget.withLock { budget in
+        // Lines suppressed in the window that just closed, and whether this one goes out. Lines asked
+        // for on purpose (debug, trace) are never capped.
+        let (suppressed, passes) = level < .warning ? (0, true) : budget.withLock { budget in
             var closed = 0
             if now - budget.windowStart >= 1 {
                 closed = budget.suppressed

@@ -186,7 +186,8 @@ public final class FrameFeed {
     /// those adaptive decoding catches up on a GOP with on purpose, while the newest packet is within
     /// it). When the newest packet itself is further behind (a backlog delivered after a stall, a
     /// link slower than the stream), packets are read without decoding until a keyframe arrives
-    /// within half the bound; decoding then goes on from it. If skipping does not catch up, it throws `.fellBehind`: only a new session drops a backlog held in the network.
+    /// within half the bound; decoding then goes on from it. If skipping does not catch up, it
+    /// throws `.fellBehind`: only a new session drops a backlog held in the network.
     public func nextFrame(wantsEveryFrame: Bool) throws(MediaError) -> DecodedFrame {
         framesSkippedToLiveEdge = 0
         if adaptive != nil { follow(wantsEveryFrame: wantsEveryFrame) }

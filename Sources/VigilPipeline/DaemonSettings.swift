@@ -27,7 +27,7 @@ public struct DaemonSettings: Sendable, Equatable, Decodable {
     /// Seconds of quiet before adaptive decoding drops to keyframes.
     public var adaptiveQuietSeconds = AdaptiveDecoding().quietSeconds
     /// Pictures further behind real time than this many seconds are never analysed (the worker
-    /// skips to the live edge; `camera_lagging` when that does not catch up).
+    /// skips to the live edge; `camera_lagging` when it keeps falling behind).
     public var maxLag = 2.0
     /// The range `max_lag` must be in: under half a second, jitter alone would make cameras skip.
     public static let maxLagRange = 0.5...30.0
