@@ -26,6 +26,15 @@ stdout with "OK <command>" ("ERR <line>" for an unknown command,
                Existing connections keep forwarding.
     refuse     close the listening socket: new connections get ECONNREFUSED.
                Existing connections keep forwarding.
+    cut        the link goes down: new connections are refused and current
+               ones forward nothing (as `stall`).  `pass` restores the link:
+               the listener reopens and the backlog is delivered.
+    rate N     shape every connection (both directions) to N bytes per second
+               with a 50 ms burst; `rate 0` (the initial setting) removes the
+               limit.  What waits for the rate is held by the proxy (a link
+               with a deep buffer), up to 64 MiB per direction.
+    delay S    forward each chunk S seconds (a float) after it was read;
+               `delay 0` (initial) forwards at once.  Combines with `rate`.
     count      answer "OK count <n>": connections accepted so far.
 
 EOF on stdin, SIGTERM or SIGINT closes every connection and exits with 0.
@@ -55,6 +64,22 @@ class Mode(enum.Enum):
     STALL = "stall"
     BLACKHOLE = "blackhole"
     REFUSE = "refuse"
+    CUT = "cut"
+
+
+class Shaping:
+    """The link's rate limit and delay, shared by every connection (set by `rate` and `delay`)."""
+
+    TICK = 0.01                 # seconds between two releases of shaped bytes
+    MAX_QUEUED = 64 << 20       # bytes held per direction before the sender is paused
+
+    def __init__(self) -> None:
+        self.rate = 0           # bytes per second; 0 = unlimited
+        self.delay = 0.0        # seconds
+
+    @property
+    def active(self) -> bool:
+        return self.rate > 0 or self.delay > 0
 
 
 class Endpoint(asyncio.Protocol):
@@ -71,6 +96,11 @@ class Endpoint(asyncio.Protocol):
         self.got_eof = False        # the remote end shut down its writing side
         self.eof_forwarded = False  # ...and the peer endpoint has been shut down too
         self.write_blocked = False  # our write buffer is above its high-water mark
+        self.shaped: list[tuple[float, bytes]] = []  # (release time, chunk) waiting for delay and rate
+        self.shaped_bytes = 0
+        self.allowance = 0.0        # bytes the rate allows now
+        self.last_release = 0.0
+        self.release_handle: Optional[asyncio.TimerHandle] = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport
@@ -139,7 +169,7 @@ class Connection:
 
     def forwarding_peer(self, endpoint: Endpoint) -> Optional[Endpoint]:
         """Where bytes read from `endpoint` may be written right now, if anywhere."""
-        if self.closed or self.proxy.mode is Mode.STALL:
+        if self.closed or self.proxy.mode in (Mode.STALL, Mode.CUT):
             return None
         return self.peer_of(endpoint)
 
@@ -160,8 +190,46 @@ class Connection:
         if peer is None:
             endpoint.held += data
             endpoint.set_reading(False)
+        elif self.proxy.shaping.active or endpoint.shaped:
+            loop = asyncio.get_running_loop()
+            endpoint.shaped.append((loop.time() + self.proxy.shaping.delay, data))
+            endpoint.shaped_bytes += len(data)
+            self.release_shaped(endpoint)
         else:
             peer.transport.write(data)
+
+    def release_shaped(self, endpoint: Endpoint) -> None:
+        """Forward what `endpoint` read once its delay is over, within the rate; re-arm a timer
+        while some is left, and pause reading `endpoint` while too much waits."""
+        endpoint.release_handle = None
+        peer = self.forwarding_peer(endpoint)
+        if peer is None:
+            return  # stalled or cut: `update_reading` calls again on `pass`
+        shaping = self.proxy.shaping
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        if shaping.rate > 0:
+            burst = max(1500.0, shaping.rate * 0.05)
+            endpoint.allowance = min(burst, endpoint.allowance + (now - endpoint.last_release) * shaping.rate)
+        endpoint.last_release = now
+        while endpoint.shaped and endpoint.shaped[0][0] <= now:
+            due, chunk = endpoint.shaped[0]
+            if shaping.rate > 0:
+                if endpoint.allowance < 1:
+                    break
+                size = min(len(chunk), int(endpoint.allowance))
+                endpoint.allowance -= size
+            else:
+                size = len(chunk)
+            peer.transport.write(chunk[:size])
+            endpoint.shaped_bytes -= size
+            if size == len(chunk):
+                endpoint.shaped.pop(0)
+            else:
+                endpoint.shaped[0] = (due, chunk[size:])
+        endpoint.set_reading(self.may_read(endpoint))
+        if endpoint.shaped and endpoint.release_handle is None:
+            endpoint.release_handle = loop.call_later(Shaping.TICK, self.release_shaped, endpoint)
 
     def endpoint_got_eof(self, endpoint: Endpoint) -> bool:
         """Pass a half-close on to the peer once the held bytes are through.
@@ -184,7 +252,11 @@ class Connection:
         if endpoint.held:
             data = bytes(endpoint.held)
             endpoint.held.clear()
-            peer.transport.write(data)
+            if self.proxy.shaping.active or endpoint.shaped:
+                endpoint.shaped.append((asyncio.get_running_loop().time() + self.proxy.shaping.delay, data))
+                endpoint.shaped_bytes += len(data)
+            else:
+                peer.transport.write(data)
         if endpoint.got_eof and not endpoint.eof_forwarded:
             endpoint.eof_forwarded = True
             peer.transport.write_eof()
@@ -200,7 +272,7 @@ class Connection:
         if self.blackholed:
             return True
         peer = self.forwarding_peer(endpoint)
-        return peer is not None and not peer.write_blocked
+        return peer is not None and not peer.write_blocked and endpoint.shaped_bytes < Shaping.MAX_QUEUED
 
     def update_reading(self) -> None:
         """Apply the current mode and flow control to both sides."""
@@ -208,6 +280,8 @@ class Connection:
             if endpoint is None or endpoint.transport is None:
                 continue
             self.deliver_held(endpoint)
+            if endpoint.shaped and endpoint.release_handle is None:
+                self.release_shaped(endpoint)
             endpoint.set_reading(self.may_read(endpoint))
 
     def close(self) -> None:
@@ -241,6 +315,7 @@ class Proxy:
         self.connections: set[Connection] = set()
         self.connect_tasks: set[asyncio.Task] = set()  # strong references while running
         self.accepted_count = 0
+        self.shaping = Shaping()
 
     async def open_listener(self) -> None:
         """Listen on LISTEN_ADDRESS:listen_port, remembering the port picked for 0."""
@@ -295,6 +370,22 @@ class Proxy:
         """Apply one stdin command and return the reply line."""
         if command == "count":
             return f"OK count {self.accepted_count}"
+        name, _, argument = command.partition(" ")
+        if name in ("rate", "delay"):
+            try:
+                value = float(argument)
+            except ValueError:
+                return f"ERR {command}"
+            if not (0 <= value < 1e12):
+                return f"ERR {command}"
+            if name == "rate":
+                self.shaping.rate = int(value)
+            else:
+                self.shaping.delay = value
+            log.info("%s %s", name, argument)
+            for connection in list(self.connections):
+                connection.update_reading()
+            return f"OK {command}"
         if command == "reset":
             self.reset_all()
             await asyncio.sleep(0)  # let the aborted sockets close (send RST) before replying
@@ -320,7 +411,7 @@ class Proxy:
     async def enter_mode(self, mode: Mode) -> None:
         """Switch mode: open or close the listener and (un)stall every connection."""
         self.mode = mode
-        if mode is Mode.REFUSE:
+        if mode in (Mode.REFUSE, Mode.CUT):
             self.close_listener()
         else:
             await self.open_listener()

@@ -57,6 +57,10 @@ struct vg_source {
     int64_t armed_us;       // the duration armed, for messages
     int deadline_fired;     // sticky until re-armed
     int stop_seen;
+    const char *seen_url;   // the input's URL when the interrupt callback last ran: a change is a redirect
+    int redirects;          // redirects followed while opening
+    int redirects_exceeded; // sticky: the open was interrupted for redirecting too often
+    int opening_rtsp;       // an RTSP open is under way (its invalid-data errors get a clearer message)
     int64_t read_timeout_us;
     int input_ended;        // the demuxer hit the end; the decoder is draining
 
@@ -97,6 +101,13 @@ static void arm_deadline(vg_source *source, int64_t timeout_us) {
 
 static int interrupt_requested(void *opaque) {
     vg_source *source = opaque;
+    // libav's RTSP client follows 3xx answers without a limit, replacing the context's URL each time.
+    const char *url = source->format ? source->format->url : NULL;
+    if (url && url != source->seen_url) {
+        if (source->seen_url && ++source->redirects > VG_MAX_REDIRECTS) source->redirects_exceeded = 1;
+        source->seen_url = url;
+    }
+    if (source->redirects_exceeded) return 1;
     if (source->stop && vg_stop_token_is_set(source->stop)) {
         source->stop_seen = 1;
         return 1;
@@ -127,9 +138,24 @@ static vg_status classify(vg_source *source, int code, const char *what, char *e
         write_error(error, size, "stopped");
         return VG_STOPPED;
     }
+    if (source->redirects_exceeded) {
+        write_error(error, size, "the camera redirected more than %d times; give its final address", VG_MAX_REDIRECTS);
+        return VG_OTHER;
+    }
     if (source->deadline_fired) {
         write_error(error, size, "no data within the %s deadline (%.1f s)", what, source->armed_us / 1e6);
         return VG_STALLED;
+    }
+    if (code == AVERROR(ENOMEM)) {
+        write_error(error, size, "the %s needed a block over %u MiB (an oversized answer from the camera?) "
+                    "or memory ran out", what, VG_MAX_ALLOCATION >> 20);
+        return VG_OTHER;
+    }
+    if (code == AVERROR_INVALIDDATA && source->opening_rtsp) {
+        // libav says no more when the SDP it was announced is over the allocation bound.
+        write_error(error, size, "the camera's answer is not usable RTSP/SDP: malformed, or over the %u MiB "
+                    "Vigil accepts", VG_MAX_ALLOCATION >> 20);
+        return VG_INVALID_DATA;
     }
     char reason[AV_ERROR_MAX_STRING_SIZE];
     vg_error_string(code, reason, sizeof(reason));
@@ -141,6 +167,13 @@ static vg_status classify(vg_source *source, int code, const char *what, char *e
     case AVERROR_HTTP_NOT_FOUND:
     case AVERROR(ENOENT): return VG_NOT_FOUND;
     case AVERROR(ECONNREFUSED): return VG_CONNECTION_REFUSED;
+    case AVERROR(EHOSTUNREACH):
+    case AVERROR(ENETUNREACH):
+    case AVERROR(ENETDOWN):
+    case AVERROR(EHOSTDOWN):
+    case AVERROR(ECONNRESET):
+    case AVERROR(ECONNABORTED):
+    case AVERROR(EPIPE): return VG_NETWORK_ERROR;
     case AVERROR(ETIMEDOUT): return VG_STALLED;
     case AVERROR_INVALIDDATA:
     case AVERROR_DECODER_NOT_FOUND:
@@ -203,6 +236,8 @@ static vg_status open_decoder(vg_source *source, const vg_open_params *params, c
 
 vg_source *vg_source_open(const vg_open_params *params, vg_stop_token *stop, vg_status *status, char *error,
                           size_t error_size) {
+    static atomic_flag allocation_bounded = ATOMIC_FLAG_INIT;
+    if (!atomic_flag_test_and_set(&allocation_bounded)) av_max_alloc(VG_MAX_ALLOCATION);
     vg_source *source = calloc(1, sizeof(*source));
     AVDictionary *options = NULL;
     vg_status result = VG_OTHER;
@@ -221,11 +256,13 @@ vg_source *vg_source_open(const vg_open_params *params, vg_stop_token *stop, vg_
     build_options(params, &options);
 
     arm_deadline(source, params->open_timeout_us);
+    source->opening_rtsp = is_rtsp_url(params->url);
     int code = avformat_open_input(&source->format, params->url, NULL, &options);
     if (code < 0) {  // libav freed the context and set it to NULL
         result = classify(source, code, "open", error, error_size);
         goto fail;
     }
+    source->opening_rtsp = 0;
     const AVDictionaryEntry *leftover = av_dict_get(options, "", NULL, AV_DICT_IGNORE_SUFFIX);
     if (leftover) {
         write_error(error, error_size, "libav does not recognise the option '%s' for this input", leftover->key);

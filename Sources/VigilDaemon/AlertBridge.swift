@@ -36,20 +36,41 @@ public final class AlertBridge: Sendable {
             metadata["event"] = "\(id)"
             logger.notice("motion started\(zones.isEmpty ? "" : " in \(zones.joined(separator: ", "))")",
                           metadata: metadata)
-        case .motionEnded(let motion, let zones, let streamLost, let jpeg):
+        case .motionEnded(let motion, let zones, let cut, let jpeg):
             guard let id = openEvents.withLock({ $0.removeValue(forKey: camera) }) else { return }
             metadata["event"] = "\(id)"
             let snapshot = jpeg.flatMap { save($0, camera: camera, event: id, metadata: metadata) }
+            var message: String?
+            var framesStopped = false
+            switch cut {
+            case .streamLost: message = "the stream ended during the event"
+            case .framesStopped(let seconds):
+                framesStopped = true
+                message = String(format: "frames stopped for %.1f s during the event: it ends at the last analysed frame",
+                                 seconds)
+            case nil: break
+            }
             alert = Alert(kind: .motionEnded, camera: camera, event: id, zones: zones, peakArea: motion.peakArea,
-                          box: motion.box, snapshot: snapshot, message: streamLost ? "the stream ended during the event" : nil)
+                          box: motion.box, snapshot: snapshot, framesStopped: framesStopped, message: message)
             let summary = String(format: "peak area %.4f, %.1f s", motion.peakArea, motion.end - motion.start)
-            logger.notice("motion ended: \(summary)", metadata: metadata)
+            logger.notice("motion ended: \(summary)\(message.map { " (\($0))" } ?? "")", metadata: metadata)
         case .healthStarted(let kind):
             alert = Alert(kind: AlertKind(rawValue: "camera_\(kind.rawValue)"), camera: camera,
                           message: "the picture is \(kind.rawValue)")
             logger.warning("camera picture is \(kind.rawValue)", metadata: metadata)
         case .healthEnded(let kind):
             logger.notice("camera picture is no longer \(kind.rawValue)", metadata: metadata)
+            return
+        case .lagging(let behind):
+            let late = String(format: "%.1f s", behind)
+            alert = Alert(kind: .cameraLagging, camera: camera, behindSeconds: (behind * 10).rounded() / 10, message: """
+                pictures arrive \(late) behind real time and keep falling behind: the link is slower than the \
+                stream; lower the camera's bitrate or give a detection sub-stream with --detect-url
+                """)
+            logger.warning("camera lagging: pictures \(late) behind real time, the link is slower than the stream",
+                           metadata: metadata)
+        case .caughtUp:
+            logger.notice("camera caught up: its pictures are within the lag bound again", metadata: metadata)
             return
         case .offline(let reason):
             alert = Alert(kind: .cameraOffline, camera: camera, message: reason)

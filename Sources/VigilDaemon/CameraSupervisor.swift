@@ -87,11 +87,17 @@ public final class CameraSupervisor: Service, Sendable {
         workers.withLock { $0.mapValues(\.worker.state) }
     }
 
-    /// A one-line summary for systemd's STATUS=, e.g. "12/14 cameras streaming, 1 in backoff, 1 credentials rejected".
+    /// A one-line summary for systemd's STATUS=, e.g. "12/14 cameras streaming, 1 lagging (up to 3.4 s behind),
+    /// 1 in backoff, 1 credentials rejected".
     public var statusLine: String {
-        let states = Array(self.states.values)
+        let workers = workers.withLock { Array($0.values.map(\.worker)) }
+        let states = workers.map(\.state)
+        let lags = workers.compactMap(\.laggingSeconds)
         let streaming = states.filter { $0 == .streaming }.count
         var parts = ["\(streaming)/\(states.count) cameras streaming"]
+        if let worst = lags.max() {
+            parts.append(String(format: "%d lagging (up to %.1f s behind)", lags.count, worst))
+        }
         for state in [WorkerState.connecting, .backoff, .credentialsRejected, .notFound] {
             let count = states.filter { $0 == state }.count
             if count > 0 { parts.append("\(count) \(state == .connecting ? "connecting" : state == .backoff ? "in backoff" : state.rawValue)") }
@@ -162,7 +168,8 @@ public final class CameraSupervisor: Service, Sendable {
             } else {
                 let packets = worker.packets
                 logger.info("""
-                    stopped watching camera: \(worker.frames) frames decoded, \(worker.staleFrames) skipped as stale, \
+                    stopped watching camera: \(worker.frames) frames decoded, \(worker.staleFrames) packets or frames \
+                    skipped to keep to the live edge, \
                     \(packets.received) packets received, \(packets.undecoded) left undecoded by adaptive decoding
                     """,
                             metadata: ["camera": "\(worker.camera.id)"])

@@ -26,6 +26,9 @@ public struct WorkerSettings: Sendable, Equatable {
     public var skipLoopFilter = true
     /// Decode only keyframes while the scene is quiet (nil: every frame).
     public var adaptive: AdaptiveDecoding?
+    /// No picture further behind real time than this many seconds is analysed: the worker skips to
+    /// the live edge instead, and raises `camera_lagging` when it keeps falling behind.
+    public var maximumLag = 2.0
 
     public init() {}
 }
@@ -57,6 +60,8 @@ public final class CameraWorker: Sendable {
     private let staleCount = Atomic<Int>(0)
     private let packetsReceived = Atomic<Int>(0)
     private let packetsUndecoded = Atomic<Int>(0)
+    /// While the camera is lagging, how far behind it fell, in milliseconds; -1 otherwise.
+    private let laggingMillis = Atomic<Int>(-1)
 
     /// `connectURL` holds the credentials (percent-encoded); it is never logged unredacted. With
     /// `snapshots`, each `motionEnded` carries a JPEG of the event's peak frame.
@@ -74,8 +79,14 @@ public final class CameraWorker: Sendable {
     public var state: WorkerState { stateValue.withLock { $0 } }
     /// Frames decoded since the worker started.
     public var frames: Int { frameCount.load(ordering: .relaxed) }
-    /// Frames skipped because they arrived in a backlog burst.
+    /// Packets and frames skipped to get back to the live edge.
     public var staleFrames: Int { staleCount.load(ordering: .relaxed) }
+    /// While the camera is lagging (`camera_lagging` raised, not caught up yet): how far its pictures
+    /// were behind real time when skipping ahead last gave up, in seconds; nil otherwise.
+    public var laggingSeconds: Double? {
+        let millis = laggingMillis.load(ordering: .relaxed)
+        return millis < 0 ? nil : Double(millis) / 1000
+    }
     /// Video packets received, and those never decoded (adaptive decoding), in finished sessions.
     public var packets: (received: Int, undecoded: Int) {
         (packetsReceived.load(ordering: .relaxed), packetsUndecoded.load(ordering: .relaxed))
@@ -125,6 +136,9 @@ public final class CameraWorker: Sendable {
 
     private var isStopping: Bool { stopRequested.load(ordering: .relaxed) }
 
+    /// A local video file, played at real-time pace and looped, rather than a network camera.
+    private var isFile: Bool { camera.streamURL.hasPrefix("/") }
+
     private func beat() {
         heartbeatNanos.store(monotonicNanos(), ordering: .relaxed)
     }
@@ -143,17 +157,25 @@ public final class CameraWorker: Sendable {
     private func run() {
         var policy = timing.reconnect
         var credentialsReported = false, notFoundReported = false
-        let isFile = camera.streamURL.hasPrefix("/")
+        var lag = LagMonitor()
+        let probe = ReachabilityProbe(url: connectURL)
         while !isStopping {
             setState(.connecting)
             beat()
-            let failure = runSession(onFrames: {
+            var deliveredFrames = false
+            let failure = runSession(lag: &lag, onFrames: {
+                deliveredFrames = true
                 policy.sessionDeliveredFrames()
                 credentialsReported = false
                 notFoundReported = false
             })
             guard !isStopping else { break }
-            if isFile, failure.code == .endOfStream { continue }  // loop the file like a live camera
+            // Loop a file like a live camera; one that yields no frame waits like a failing camera.
+            if isFile, failure.code == .endOfStream, deliveredFrames { continue }
+            if failure.code == .fellBehind {
+                logger.info("reconnecting to drop the backlog: \(failure.reason)", metadata: ["camera": "\(camera.id)"])
+                continue
+            }
             switch failure.code {
             case .credentialsRejected:
                 setState(.credentialsRejected)
@@ -173,12 +195,37 @@ public final class CameraWorker: Sendable {
             let delay = policy.delay(after: failure.code)
             logger.warning("camera unavailable: \(failure.code): \(failure.reason); next attempt in \(delay.formattedSeconds)",
                            metadata: ["camera": "\(camera.id)"])
-            sleep(for: delay)
+            if let probe, failure.code.isNetworkFailure {
+                wait(for: delay, probing: probe, every: policy.probeInterval)
+            } else {
+                sleep(for: delay)
+            }
+        }
+    }
+
+    /// Waits out a backoff, probing the camera every `interval`: returns early when a probe succeeds
+    /// after one failed (the link came back). A camera that accepts connections all along (its RTSP
+    /// service fails, not the link) waits the whole backoff.
+    private func wait(for delay: Duration, probing probe: ReachabilityProbe, every interval: Duration) {
+        let deadline = monotonicSeconds() + delay.seconds
+        var failedProbe = false
+        while !isStopping {
+            let left = deadline - monotonicSeconds()
+            guard left > 0 else { return }
+            sleep(for: .seconds(min(left, interval.seconds)))
+            guard !isStopping, deadline - monotonicSeconds() > 0 else { return }
+            let reachable = probe.canConnect(timeout: min(1, interval.seconds / 2))
+            beat()
+            if reachable, failedProbe {
+                logger.info("camera reachable again: connecting now", metadata: ["camera": "\(camera.id)"])
+                return
+            }
+            failedProbe = !reachable
         }
     }
 
     /// One connection: open, then frames until something fails. Returns why it ended.
-    private func runSession(onFrames: () -> Void) -> MediaError {
+    private func runSession(lag: inout LagMonitor, onFrames: () -> Void) -> MediaError {
         let source: MediaSource
         do {
             source = try MediaSource(url: connectURL, options: SourceOptions(
@@ -189,20 +236,26 @@ public final class CameraWorker: Sendable {
         }
         logger.info("connected: \(source.info.codec) \(source.info.width)x\(source.info.height)",
                     metadata: ["camera": "\(camera.id)"])
-        let feed = FrameFeed(source: source, adaptive: timing.adaptive, onPacket: { [self] in videoArrived() })
+        let feed = FrameFeed(source: source, adaptive: timing.adaptive, maximumLag: isFile ? nil : timing.maximumLag,
+                             onPacket: { [self] in videoArrived() })
         defer { countPackets(source.counters) }
         let analyzer = CameraAnalyzer(settings: settings, nominalFrameRate: source.info.framesPerSecond)
-        var pacer = camera.streamURL.hasPrefix("/") ? RealTimePacer() : nil
-        var backlog = BacklogDetector()
+        var pacer = isFile ? RealTimePacer() : nil
         var deliveredFrames = false
         /// The peak frame of the motion under way, copied when a frame becomes the peak.
         var peak = takesSnapshots ? LumaSnapshot() : nil
-        defer { handle(analyzer.finish(), of: analyzer, peak: peak, streamLost: true) }
+        /// Presentation time (or nil) and monotonic time of the last frame analysed.
+        var lastAnalysed: (media: Double?, wall: Double)?
+        defer { handle(analyzer.finish(), of: analyzer, peak: peak, cut: .streamLost) }
         while true {
             let frame: DecodedFrame
             do {
                 frame = try feed.nextFrame(wantsEveryFrame: analyzer.wantsEveryFrame)
             } catch {
+                if error.code == .fellBehind {
+                    staleCount.add(feed.framesSkippedToLiveEdge, ordering: .relaxed)
+                    reportLag(lag.fellBehind(by: feed.behindSeconds, at: monotonicSeconds()))
+                }
                 return error
             }
             let now = monotonicSeconds()
@@ -220,28 +273,59 @@ public final class CameraWorker: Sendable {
                 onFrames()
             }
             if offlineReported.exchange(false, ordering: .relaxed) { report(.online) }
-            // Frames decoded to catch up on a GOP are late on purpose, not a network backlog.
-            switch feed.isCatchingUp ? .current : backlog.classify(wall: monotonicSeconds(), media: frame.presentationTime) {
-            case .stale:
-                staleCount.add(1, ordering: .relaxed)
-                continue
-            case .resumed:
-                analyzer.detection.reset()
-            case .current:
-                break
+            reportLag(lag.keptUp(at: now))
+            // The background from before a skip still shows the scene: the analysis goes on across it
+            // as across frames adaptive decoding skipped (a background learned afresh from a picture
+            // with a person in it would see a ghost where they stood).
+            let skipped = feed.framesSkippedToLiveEdge > 0
+            if skipped {
+                staleCount.add(feed.framesSkippedToLiveEdge, ordering: .relaxed)
+                reportLag(lag.skipped(from: feed.lagBeforeSkip, at: now))
             }
-            let output = analyzer.process(frame, framesSkipped: feed.framesSkippedBefore)
-            if !output.isEmpty { handle(output, of: analyzer, peak: peak, streamLost: false) }
+            // Frames stopped for longer than the event gap (or a backlog was skipped, which only a
+            // stop or a slow link makes): the event under way ends at the last analysed frame.
+            if let last = lastAnalysed, analyzer.detection.isInMotionEvent {
+                let gap = Self.gap(from: last, toMedia: frame.presentationTime, wall: now)
+                if skipped || gap > settings.detector.eventGap {
+                    handle(analyzer.detection.endMotionEvent(), of: analyzer, peak: peak, cut: .framesStopped(seconds: gap))
+                }
+            }
+            lastAnalysed = (frame.presentationTime, now)
+            let output = analyzer.process(frame, framesSkipped: feed.framesSkippedBefore + feed.framesSkippedToLiveEdge)
+            if !output.isEmpty { handle(output, of: analyzer, peak: peak, cut: nil) }
             // After `handle`: an event split on this frame ends with the previous peak.
             if output.isNewPeak { peak?.copy(from: frame) }
         }
     }
 
+    /// Reports a change of the lagging state and keeps the figure for the status line.
+    private func reportLag(_ change: LagMonitor.Change?) {
+        switch change {
+        case .started(let behind):
+            laggingMillis.store(Int(behind * 1000), ordering: .relaxed)
+            report(.lagging(behindSeconds: behind))
+        case .ended:
+            laggingMillis.store(-1, ordering: .relaxed)
+            report(.caughtUp)
+        case nil:
+            break
+        }
+    }
+
+    /// Seconds between the last frame analysed and one with presentation time `media` seen at `wall`: by
+    /// the timestamps (frames that queued up locally are no gap), by the clock when they jump or lack.
+    private static func gap(from last: (media: Double?, wall: Double), toMedia media: Double?, wall: Double) -> Double {
+        if let media, let previous = last.media, media > previous, media - previous < LiveEdge.timestampJump {
+            return media - previous
+        }
+        return wall - last.wall
+    }
+
     /// Reports what a frame ended before what it started (a split event, one health state giving way to another).
-    /// An ended event carries a snapshot of `peak` when there is one.
-    private func handle(_ output: AnalyzerOutput, of analyzer: CameraAnalyzer, peak: LumaSnapshot?, streamLost: Bool) {
+    /// An ended event carries a snapshot of `peak` when there is one, and `cut` when its motion was not seen to end.
+    private func handle(_ output: AnalyzerOutput, of analyzer: CameraAnalyzer, peak: LumaSnapshot?, cut: EventCut?) {
         if let ended = output.motionEnded {
-            report(.motionEnded(ended, zones: analyzer.zoneNames(ended.zones), streamLost: streamLost,
+            report(.motionEnded(ended, zones: analyzer.zoneNames(ended.zones), cut: cut,
                                 snapshot: peak.flatMap { snapshot(of: $0, box: ended.box) }))
         }
         if let ended = output.healthEnded { report(.healthEnded(ended.kind)) }
@@ -277,10 +361,6 @@ func monotonicNanos() -> Int64 {
     var now = timespec()
     clock_gettime(CLOCK_MONOTONIC, &now)
     return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
-}
-
-func monotonicSeconds() -> Double {
-    Double(monotonicNanos()) / 1e9
 }
 
 extension Duration {

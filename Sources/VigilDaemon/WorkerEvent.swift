@@ -6,13 +6,18 @@ import VigilDetector
 public enum WorkerEvent: Sendable {
     /// A motion event was confirmed (the camera's next `motionEnded` closes it).
     case motionStarted(MotionEvent, zones: [String])
-    /// The motion event under way ended; `streamLost` when the stream broke or the worker stopped during it.
+    /// The motion event under way ended; `cut` says why when the motion was not seen to end.
     /// `snapshot` is a JPEG of its peak frame with its box drawn, when snapshots are on and encoding worked.
-    case motionEnded(MotionEvent, zones: [String], streamLost: Bool, snapshot: [UInt8]?)
+    case motionEnded(MotionEvent, zones: [String], cut: EventCut?, snapshot: [UInt8]?)
     /// The picture became frozen, covered or dark.
     case healthStarted(CameraHealthKind)
     /// The picture is fine again.
     case healthEnded(CameraHealthKind)
+    /// The pictures keep falling further behind the live stream than the bound (see `LagMonitor`);
+    /// `behindSeconds` is how far behind they were.
+    case lagging(behindSeconds: Double)
+    /// After `lagging`, the pictures stayed within the bound for `LagMonitor.clearAfter`.
+    case caughtUp
     /// No frame for the offline threshold.
     case offline(reason: String)
     /// Frames flow again after `offline`.
@@ -21,4 +26,12 @@ public enum WorkerEvent: Sendable {
     case credentialsRejected(reason: String)
     /// The camera has no stream at the configured path (404); retried only rarely.
     case notFound(reason: String)
+}
+
+/// Why a motion event ended without its motion being seen to end: it ends at the last analysed frame.
+public enum EventCut: Sendable, Equatable {
+    /// The stream broke, or the worker stopped.
+    case streamLost
+    /// No frame was analysed for longer than the event gap (a link flap, a skip to the live edge).
+    case framesStopped(seconds: Double)
 }

@@ -89,6 +89,12 @@ public final class CameraDetector {
                               healthStarted: change.started, healthEnded: change.ended, isNewPeak: motion.isNewPeak)
     }
 
+    /// Ends the motion event under way at the last frame's time, health going on (no frame came for
+    /// longer than the event gap: motion after the gap is a new event).
+    public func endMotionEvent() -> AnalyzerOutput {
+        AnalyzerOutput(motionEnded: tracker.finish(at: lastTime))
+    }
+
     /// Ends the motion event and the health state under way at the last frame's time (end of
     /// input or shutdown).
     public func finish() -> AnalyzerOutput {

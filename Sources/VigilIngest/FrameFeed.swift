@@ -135,6 +135,17 @@ public final class FrameFeed {
     private var collapseHoldOff = PacketWakeUpHoldOff()
     /// Presentation time of the newest packet demuxed (the live edge).
     public private(set) var newestPacketTime: Double?
+    /// Pictures further behind the live stream than this many seconds are not returned (nil: no bound).
+    public let maximumLag: Double?
+    private var liveEdge = LiveEdge()
+    /// How far the last frame returned was behind the live stream, in seconds (with `maximumLag`;
+    /// after `.fellBehind`, how far the stream was behind when skipping gave up).
+    public private(set) var behindSeconds = 0.0
+    /// Packets read undecoded and pictures dropped to get back to the live edge before the last frame
+    /// returned (0 when none).
+    public private(set) var framesSkippedToLiveEdge = 0
+    /// How far behind the newest packet was when the last skip to the live edge began, in seconds.
+    public private(set) var lagBeforeSkip = 0.0
     /// Times full decoding was woken: by the packet sizes, by the analysis of a keyframe.
     public private(set) var packetWakeUps = 0
     public private(set) var keyframeWakeUps = 0
@@ -143,9 +154,12 @@ public final class FrameFeed {
     /// Whether the last frame returned was a keyframe decoded alone while the scene was quiet.
     public private(set) var lastFrameWasKeyframeCheck = false
 
-    public init(source: MediaSource, adaptive: AdaptiveDecoding? = nil, onPacket: (() -> Void)? = nil) {
+    /// With `maximumLag` (seconds), the feed keeps to the live edge (see `nextFrame(wantsEveryFrame:)`).
+    public init(source: MediaSource, adaptive: AdaptiveDecoding? = nil, maximumLag: Double? = nil,
+                onPacket: (() -> Void)? = nil) {
         self.source = source
         self.adaptive = adaptive
+        self.maximumLag = maximumLag
         self.onPacket = onPacket
         monitor = PacketSizeMonitor(jumpRatio: adaptive?.packetJumpRatio ?? 1,
                                     jumpBytes: adaptive?.packetJumpBytes ?? 0)
@@ -167,12 +181,75 @@ public final class FrameFeed {
 
     /// The next frame to analyse. `wantsEveryFrame` is what the analysis of the previous frame
     /// asks for (motion, an event under way). Throws like `MediaSource.nextFrame()`.
+    ///
+    /// With `maximumLag`, no picture further behind the live stream than that is returned (except
+    /// those adaptive decoding catches up on a GOP with on purpose, while the newest packet is within
+    /// it). When the newest packet itself is further behind (a backlog delivered after a stall, a
+    /// link slower than the stream), packets are read without decoding until a keyframe arrives
+    /// within half the bound; decoding then goes on from it. If skipping does not catch up, it
+    /// throws `.fellBehind`: only a new session drops a backlog held in the network.
     public func nextFrame(wantsEveryFrame: Bool) throws(MediaError) -> DecodedFrame {
+        framesSkippedToLiveEdge = 0
+        if adaptive != nil { follow(wantsEveryFrame: wantsEveryFrame) }
+        while true {
+            let frame = try decodedFrame()
+            guard let maximumLag else { return frame }
+            let now = monotonicSeconds()
+            let edgeLag = liveEdge.behind(media: newestPacketTime, at: now) ?? 0
+            if edgeLag > maximumLag {
+                framesSkippedToLiveEdge += 1
+                try skipToLiveEdge(lag: edgeLag, resumeBelow: maximumLag / 2)
+                // Decode from the keyframe the skip stopped at, whatever the mode.
+                if adaptive != nil, !isDecodingEveryFrame { wake() }
+                continue
+            }
+            behindSeconds = isCatchingUp ? edgeLag : liveEdge.behind(media: frame.presentationTime, at: now) ?? edgeLag
+            if behindSeconds > maximumLag, !isCatchingUp {
+                framesSkippedToLiveEdge += 1
+                continue
+            }
+            return frame
+        }
+    }
+
+    /// Reads packets without decoding them until a keyframe arrives less than `resumeBelow` seconds
+    /// behind (decoding restarts from it). Keyframes are the largest packets, so they show the lag at
+    /// its worst on a slow link. Gives up after a second when the keyframes' lag did not come down by
+    /// half a second for each second spent (a backlog delivered in a burst drains at once;
+    /// reconnecting beats a slow catch-up), or after 5 s.
+    private func skipToLiveEdge(lag: Double, resumeBelow: Double) throws(MediaError) {
+        let start = monotonicSeconds()
+        lagBeforeSkip = lag
+        var lowest = lag
+        while true {
+            let packet = try source.readPacket()
+            onPacket?()
+            passed(isKeyframe: packet.isKeyframe, at: packet.presentationTime)
+            framesSkippedToLiveEdge += 1
+            let now = monotonicSeconds()
+            let behind = liveEdge.behind(media: packet.presentationTime, at: now) ?? 0
+            if packet.isKeyframe {
+                if behind < resumeBelow { return }
+                lowest = min(lowest, behind)
+            }
+            let elapsed = now - start
+            if elapsed >= 5 || (elapsed >= 1 && lowest > lag - 0.5 * elapsed) {
+                behindSeconds = max(lag, behind)
+                let tenths = (behindSeconds * 10).rounded() / 10
+                throw MediaError(code: .fellBehind,
+                                 reason: "\(tenths) s behind the live stream and not catching up by skipping ahead")
+            }
+        }
+    }
+
+    /// The next frame by the decoding mode alone, live edge aside.
+    private func decodedFrame() throws(MediaError) -> DecodedFrame {
         guard adaptive != nil else {
             packetsForLastFrame = 1
-            return try source.nextFrame()
+            let frame = try source.nextFrame()
+            passedLiveEdge(at: frame.presentationTime)
+            return frame
         }
-        follow(wantsEveryFrame: wantsEveryFrame)
         framesSkippedBefore = 0
         packetsForLastFrame = 0
         lastFrameWasKeyframeCheck = false
@@ -231,7 +308,7 @@ public final class FrameFeed {
     private func passed(isKeyframe: Bool, at time: Double?) {
         growthHoldOff.count()
         collapseHoldOff.count()
-        newestPacketTime = source.newestPacketTime ?? time ?? newestPacketTime
+        passedLiveEdge(at: time)
         guard isKeyframe else {
             packetsSinceKeyframe += 1
             return
@@ -244,6 +321,12 @@ public final class FrameFeed {
         seenKeyframe = true
         lastKeyframeTime = time ?? lastKeyframeTime
         packetsSinceKeyframe = 0
+    }
+
+    /// Takes the newest packet into the live edge (`time`: of the packet or frame that went by).
+    private func passedLiveEdge(at time: Double?) {
+        newestPacketTime = source.newestPacketTime ?? time ?? newestPacketTime
+        if maximumLag != nil { liveEdge.packetArrived(media: newestPacketTime, at: monotonicSeconds()) }
     }
 
     /// Switches between full and keyframe-only decoding after the caller analysed a frame.

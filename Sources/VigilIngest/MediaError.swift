@@ -29,8 +29,19 @@ public struct MediaError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let invalidData = Code(name: "invalid data")
         /// An option libav does not recognise.
         public static let unknownOption = Code(name: "unknown option")
+        /// The network failed on the way to the camera (no route, unreachable, connection reset).
+        public static let networkError = Code(name: "network error")
+        /// The pictures fell further behind the live stream than the bound and skipping ahead did not
+        /// catch up: the link is slower than the stream (see `LiveEdge`).
+        public static let fellBehind = Code(name: "fell behind")
         /// Anything else.
         public static let other = Code(name: "other")
+
+        /// Failures of the way to the camera rather than of the camera's answer: worth a cheap
+        /// reachability probe while waiting to reconnect.
+        public var isNetworkFailure: Bool {
+            [.connectionRefused, .networkError, .stalled, .endOfStream].contains(self)
+        }
 
         public var description: String { name }
 
@@ -44,6 +55,7 @@ public struct MediaError: Error, Sendable, Equatable, CustomStringConvertible {
             case VG_CONNECTION_REFUSED: self = .connectionRefused
             case VG_INVALID_DATA: self = .invalidData
             case VG_UNKNOWN_OPTION: self = .unknownOption
+            case VG_NETWORK_ERROR: self = .networkError
             default: self = .other
             }
         }

@@ -28,6 +28,9 @@ public struct DaemonSettings: Sendable, Equatable, Decodable {
     public var adaptiveDecoding = true
     /// Seconds of quiet before adaptive decoding drops to keyframes.
     public var adaptiveQuietSeconds = AdaptiveDecoding().quietSeconds
+    /// Pictures further behind real time than this many seconds are never analysed (the worker
+    /// skips to the live edge; `camera_lagging` when it keeps falling behind).
+    public var maxLag = 2.0
     /// `full` (an fsync per commit: survives power loss) or `normal` (survives crashes of Vigil).
     public var queueDurability = "full"
     /// Write a JPEG of each motion event's peak frame, box drawn, under `<state dir>/snapshots`.
@@ -61,6 +64,7 @@ public struct DaemonSettings: Sendable, Equatable, Decodable {
         case minBackoff = "min_backoff", maxBackoff = "max_backoff", credentialsRetry = "credentials_retry", notFoundRetry = "not_found_retry"
         case registryPoll = "registry_poll", skipLoopFilter = "skip_loop_filter", queueDurability = "queue_durability", cameras
         case adaptiveDecoding = "adaptive_decoding", adaptiveQuietSeconds = "adaptive_quiet_seconds"
+        case maxLag = "max_lag"
         case snapshots, snapshotMaxAgeDays = "snapshot_max_age_days", snapshotMaxBytes = "snapshot_max_bytes"
     }
 
@@ -82,6 +86,7 @@ public struct DaemonSettings: Sendable, Equatable, Decodable {
         skipLoopFilter = try value(.skipLoopFilter, skipLoopFilter)
         adaptiveDecoding = try value(.adaptiveDecoding, adaptiveDecoding)
         adaptiveQuietSeconds = try value(.adaptiveQuietSeconds, adaptiveQuietSeconds)
+        maxLag = try value(.maxLag, maxLag)
         queueDurability = try value(.queueDurability, queueDurability)
         cameras = try value(.cameras, cameras)
         snapshots = try value(.snapshots, snapshots)
@@ -95,6 +100,8 @@ public struct DaemonSettings: Sendable, Equatable, Decodable {
         "open_timeout": 0.1...3600, "read_timeout": 0.1...3600, "offline_after": 0.1...86_400,
         "min_backoff": 0.01...3600, "max_backoff": 0.01...86_400, "credentials_retry": 1...604_800,
         "not_found_retry": 1...604_800, "registry_poll": 0.1...3600, "adaptive_quiet_seconds": 0...86_400,
+        // Under half a second of lag, network jitter alone would make cameras skip to the live edge.
+        "max_lag": 0.5...30,
     ]
 
     /// The first out-of-range knob, as a readable problem (key, value and range), or nil.
@@ -103,7 +110,7 @@ public struct DaemonSettings: Sendable, Equatable, Decodable {
             ("open_timeout", openTimeout), ("read_timeout", readTimeout), ("offline_after", offlineAfter),
             ("min_backoff", minBackoff), ("max_backoff", maxBackoff), ("credentials_retry", credentialsRetry),
             ("not_found_retry", notFoundRetry), ("registry_poll", registryPoll),
-            ("adaptive_quiet_seconds", adaptiveQuietSeconds),
+            ("adaptive_quiet_seconds", adaptiveQuietSeconds), ("max_lag", maxLag),
         ] + cameras.sorted { $0.key < $1.key }.flatMap { id, timing in
             let id = TextFile.quoted(id)
             return [("cameras.\(id).open_timeout", timing.openTimeout), ("cameras.\(id).read_timeout", timing.readTimeout),

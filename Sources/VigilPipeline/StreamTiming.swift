@@ -1,79 +1,65 @@
-/// Notices frames that arrive late in a burst, so no motion is computed from stale pictures.
+/// Whether a camera is lagging: its pictures keep falling further behind real time than the bound
+/// (a link slower than the stream, see `FrameFeed`).
 ///
-/// After a network stall a camera (or its RTSP server) often delivers the backlog at once, with
-/// continuous timestamps: seconds of old frames in a fraction of a second. Lag is the wall time
-/// elapsed minus the media time elapsed; its floor follows slow clock drift between camera and
-/// server. A frame whose lag stands more than `maximumLag` above the floor is stale.
-public struct BacklogDetector: Sendable {
-    public let maximumLag: Double
-    /// How quickly the floor follows a lag that grows (camera clock slower than ours), per frame.
-    public let driftFollowRate: Double
-    private var anchor: (wall: Double, media: Double)?
-    private var lastMedia = 0.0
-    private var floor = 0.0
-    private var catchingUp = false
+/// Lagging begins when skipping to the live edge did not catch up, or when a second skip comes
+/// within `repeatWindow` seconds of the previous one (a single skip after a link flap is no lag).
+/// It ends once the camera has delivered pictures within the bound, with neither, for `clearAfter`
+/// seconds (longer than one cycle of a slow link: a fresh session, pictures falling behind, a skip).
+public struct LagMonitor: Sendable {
+    public let clearAfter: Double
+    public let repeatWindow: Double
+    public private(set) var isLagging = false
+    private var lastFellBehind = -Double.infinity
+    private var lastSkip = -Double.infinity
 
-    public init(maximumLag: Double = 2.0, driftFollowRate: Double = 0.001) {
-        self.maximumLag = maximumLag
-        self.driftFollowRate = driftFollowRate
+    /// What changed.
+    public enum Change: Sendable, Equatable {
+        case started(behindSeconds: Double)
+        case ended
     }
 
-    /// What to do with a frame.
-    public enum Verdict: Sendable, Equatable {
-        /// Analyse it.
-        case current
-        /// Skip it: it belongs to a backlog.
-        case stale
-        /// The backlog is drained: analyse it, but start the background afresh.
-        case resumed
+    public init(clearAfter: Double = 30, repeatWindow: Double = 10) {
+        self.clearAfter = clearAfter
+        self.repeatWindow = repeatWindow
     }
 
-    /// Classifies a frame that arrived at `wall` seconds (monotonic) with presentation time `media`
-    /// (nil when the frame has none). A jump in media time starts the timing afresh.
-    public mutating func classify(wall: Double, media: Double?) -> Verdict {
-        guard let media else { return .current }
-        defer { lastMedia = media }
-        guard let anchor, media > lastMedia, media - lastMedia <= maximumLag else {
-            let resumed = catchingUp
-            reset()
-            self.anchor = (wall, media)
-            return resumed ? .resumed : .current
-        }
-        let lag = (wall - anchor.wall) - (media - anchor.media)
-        if lag < floor {
-            floor = lag
-        } else if !catchingUp {
-            floor += (lag - floor) * driftFollowRate
-        }
-        if lag - floor > maximumLag {
-            catchingUp = true
-            return .stale
-        }
-        if catchingUp {
-            catchingUp = false
-            return .resumed
-        }
-        return .current
+    /// A skip to the live edge that began `behindSeconds` behind real time caught up, at monotonic `wall` seconds.
+    public mutating func skipped(from behindSeconds: Double, at wall: Double) -> Change? {
+        defer { lastSkip = wall }
+        guard wall - lastSkip <= repeatWindow else { return nil }
+        return fellBehind(by: behindSeconds, at: wall)
     }
 
-    /// Forgets the timing (a new session, or a jump in media time).
-    public mutating func reset() {
-        anchor = nil
-        floor = 0
-        catchingUp = false
+    /// Skipping ahead gave up `behindSeconds` behind real time, at monotonic `wall` seconds.
+    public mutating func fellBehind(by behindSeconds: Double, at wall: Double) -> Change? {
+        lastFellBehind = wall
+        guard !isLagging else { return nil }
+        isLagging = true
+        return .started(behindSeconds: behindSeconds)
+    }
+
+    /// A picture within the bound was analysed at monotonic `wall` seconds.
+    public mutating func keptUp(at wall: Double) -> Change? {
+        guard isLagging, wall - lastFellBehind >= clearAfter else { return nil }
+        isLagging = false
+        return .ended
     }
 }
 
 /// Plays a file at real-time pace, like a live camera: each frame is due at its media time after
-/// the first frame of the session.
+/// the first frame of the session. A timestamp jump (either way) never makes it sleep longer than
+/// `maximumWait` nor race through frames: the pace starts afresh from the frame after the jump.
 public struct RealTimePacer: Sendable {
+    public let maximumWait: Double
     private var start: Double?
 
-    public init() {}
+    public init(maximumWait: Double = 1) {
+        self.maximumWait = maximumWait
+    }
 
     /// Seconds to wait before showing a frame with media time `media`, at monotonic time `now`.
     public mutating func wait(forMediaTime media: Double, now: Double) -> Double {
-        guard let start else {
+        guard let start, start + media - now <= maximumWait, now - (start + media) <= maximumWait else {
             self.start = now - media
             return 0
         }

@@ -11,6 +11,7 @@ enum AlertFormatting {
             parts.append("zones " + (zones.isEmpty ? "-" : zones.joined(separator: ", ")))
             if let peak = alert.peakArea { parts.append(String(format: "peak %.2f%%", peak * 100)) }
             if alert.interrupted { parts.append("interrupted") }
+            if alert.framesStopped { parts.append("frames stopped") }
         }
         if alert.count > 1 { parts.append("x\(alert.count) coalesced") }
         // Motion messages only repeat what "interrupted" and the count say.

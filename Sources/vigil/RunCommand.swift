@@ -141,6 +141,7 @@ extension DaemonSettings {
         timing.reconnect.credentialsRetryDelay = .seconds(credentialsRetry)
         timing.reconnect.notFoundRetryDelay = .seconds(notFoundRetry)
         timing.skipLoopFilter = skipLoopFilter
+        timing.maximumLag = maxLag
         timing.adaptive = (own?.adaptiveDecoding ?? adaptiveDecoding) ? AdaptiveDecoding(quietSeconds: adaptiveQuietSeconds) : nil
         return timing
     }

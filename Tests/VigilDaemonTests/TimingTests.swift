@@ -30,40 +30,42 @@ struct ReconnectPolicyTests {
         #expect(policy.delay(after: .notFound) == .seconds(300))
         #expect(policy.failures == 0)
     }
+
+    @Test("a session that fell behind reconnects at once; network failures are the ones worth a probe")
+    func fellBehind() {
+        var policy = ReconnectPolicy()
+        #expect(policy.delay(after: .fellBehind) == .zero)
+        #expect(policy.failures == 0)
+        #expect([MediaError.Code.connectionRefused, .networkError, .stalled, .endOfStream].allSatisfy { $0.isNetworkFailure })
+        #expect(![MediaError.Code.credentialsRejected, .notFound, .invalidData, .fellBehind].contains { $0.isNetworkFailure })
+    }
 }
 
 @Suite("stream timing")
 struct StreamTimingTests {
-    @Test("a backlog burst after a stall is stale until drained, then resumes once")
-    func backlogBurst() {
-        var detector = BacklogDetector()
-        var verdicts: [BacklogDetector.Verdict] = []
-        // 10 s of live frames at 15 fps.
-        for frame in 0..<150 { verdicts.append(detector.classify(wall: Double(frame) / 15, media: Double(frame) / 15)) }
-        #expect(verdicts.allSatisfy { $0 == .current })
-        // A 10 s stall, then 10 s of frames delivered within 0.2 s, then live again.
-        verdicts = []
-        for frame in 150..<300 {
-            verdicts.append(detector.classify(wall: 20 + Double(frame - 150) * 0.2 / 150, media: Double(frame) / 15))
-        }
-        for frame in 300..<330 { verdicts.append(detector.classify(wall: Double(frame) / 15 + 0.2, media: Double(frame) / 15)) }
-        let stale = verdicts.filter { $0 == .stale }.count
-        #expect(stale > 100, "burst frames skipped: \(stale)")
-        #expect(verdicts.filter { $0 == .resumed }.count == 1)
-        #expect(verdicts.suffix(20).allSatisfy { $0 == .current })
+    @Test("lagging starts when skipping ahead gives up and ends after 30 s within the bound")
+    func lagging() {
+        var monitor = LagMonitor()
+        #expect(monitor.keptUp(at: 10) == nil)
+        #expect(monitor.fellBehind(by: 3.2, at: 20) == .started(behindSeconds: 3.2))
+        // A slow link: a fresh session keeps up for a while, then falls behind again.
+        #expect(monitor.keptUp(at: 30) == nil)
+        #expect(monitor.fellBehind(by: 3.5, at: 40) == nil)
+        #expect(monitor.keptUp(at: 69) == nil)
+        #expect(monitor.keptUp(at: 70) == .ended)
+        #expect(!monitor.isLagging)
+        #expect(monitor.keptUp(at: 100) == nil)
     }
 
-    @Test("slow drift between camera and server clocks is never taken for a backlog")
-    func drift() {
-        var detector = BacklogDetector()
-        // The camera's clock runs 0.5% slow for an hour.
-        for frame in 0..<54_000 {
-            let verdict = detector.classify(wall: Double(frame) / 15 * 1.005, media: Double(frame) / 15)
-            if verdict != .current {
-                Issue.record("frame \(frame) judged \(verdict)")
-                return
-            }
-        }
+    @Test("one skip to the live edge (a flap) is no lag; a second within 10 s is")
+    func repeatedSkips() {
+        var monitor = LagMonitor()
+        #expect(monitor.skipped(from: 3.1, at: 10) == nil)
+        #expect(monitor.skipped(from: 3.0, at: 23) == nil)  // flaps 13 s apart
+        #expect(monitor.skipped(from: 2.2, at: 30) == .started(behindSeconds: 2.2))
+        #expect(monitor.skipped(from: 2.3, at: 36) == nil)  // already lagging
+        #expect(monitor.keptUp(at: 65) == nil)
+        #expect(monitor.keptUp(at: 66) == .ended)
     }
 
     @Test("a file is paced at real time from its first frame")
@@ -72,5 +74,15 @@ struct StreamTimingTests {
         #expect(pacer.wait(forMediaTime: 0, now: 100) == 0)
         #expect(abs(pacer.wait(forMediaTime: 1, now: 100.25) - 0.75) < 1e-9)
         #expect(pacer.wait(forMediaTime: 2, now: 103) == 0)
+    }
+
+    @Test("a timestamp jump either way never makes the pacer sleep more than a second nor race")
+    func pacingAcrossJumps() {
+        var pacer = RealTimePacer()
+        #expect(pacer.wait(forMediaTime: 0, now: 100) == 0)
+        #expect(pacer.wait(forMediaTime: 20_000, now: 100.1) == 0)  // starts afresh at the jump
+        #expect(abs(pacer.wait(forMediaTime: 20_000.5, now: 100.2) - 0.4) < 1e-9)
+        #expect(pacer.wait(forMediaTime: 3, now: 101) == 0)  // back in time: afresh again
+        #expect(abs(pacer.wait(forMediaTime: 3.5, now: 101) - 0.5) < 1e-9)
     }
 }

@@ -70,13 +70,17 @@ public final class RTSPTestServer: @unchecked Sendable {
     public let auth: (method: String, user: String, password: String)?
     private var process: ScriptProcess?
     private let passwordFile: TemporaryFile?
+    private let announcesLoops: Bool
+    private var loops: [Double] = []
     public private(set) var port = 0
 
-    /// Serves each `path: fixture file` pair at `rtsp://127.0.0.1:PORT/path`.
+    /// Serves each `path: fixture file` pair at `rtsp://127.0.0.1:PORT/path`. With `announceLoops`,
+    /// `loopStarts()` tells when each iteration of a file began.
     public init(media: [String: String], auth: (method: String, user: String, password: String)? = nil,
-                port: Int = 0) throws {
+                port: Int = 0, announceLoops: Bool = false) throws {
         self.media = media
         self.auth = auth
+        self.announcesLoops = announceLoops
         if let auth {
             let file = try TemporaryFile()
             try Data(auth.password.utf8).write(to: file.url)
@@ -96,6 +100,7 @@ public final class RTSPTestServer: @unchecked Sendable {
         if let auth, let passwordFile {
             arguments += ["--auth", auth.method, "--user", auth.user, "--password-file", passwordFile.url.path]
         }
+        if announcesLoops { arguments.append("--announce-loops") }
         let started = try ScriptProcess(script: "rtsp_server.py", arguments: arguments)
         process = started
         port = started.port
@@ -116,6 +121,15 @@ public final class RTSPTestServer: @unchecked Sendable {
     public func kill() {
         process?.kill()
         process = nil
+    }
+
+    /// Wall-clock times (seconds since 1970) at which the server sent the first frame of each
+    /// iteration of its file, so far (needs `announceLoops`; with one media path).
+    public func loopStarts() -> [Double] {
+        while let line = try? process?.waitForLine(prefix: "LOOP ", timeout: 0) {
+            if let time = line.split(separator: " ").last.flatMap({ Double($0) }) { loops.append(time) }
+        }
+        return loops
     }
 }
 
@@ -139,6 +153,12 @@ public final class TCPFaultProxy: @unchecked Sendable {
     public func blackhole() throws { try process.send("blackhole") }
     /// Closes the listening socket (connections are refused until `pass()`).
     public func refuse() throws { try process.send("refuse") }
+    /// The link goes down: new connections are refused, current ones forward nothing until `pass()`.
+    public func cut() throws { try process.send("cut") }
+    /// Shapes every connection to `bytesPerSecond` (0: no limit), holding what waits (a deep buffer).
+    public func limitRate(bytesPerSecond: Int) throws { try process.send("rate \(bytesPerSecond)") }
+    /// Forwards each chunk `seconds` after it was read (0: at once).
+    public func delay(seconds: Double) throws { try process.send("delay \(seconds)") }
 
     /// Connections accepted so far.
     public func connectionCount() throws -> Int {
@@ -147,6 +167,28 @@ public final class TCPFaultProxy: @unchecked Sendable {
             throw SupportError("bad count answer: \(answer)")
         }
         return count
+    }
+}
+
+/// A misbehaving RTSP server (`scripts/hostile_rtsp_server.py`): one that redirects to itself for
+/// ever, or announces a huge SDP.
+public final class HostileRTSPServer: @unchecked Sendable {
+    private let process: ScriptProcess
+    public var port: Int { process.port }
+
+    /// `mode` is `redirect` or `huge-sdp`.
+    public init(mode: String) throws {
+        process = try ScriptProcess(script: "hostile_rtsp_server.py", arguments: ["--mode", mode])
+    }
+
+    /// `rtsp://127.0.0.1:PORT/cam`.
+    public var url: String { "rtsp://127.0.0.1:\(port)/cam" }
+
+    /// Connections accepted and bytes of SDP sent so far.
+    public func counts() throws -> (connections: Int, sdpBytes: Int) {
+        let fields = try process.send("count").split(separator: " ").compactMap { Int($0) }
+        guard fields.count == 2 else { throw SupportError("bad count answer") }
+        return (fields[0], fields[1])
     }
 }
 

@@ -33,9 +33,19 @@ typedef enum {
     VG_INVALID_DATA = 7,
     /// An option was not recognised by libav (it would have been silently ignored).
     VG_UNKNOWN_OPTION = 8,
-    /// Anything else (permission denied, out of memory, network unreachable, ...).
+    /// Anything else (permission denied, out of memory, too many redirects, ...).
     VG_OTHER = 9,
+    /// The network failed on the way to the camera: no route to host, network unreachable,
+    /// connection reset or aborted, broken pipe.
+    VG_NETWORK_ERROR = 10,
 } vg_status;
+
+/// At most this many RTSP redirects (3xx) are followed while opening; one more fails the open.
+#define VG_MAX_REDIRECTS 2
+/// No single block libav allocates may exceed this many bytes (set once, process-wide, by the first
+/// `vg_source_open`): a camera announcing a 200 MB SDP fails the open instead of being buffered whole.
+/// Larger than any picture plane up to 8K (33 MB of luma).
+#define VG_MAX_ALLOCATION (40u << 20)
 
 /// Cancels blocking calls of any source it is attached to. Thread-safe.
 typedef struct vg_stop_token vg_stop_token;

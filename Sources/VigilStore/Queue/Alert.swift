@@ -30,6 +30,11 @@ public struct Alert: Sendable, Equatable, Codable {
     public var snapshot: String?
     /// True only on a `motion_ended` written after a restart for an event whose process died.
     public var interrupted: Bool
+    /// True only on a `motion_ended` whose frames stopped for longer than the event gap: the event
+    /// ends at the last analysed frame, and motion after the gap is a new event.
+    public var framesStopped: Bool
+    /// `camera_lagging` only: how far the pictures were behind real time, in seconds.
+    public var behindSeconds: Double?
     /// A sentence for people ("no frame for 15 s", "3 motion_started alerts coalesced...").
     public var message: String?
     /// How many alerts this one stands for: above 1 only when the full queue coalesced repeats.
@@ -38,7 +43,7 @@ public struct Alert: Sendable, Equatable, Codable {
     /// An alert with a new id; `time` is cut to whole milliseconds.
     public init(kind: AlertKind, camera: String, time: Date = Date(), event: String? = nil, zones: [String]? = nil,
                 peakArea: Double? = nil, box: PixelBox? = nil, snapshot: String? = nil, interrupted: Bool = false,
-                message: String? = nil, count: Int = 1) {
+                framesStopped: Bool = false, behindSeconds: Double? = nil, message: String? = nil, count: Int = 1) {
         let time = AlertTime.truncated(time)
         self.id = AlertID.make(at: time)
         self.kind = kind
@@ -50,6 +55,8 @@ public struct Alert: Sendable, Equatable, Codable {
         self.box = box
         self.snapshot = snapshot
         self.interrupted = interrupted
+        self.framesStopped = framesStopped
+        self.behindSeconds = behindSeconds
         self.message = message
         self.count = count
     }
@@ -69,6 +76,7 @@ public struct Alert: Sendable, Equatable, Codable {
         if kind.isMotion, event?.isEmpty ?? true { return "a \(kind) alert needs an event id" }
         if let peakArea, !(0...1).contains(peakArea) { return "peak_area must be within 0...1, not \(peakArea)" }
         if interrupted, kind != .motionEnded { return "only motion_ended can be interrupted" }
+        if framesStopped, kind != .motionEnded { return "only motion_ended can have frames_stopped" }
         return nil
     }
 
@@ -76,6 +84,7 @@ public struct Alert: Sendable, Equatable, Codable {
         case id, kind, camera, time, event, zones
         case peakArea = "peak_area"
         case box, snapshot, interrupted, message, count
+        case framesStopped = "frames_stopped", behindSeconds = "behind_seconds"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -95,11 +104,13 @@ public struct Alert: Sendable, Equatable, Codable {
         box = try container.decodeIfPresent(PixelBox.self, forKey: .box)
         snapshot = try container.decodeIfPresent(String.self, forKey: .snapshot)
         interrupted = try container.decodeIfPresent(Bool.self, forKey: .interrupted) ?? false
+        framesStopped = try container.decodeIfPresent(Bool.self, forKey: .framesStopped) ?? false
+        behindSeconds = try container.decodeIfPresent(Double.self, forKey: .behindSeconds)
         message = try container.decodeIfPresent(String.self, forKey: .message)
         count = try container.decodeIfPresent(Int.self, forKey: .count) ?? 1
     }
 
-    /// Leaves out absent fields, `interrupted` unless true and `count` unless above 1.
+    /// Leaves out absent fields, `interrupted` and `frames_stopped` unless true and `count` unless above 1.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(id, forKey: .id)
@@ -112,6 +123,8 @@ public struct Alert: Sendable, Equatable, Codable {
         try container.encodeIfPresent(box, forKey: .box)
         try container.encodeIfPresent(snapshot, forKey: .snapshot)
         if interrupted { try container.encode(true, forKey: .interrupted) }
+        if framesStopped { try container.encode(true, forKey: .framesStopped) }
+        try container.encodeIfPresent(behindSeconds, forKey: .behindSeconds)
         try container.encodeIfPresent(message, forKey: .message)
         if count > 1 { try container.encode(count, forKey: .count) }
     }

@@ -26,11 +26,14 @@ public struct AlertKind: RawRepresentable, Hashable, Sendable, Codable, CustomSt
     public static let cameraDark = AlertKind(rawValue: "camera_dark")
     /// The camera answered 404: the stream path in the registry is wrong (a configuration problem).
     public static let cameraNotFound = AlertKind(rawValue: "camera_not_found")
+    /// The camera's pictures arrive later than the bound behind real time (a link slower than the
+    /// stream); carries `behind_seconds`.
+    public static let cameraLagging = AlertKind(rawValue: "camera_lagging")
 
     /// Every kind this build raises, in the order the README lists them.
     public static let known: [AlertKind] = [
         .motionStarted, .motionEnded, .cameraOffline, .cameraOnline, .credentialsRejected,
-        .cameraFrozen, .cameraCovered, .cameraDark, .cameraNotFound,
+        .cameraFrozen, .cameraCovered, .cameraDark, .cameraNotFound, .cameraLagging,
     ]
 
     /// Motion alerts may be coalesced into counts when the queue is full; every other kind is a
