@@ -59,14 +59,11 @@ public final class CameraDetector {
     public var isInMotionEvent: Bool { tracker.isInEvent }
 
     /// Whether the detector needs every frame rather than an occasional one: the last frame showed
-    /// motion, an event is under way, a dark or covered picture is being confirmed (it must hold for
-    /// the health delay), or the picture has stood still for `stillnessWorthWatching`
-    /// (telling a frozen feed from a quiet scene takes consecutive frames; a well-compressed quiet
-    /// scene has single identical frames all the time). Adaptive decoding decodes only keyframes
-    /// while false.
+    /// motion, an event is under way, a health condition is being confirmed (it must hold for the
+    /// health delay), or the picture is frozen (to see it live again at once). A freeze itself is
+    /// proven by keyframes, which adaptive decoding always decodes. Adaptive decoding decodes only
+    /// keyframes while false.
     public private(set) var wantsEveryFrame = false
-    /// Seconds a picture must stand still before it is watched frame by frame as a possible freeze.
-    public static let stillnessWorthWatching = 1.0
 
     /// Forgets the background (after a gap in the stream); events and health go on.
     public func reset() {
@@ -75,16 +72,17 @@ public final class CameraDetector {
 
     /// Analyses one frame at media time `time` (seconds, increasing). `followsSkippedFrames`: the
     /// frames since the last one analysed were not decoded (adaptive decoding).
-    public func process(_ plane: LumaPlane, at time: Double, followsSkippedFrames: Bool = false) -> AnalyzerOutput {
+    /// `isKeyframe`: the frame is a keyframe (keyframes that repeat prove a freeze).
+    public func process(_ plane: LumaPlane, at time: Double, isKeyframe: Bool = false,
+                        followsSkippedFrames: Bool = false) -> AnalyzerOutput
+    {
         let previousTime = lastTime
         lastTime = time
-        let analysis = detector.analyze(plane)
+        let analysis = detector.analyze(plane, isKeyframe: isKeyframe, coveredBelow: health.coveredThreshold)
         let motion = tracker.observe(analysis, at: time)
         let change = health.observe(analysis.picture, at: time, earliestStart: followsSkippedFrames ? previousTime : nil)
-        // A frozen candidate comes and goes with every identical frame; stillness counts only once it lasts.
-        let confirmingDarkOrCovered = health.confirming.map { $0 != .frozen } ?? false
-        wantsEveryFrame = analysis.isMotion || tracker.isInEvent || confirmingDarkOrCovered
-            || health.current?.kind == .frozen || health.stillDuration(at: time) >= Self.stillnessWorthWatching
+        wantsEveryFrame = analysis.isMotion || tracker.isInEvent || health.confirming != nil
+            || health.current?.kind == .frozen
         return AnalyzerOutput(motionStarted: motion.started, motionEnded: motion.ended,
                               healthStarted: change.started, healthEnded: change.ended, isNewPeak: motion.isNewPeak)
     }

@@ -51,8 +51,12 @@ public struct DetectorConfig: Sendable, Equatable, Codable {
     /// The picture is `dark` when its mean luma is below this level (16 is black in video range).
     public var darkLuma: Double = 28
     /// The picture is `covered` (or blinded) when its mean absolute difference between
-    /// neighbouring averaged pixels is below this many levels: the edges are gone.
-    public var coveredEdges: Double = 1.0
+    /// neighbouring averaged pixels is below this many levels, whatever the camera showed before
+    /// (a covered lens gives under 0.2; a dark, noisy, heavily compressed night street 0.7-1.5).
+    public var coveredEdges: Double = 0.3
+    /// ...or below this fraction of the edge energy the camera normally shows (learned over about
+    /// 30 s of healthy pictures, so night falling over minutes is followed, a bag over the lens not).
+    public var coveredDrop: Double = 0.25
     /// A health state (`dark`, `covered`, `frozen`) begins after it has held for this many seconds.
     public var healthDelay: Double = 2.0
 
@@ -76,6 +80,7 @@ public struct DetectorConfig: Sendable, Equatable, Codable {
         case cooldown
         case darkLuma = "dark_luma"
         case coveredEdges = "covered_edges"
+        case coveredDrop = "covered_drop"
         case healthDelay = "health_delay"
     }
 
@@ -99,6 +104,7 @@ public struct DetectorConfig: Sendable, Equatable, Codable {
         cooldown = try value(.cooldown, cooldown)
         darkLuma = try value(.darkLuma, darkLuma)
         coveredEdges = try value(.coveredEdges, coveredEdges)
+        coveredDrop = try value(.coveredDrop, coveredDrop)
         healthDelay = try value(.healthDelay, healthDelay)
     }
 
@@ -108,7 +114,7 @@ public struct DetectorConfig: Sendable, Equatable, Codable {
         if !(1...254).contains(pixelThreshold) { return "pixel_threshold must be 1...254 (got \(pixelThreshold))" }
         if ![1, 2, 4].contains(noiseMultiplier) { return "noise_multiplier must be 1, 2 or 4 (got \(noiseMultiplier))" }
         for (name, fraction) in [("light_switch_fraction", lightSwitchFraction), ("cell_fill", cellFill),
-                                 ("min_area", minArea)] where !(0...1).contains(fraction) {
+                                 ("min_area", minArea), ("covered_drop", coveredDrop)] where !(0...1).contains(fraction) {
             return "\(name) must be a fraction 0...1 (got \(fraction))"
         }
         if minMotionFrames < 1 { return "min_motion_frames must be at least 1 (got \(minMotionFrames))" }

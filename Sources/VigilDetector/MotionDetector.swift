@@ -95,6 +95,9 @@ public final class MotionDetector {
     private var nextBackground = ScratchBuffer<UInt8>()
     private var variance = ScratchBuffer<UInt8>()
     private var mask = ScratchBuffer<UInt8>()
+    /// The last keyframe's averaged picture (for the frozen check).
+    private var lastKeyframe = ScratchBuffer<UInt8>()
+    private var hasLastKeyframe = false
     private var regions = RegionMap()
     private var objects = ObjectFinder()
     private var blocks = BlockStatistics()
@@ -134,16 +137,19 @@ public final class MotionDetector {
         settling = 0
     }
 
-    /// Compares one frame with the background and updates the background. Allocation-free
+    /// Compares one frame with the background and updates the background. `isKeyframe`: the
+    /// frame is a keyframe (it is compared with the previous one, for the frozen check).
+    /// `coveredBelow`: edge energy under which the picture shows nothing (default
+    /// `coveredEdges`; the health monitor knows the camera's normal level). Allocation-free
     /// unless the picture size changed.
-    public func analyze(_ plane: LumaPlane) -> FrameAnalysis {
+    public func analyze(_ plane: LumaPlane, isKeyframe: Bool = false, coveredBelow: Double? = nil) -> FrameAnalysis {
         if plane.width != sourceWidth || plane.height != sourceHeight {
             resize(toSourceWidth: plane.width, height: plane.height)
         }
         vk_downscale(isa.cValue, plane.base, plane.stride, Int32(plane.width), Int32(plane.height),
                      Int32(factor), current.base, width)
-        let picture = measurePicture()
-        if picture.meanLuma < config.darkLuma || picture.edgeEnergy < config.coveredEdges {
+        let picture = measurePicture(isKeyframe: isKeyframe)
+        if picture.meanLuma < config.darkLuma || picture.edgeEnergy < coveredBelow ?? config.coveredEdges {
             // Nothing to see (dark or covered): follow the picture, and keep following it while
             // the view comes back, so uncovering the lens is not motion.
             recovering = true
@@ -186,12 +192,23 @@ public final class MotionDetector {
     }
 
     /// Mean luma, edge energy and whether the picture repeats the previous one (from the block
-    /// sums, measured against the background for the light compensation too).
-    private func measurePicture() -> PictureStatistics {
+    /// sums, measured against the background for the light compensation too); on a keyframe, how
+    /// much it differs from the previous keyframe.
+    private func measurePicture(isKeyframe: Bool) -> PictureStatistics {
         blocks.measure(frame: current.base, background: background.base, width: width, height: height, isa: isa)
         let edges = Double(vk_gradient_energy(isa.cValue, current.base, Int32(width), Int32(height)))
             / Double(current.count)
-        return PictureStatistics(meanLuma: blocks.meanLuma, edgeEnergy: edges, identicalToPrevious: blocks.isUnchanged)
+        var keyframeChange: Double?
+        if isKeyframe {
+            if hasLastKeyframe {
+                keyframeChange = Double(vk_sad(isa.cValue, current.base, lastKeyframe.base, current.count))
+                    / Double(current.count)
+            }
+            lastKeyframe.base.update(from: current.base, count: current.count)
+            hasLastKeyframe = true
+        }
+        return PictureStatistics(meanLuma: blocks.meanLuma, edgeEnergy: edges, identicalToPrevious: blocks.isUnchanged,
+                                 keyframeChange: keyframeChange)
     }
 
     /// After a light change, what the relight could not explain (clipped highlights, crushed
@@ -227,6 +244,8 @@ public final class MotionDetector {
         nextBackground = ScratchBuffer(count: count, repeating: 0)
         variance = ScratchBuffer(count: count, repeating: parameters.min_threshold)
         mask = ScratchBuffer(count: count, repeating: 0)
+        lastKeyframe = ScratchBuffer(count: count, repeating: 0)
+        hasLastKeyframe = false
         regions.draw(settings, factor: factor, width: width, height: height, cell: Self.cell)
         objects.resize(cellsX: width / Self.cell, cellsY: height / Self.cell, zones: settings.zones.count)
         blocks.resize(width: width, height: height)
