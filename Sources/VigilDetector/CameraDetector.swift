@@ -43,6 +43,8 @@ public final class CameraDetector {
     private var tracker: MotionEventTracker
     private var health: CameraHealthMonitor
     private var lastTime = 0.0
+    /// When the view that is settling began to differ.
+    private var newViewSince: Double?
 
     public init(settings: CameraDetectionSettings = CameraDetectionSettings(), isa: KernelISA = .best) {
         detector = MotionDetector(settings: settings, isa: isa)
@@ -60,7 +62,8 @@ public final class CameraDetector {
 
     /// Whether the detector needs every frame rather than an occasional one: the last frame showed
     /// motion, an event is under way, a health condition is being confirmed (it must hold for the
-    /// health delay), or the picture is frozen (to see it live again at once). A freeze itself is
+    /// health delay), the picture is frozen (to see it live again at once), or the light or the view
+    /// changed lately (the quiet must be learned anew: the packet sizes of the new picture differ). A freeze itself is
     /// proven by keyframes, which adaptive decoding always decodes. Adaptive decoding decodes only
     /// keyframes while false.
     public private(set) var wantsEveryFrame = false
@@ -80,9 +83,17 @@ public final class CameraDetector {
         lastTime = time
         let analysis = detector.analyze(plane, isKeyframe: isKeyframe, coveredBelow: health.coveredThreshold)
         let motion = tracker.observe(analysis, at: time)
-        let change = health.observe(analysis.picture, at: time, earliestStart: followsSkippedFrames ? previousTime : nil)
+        var change = health.observe(analysis.picture, at: time, earliestStart: followsSkippedFrames ? previousTime : nil)
+        if analysis.viewMoved, change.started == nil, change.ended == nil {
+            // A moment rather than a state: it starts and ends on this frame.
+            let moved = HealthEvent(kind: .moved, start: newViewSince ?? time, end: time)
+            change.started = moved
+            change.ended = moved
+        }
+        // A new view began with the frame before the first still one (the jump).
+        if !detector.isSettlingNewView { newViewSince = nil } else if newViewSince == nil { newViewSince = previousTime }
         wantsEveryFrame = analysis.isMotion || tracker.isInEvent || health.confirming != nil
-            || health.current?.kind == .frozen
+            || health.current?.kind == .frozen || detector.isSettlingLight || detector.isSettlingNewView
         return AnalyzerOutput(motionStarted: motion.started, motionEnded: motion.ended,
                               healthStarted: change.started, healthEnded: change.ended, isNewPeak: motion.isNewPeak)
     }

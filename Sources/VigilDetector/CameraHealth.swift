@@ -34,6 +34,9 @@ public struct CameraHealthKind: RawRepresentable, Sendable, Hashable, CustomStri
     public static let covered = CameraHealthKind(rawValue: "covered")
     /// The picture is black or nearly.
     public static let dark = CameraHealthKind(rawValue: "dark")
+    /// The view was shifted or turned for good (a bumped or re-aimed camera): a moment, not a
+    /// state; it starts when the view changed and ends when the new one was stable and learned.
+    public static let moved = CameraHealthKind(rawValue: "moved")
 
     public var description: String { rawValue }
 }

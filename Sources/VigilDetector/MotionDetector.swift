@@ -16,6 +16,9 @@ public struct FrameAnalysis: Sendable, Equatable {
     public var relitBlocks: Int
     /// Whole-picture measurements for the camera-health checks.
     public var picture: PictureStatistics
+    /// The view moved for good (the camera was bumped or turned) and has been still since
+    /// `MotionDetector.viewSettleFrames` frames: the background was relearned from this frame.
+    public var viewMoved = false
 
     public init(changedFraction: Double, isMotion: Bool, box: PixelBox?, zones: ZoneSet = [], relearned: Bool,
                 relitBlocks: Int = 0, picture: PictureStatistics)
@@ -79,6 +82,18 @@ public final class MotionDetector {
     /// and how many frames a block must have been still for that.
     static let settlingFrames = 30
     static let stillBlockFrames: UInt8 = 2
+    /// A share of the picture at least this large that differs from the background, spread over
+    /// `viewSpan` of its width and height, while the picture stands still from frame to frame is a
+    /// new view, not motion...
+    static let viewChangeFraction = 0.05
+    static let viewSpan = 0.6
+    /// ...where fewer than this share of the blocks changed brightness since the previous frame...
+    static let stillViewFraction = 0.1
+    /// ...for this many frames in a row: then the background is relearned (`viewMoved`).
+    public static let viewSettleFrames = 8
+    /// A change of the mean luma by more than this many levels is the light's (else a large change
+    /// is the view's: the same scene, shifted).
+    static let lightLevels = 4.0
 
     public let settings: CameraDetectionSettings
     public var config: DetectorConfig { settings.detector }
@@ -107,6 +122,8 @@ public final class MotionDetector {
     private var recovering = false
     /// Frames left in which still blocks are absorbed after a light change.
     private var settling = 0
+    /// Frames in a row that showed a still, different view.
+    private var newViewFrames = 0
     private let parameters: vk_sigma_delta_params
     private let minCellCount: UInt8
     private let maxLightResidual: Double
@@ -126,6 +143,13 @@ public final class MotionDetector {
         maxLightResidual = Double(config.pixelThreshold * config.pixelThreshold) / 4
     }
 
+    /// Whether the picture is settling after a light change (a fifth of the picture relit within
+    /// the last `settlingFrames` frames).
+    public var isSettlingLight: Bool { settling > 0 }
+
+    /// Whether a still, different view is settling (it becomes `viewMoved` if it stays).
+    public var isSettlingNewView: Bool { newViewFrames > 0 }
+
     /// The size of the averaged picture the detector works on.
     public var analysisSize: (width: Int, height: Int, factor: Int) { (width, height, factor) }
 
@@ -135,6 +159,7 @@ public final class MotionDetector {
         blocks.forgetPrevious()
         recovering = false
         settling = 0
+        newViewFrames = 0
     }
 
     /// Compares one frame with the background and updates the background. `isKeyframe`: the
@@ -172,7 +197,8 @@ public final class MotionDetector {
             settling -= 1
             absorbStillBlocks()
         }
-        if Double(changed) / Double(current.count) > config.lightSwitchFraction {
+        let changedShare = Double(changed) / Double(current.count)
+        if changedShare > config.lightSwitchFraction, abs(blocks.meanLuma - blocks.backgroundMeanLuma) > Self.lightLevels {
             relearn()
             return .relearnedFrame(picture)
         }
@@ -180,6 +206,20 @@ public final class MotionDetector {
         let pictureArea = Double(width * height)
         let found = objects.find(minCellCount: minCellCount, minPixels: Int((config.minArea * pictureArea).rounded(.up)),
                                  regions: regions)
+        if isNewView(found, changedShare: changedShare) {
+            // A large, still difference spread over the picture: a new view settling, not something moving.
+            newViewFrames += 1
+            guard newViewFrames >= Self.viewSettleFrames else {
+                return FrameAnalysis(changedFraction: 0, isMotion: false, box: nil, relearned: false, relitBlocks: relit,
+                                     picture: picture)
+            }
+            newViewFrames = 0
+            relearn()
+            var analysis = FrameAnalysis.relearnedFrame(picture)
+            analysis.viewMoved = true
+            return analysis
+        }
+        newViewFrames = 0
         guard !found.isEmpty else {
             return FrameAnalysis(changedFraction: 0, isMotion: false, box: nil, relearned: false, relitBlocks: relit,
                                  picture: picture)
@@ -189,6 +229,19 @@ public final class MotionDetector {
                            height: (found.maxY - found.minY + 1) * scale)
         return FrameAnalysis(changedFraction: Double(found.area) / pictureArea, isMotion: true, box: box,
                              zones: found.zones, relearned: false, relitBlocks: relit, picture: picture)
+    }
+
+    /// Whether this frame shows a new view rather than motion: at least `viewChangeFraction` of the
+    /// picture differs from the background, the changed objects span most of it (`viewSpan` of its
+    /// width and height: a person near the lens does not) and the picture stands still from frame to
+    /// frame (fewer than `stillViewFraction` of the blocks changed brightness).
+    private func isNewView(_ found: ObjectFinder.Result, changedShare: Double) -> Bool {
+        guard changedShare >= Self.viewChangeFraction, blocks.movedFraction < Self.stillViewFraction, !found.isEmpty,
+              abs(blocks.meanLuma - blocks.backgroundMeanLuma) <= Self.lightLevels
+        else { return false }
+        let cellsX = Double(width / Self.cell), cellsY = Double(height / Self.cell)
+        return Double(found.maxX - found.minX + 1) >= Self.viewSpan * cellsX
+            && Double(found.maxY - found.minY + 1) >= Self.viewSpan * cellsY
     }
 
     /// Mean luma, edge energy and whether the picture repeats the previous one (from the block

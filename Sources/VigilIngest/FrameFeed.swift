@@ -74,7 +74,7 @@ public struct PacketSizeMonitor: Sendable {
             learnSettled(size)
             return false
         }
-        let excess = (Double(size) - mean) / max(spread, Self.minimumSpread, mean / 10)
+        let excess = (Double(size) - mean) / scale
         sum = max(0, sum + excess - drift)
         if sum >= threshold * thresholdScale {
             sum = 0
@@ -89,6 +89,9 @@ public struct PacketSizeMonitor: Sendable {
         if advance(), quiet { learnSettled(size) }
     }
 
+    /// The unit of the excess: the learned spread, at least `minimumSpread` bytes and a tenth of the mean.
+    private var scale: Double { max(spread, Self.minimumSpread, mean / 10) }
+
     /// Counts one more P-frame since the keyframe; false while the encoder is still settling.
     private mutating func advance() -> Bool {
         if sinceKeyframe < Int.max { sinceKeyframe += 1 }
@@ -97,7 +100,9 @@ public struct PacketSizeMonitor: Sendable {
 
     private mutating func learnSettled(_ size: Int) {
         guard sinceKeyframe > Self.settlingPackets else { return }
-        let value = Double(size)
+        // Once learned, a packet counts at most three spreads above the mean: one burst (a light
+        // switched on, a keyframe-like refresh) must not blunt the monitor for seconds.
+        let value = isReady ? min(Double(size), mean + 3 * scale) : Double(size)
         let rate = learned < 32 ? 1 / Double(learned + 1) : 1.0 / 32
         spread += (abs(value - mean) - spread) * (learned == 0 ? 0 : rate)
         mean += (value - mean) * rate
