@@ -81,7 +81,8 @@ public final class CameraDetector {
     {
         let previousTime = lastTime
         lastTime = time
-        let analysis = detector.analyze(plane, isKeyframe: isKeyframe, coveredBelow: health.coveredThreshold)
+        let analysis = detector.analyze(plane, isKeyframe: isKeyframe, coveredBelow: health.coveredThreshold,
+                                        isTracking: tracker.isInEvent)
         let motion = tracker.observe(analysis, at: time)
         var change = health.observe(analysis.picture, at: time, earliestStart: followsSkippedFrames ? previousTime : nil)
         if analysis.viewMoved, change.started == nil, change.ended == nil {

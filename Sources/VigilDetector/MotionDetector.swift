@@ -91,6 +91,8 @@ public final class MotionDetector {
     static let stillViewFraction = 0.1
     /// ...for this many frames in a row: then the background is relearned (`viewMoved`).
     public static let viewSettleFrames = 8
+    /// While an event is under way, objects count from this share of `min_area`.
+    public static let trackedAreaShare = 0.5
     /// A change of the mean luma by more than this many levels is the light's (else a large change
     /// is the view's: the same scene, shifted).
     static let lightLevels = 4.0
@@ -166,8 +168,11 @@ public final class MotionDetector {
     /// frame is a keyframe (it is compared with the previous one, for the frozen check).
     /// `coveredBelow`: edge energy under which the picture shows nothing (default
     /// `coveredEdges`; the health monitor knows the camera's normal level). Allocation-free
-    /// unless the picture size changed.
-    public func analyze(_ plane: LumaPlane, isKeyframe: Bool = false, coveredBelow: Double? = nil) -> FrameAnalysis {
+    /// unless the picture size changed. `isTracking`: a motion event is under way, so objects count
+    /// from `trackedAreaShare` of `min_area` (hysteresis).
+    public func analyze(_ plane: LumaPlane, isKeyframe: Bool = false, coveredBelow: Double? = nil,
+                        isTracking: Bool = false) -> FrameAnalysis
+    {
         if plane.width != sourceWidth || plane.height != sourceHeight {
             resize(toSourceWidth: plane.width, height: plane.height)
         }
@@ -204,7 +209,10 @@ public final class MotionDetector {
         }
         vk_cell_counts(isa.cValue, mask.base, regions.allowed.base, Int32(width), Int32(height), objects.counts.base)
         let pictureArea = Double(width * height)
-        let found = objects.find(minCellCount: minCellCount, minPixels: Int((config.minArea * pictureArea).rounded(.up)),
+        // Hysteresis: an object already being followed may shrink to half the area (far, or against a
+        // background of its own brightness) without the event breaking up.
+        let minArea = isTracking ? config.minArea * Self.trackedAreaShare : config.minArea
+        let found = objects.find(minCellCount: minCellCount, minPixels: Int((minArea * pictureArea).rounded(.up)),
                                  regions: regions)
         if isNewView(found, changedShare: changedShare) {
             // A large, still difference spread over the picture: a new view settling, not something moving.

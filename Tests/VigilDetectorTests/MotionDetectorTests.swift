@@ -331,6 +331,31 @@ struct CameraHealthTests {
         #expect(live.compactMap(\.1.healthEnded) == [HealthEvent(kind: .frozen, start: 1.0, end: 66 / Self.fps)])
     }
 
+    @Test("hysteresis: an object being followed stays one event when it shrinks below min_area; alone, that size is nothing")
+    func trackedObjectShrinks() {
+        func patch(_ step: Int, side: Int) -> Patch { Patch(x: 64 + 8 * step, y: 160, width: side, height: side) }
+        let detection = CameraDetector()
+        var scene = SyntheticScene()
+        _ = Self.run(detection, &scene, from: 0, frames: 30) { $0.render() }
+        var step = 0
+        let outputs = Self.run(detection, &scene, from: 30, frames: 75) { scene in
+            // 16x16 px for 1 s, then 8x8 px (16 averaged pixels: under min_area's 17.3) for 2 s, then gone.
+            scene.render(patches: step < 45 ? [patch(step, side: step < 15 ? 16 : 8)] : [])
+            step += 1
+        }
+        #expect(outputs.compactMap(\.1.motionStarted).count == 1)
+        let ended = outputs.compactMap(\.1.motionEnded)
+        #expect(ended.count == 1 && abs((ended.first?.end ?? 0) - 5.0) < 0.15, "\(ended)")
+        let alone = CameraDetector()
+        var empty = SyntheticScene()
+        _ = Self.run(alone, &empty, from: 0, frames: 30) { $0.render() }
+        step = 15
+        #expect(Self.run(alone, &empty, from: 30, frames: 30) { scene in
+            scene.render(patches: [patch(step, side: 8)])
+            step += 1
+        }.isEmpty)
+    }
+
     @Test("a live scene the encoder skip-codes (pictures repeat between keyframes with fresh noise) is never frozen")
     func skipCodedSceneIsLive() {
         let detection = Self.detection()
