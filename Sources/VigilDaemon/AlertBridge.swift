@@ -54,10 +54,17 @@ public final class AlertBridge: Sendable {
                           box: motion.box, snapshot: snapshot, framesStopped: framesStopped, message: message)
             let summary = String(format: "peak area %.4f, %.1f s", motion.peakArea, motion.end - motion.start)
             logger.notice("motion ended: \(summary)\(message.map { " (\($0))" } ?? "")", metadata: metadata)
+        case .healthStarted(let kind) where kind == .moved:
+            // A moment, not a state: the new view has been stable and is relearned.
+            alert = Alert(kind: .cameraMoved, camera: camera,
+                          message: "the view moved for good (the camera was bumped or turned); motion detection relearned it")
+            logger.warning("camera view moved", metadata: metadata)
         case .healthStarted(let kind):
             alert = Alert(kind: AlertKind(rawValue: "camera_\(kind.rawValue)"), camera: camera,
                           message: "the picture is \(kind.rawValue)")
             logger.warning("camera picture is \(kind.rawValue)", metadata: metadata)
+        case .healthEnded(let kind) where kind == .moved:
+            return
         case .healthEnded(let kind):
             logger.notice("camera picture is no longer \(kind.rawValue)", metadata: metadata)
             return

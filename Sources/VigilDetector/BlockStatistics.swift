@@ -12,8 +12,9 @@ struct BlockStatistics {
     /// The previous frame's sum and sum of squares, per block.
     private var previousSums = ScratchBuffer<UInt64>()
     private var hasPrevious = false
-    /// Mean luma of the frame last measured.
+    /// Mean luma of the frame last measured, and of the background it was measured against.
     private(set) var meanLuma = 0.0
+    private(set) var backgroundMeanLuma = 0.0
     /// The frame last measured repeats the one before it.
     private(set) var isUnchanged = false
     /// Share of the blocks whose mean moved by `movedLevels` or more since the previous frame (0-1).
@@ -44,10 +45,11 @@ struct BlockStatistics {
     {
         vk_block_moments_of(isa.cValue, frame, background, Int32(width), Int32(height), moments.base)
         var unchanged = hasPrevious
-        var total = 0, moved = 0
+        var total = 0, backgroundTotal = 0, moved = 0
         for block in 0..<moments.count {
             let m = moments[block]
             total += Int(m.sum_f)
+            backgroundTotal += Int(m.sum_b)
             let sums = UInt64(m.sum_f) << 32 | UInt64(m.sum_ff)
             let previousSum = previousSums[block] >> 32, sum = UInt64(m.sum_f)
             if max(sum, previousSum) - min(sum, previousSum) >= Self.movedLevels * UInt64(m.pixels) {
@@ -60,6 +62,7 @@ struct BlockStatistics {
             previousSums[block] = sums
         }
         meanLuma = Double(total) / Double(width * height)
+        backgroundMeanLuma = Double(backgroundTotal) / Double(width * height)
         isUnchanged = unchanged
         movedFraction = hasPrevious ? Double(moved) / Double(moments.count) : 1
         hasPrevious = true

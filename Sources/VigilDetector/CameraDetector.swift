@@ -43,6 +43,8 @@ public final class CameraDetector {
     private var tracker: MotionEventTracker
     private var health: CameraHealthMonitor
     private var lastTime = 0.0
+    /// When the view that is settling began to differ.
+    private var newViewSince: Double?
 
     public init(settings: CameraDetectionSettings = CameraDetectionSettings(), isa: KernelISA = .best) {
         detector = MotionDetector(settings: settings, isa: isa)
@@ -59,14 +61,12 @@ public final class CameraDetector {
     public var isInMotionEvent: Bool { tracker.isInEvent }
 
     /// Whether the detector needs every frame rather than an occasional one: the last frame showed
-    /// motion, an event is under way, a dark or covered picture is being confirmed (it must hold for
-    /// the health delay), or the picture has stood still for `stillnessWorthWatching`
-    /// (telling a frozen feed from a quiet scene takes consecutive frames; a well-compressed quiet
-    /// scene has single identical frames all the time). Adaptive decoding decodes only keyframes
-    /// while false.
+    /// motion, an event is under way, a health condition is being confirmed (it must hold for the
+    /// health delay), the picture is frozen (to see it live again at once), or the light or the view
+    /// changed lately (the quiet must be learned anew: the packet sizes of the new picture differ). A freeze itself is
+    /// proven by keyframes, which adaptive decoding always decodes. Adaptive decoding decodes only
+    /// keyframes while false.
     public private(set) var wantsEveryFrame = false
-    /// Seconds a picture must stand still before it is watched frame by frame as a possible freeze.
-    public static let stillnessWorthWatching = 1.0
 
     /// Forgets the background (after a gap in the stream); events and health go on.
     public func reset() {
@@ -75,16 +75,26 @@ public final class CameraDetector {
 
     /// Analyses one frame at media time `time` (seconds, increasing). `followsSkippedFrames`: the
     /// frames since the last one analysed were not decoded (adaptive decoding).
-    public func process(_ plane: LumaPlane, at time: Double, followsSkippedFrames: Bool = false) -> AnalyzerOutput {
+    /// `isKeyframe`: the frame is a keyframe (keyframes that repeat prove a freeze).
+    public func process(_ plane: LumaPlane, at time: Double, isKeyframe: Bool = false,
+                        followsSkippedFrames: Bool = false) -> AnalyzerOutput
+    {
         let previousTime = lastTime
         lastTime = time
-        let analysis = detector.analyze(plane)
+        let analysis = detector.analyze(plane, isKeyframe: isKeyframe, coveredBelow: health.coveredThreshold,
+                                        isTracking: tracker.isInEvent)
         let motion = tracker.observe(analysis, at: time)
-        let change = health.observe(analysis.picture, at: time, earliestStart: followsSkippedFrames ? previousTime : nil)
-        // A frozen candidate comes and goes with every identical frame; stillness counts only once it lasts.
-        let confirmingDarkOrCovered = health.confirming.map { $0 != .frozen } ?? false
-        wantsEveryFrame = analysis.isMotion || tracker.isInEvent || confirmingDarkOrCovered
-            || health.current?.kind == .frozen || health.stillDuration(at: time) >= Self.stillnessWorthWatching
+        var change = health.observe(analysis.picture, at: time, earliestStart: followsSkippedFrames ? previousTime : nil)
+        if analysis.viewMoved, change.started == nil, change.ended == nil {
+            // A moment rather than a state: it starts and ends on this frame.
+            let moved = HealthEvent(kind: .moved, start: newViewSince ?? time, end: time)
+            change.started = moved
+            change.ended = moved
+        }
+        // A new view began with the frame before the first still one (the jump).
+        if !detector.isSettlingNewView { newViewSince = nil } else if newViewSince == nil { newViewSince = previousTime }
+        wantsEveryFrame = analysis.isMotion || tracker.isInEvent || health.confirming != nil
+            || health.current?.kind == .frozen || detector.isSettlingLight || detector.isSettlingNewView
         return AnalyzerOutput(motionStarted: motion.started, motionEnded: motion.ended,
                               healthStarted: change.started, healthEnded: change.ended, isNewPeak: motion.isNewPeak)
     }

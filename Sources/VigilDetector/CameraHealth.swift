@@ -6,11 +6,16 @@ public struct PictureStatistics: Sendable, Equatable {
     public var edgeEnergy: Double
     /// The same as the previous frame (every 16x16 block's sum and sum of squares).
     public var identicalToPrevious: Bool
+    /// On a keyframe: the mean absolute difference from the previous keyframe's picture, in levels
+    /// (nil on other frames and on the first keyframe). A live camera's keyframes re-encode fresh
+    /// sensor noise and differ by a level or more; a frozen picture's repeat it almost exactly.
+    public var keyframeChange: Double?
 
-    public init(meanLuma: Double, edgeEnergy: Double, identicalToPrevious: Bool) {
+    public init(meanLuma: Double, edgeEnergy: Double, identicalToPrevious: Bool, keyframeChange: Double? = nil) {
         self.meanLuma = meanLuma
         self.edgeEnergy = edgeEnergy
         self.identicalToPrevious = identicalToPrevious
+        self.keyframeChange = keyframeChange
     }
 }
 
@@ -23,12 +28,15 @@ public struct CameraHealthKind: RawRepresentable, Sendable, Hashable, CustomStri
         self.rawValue = rawValue
     }
 
-    /// The picture stops changing at all while frames keep arriving.
+    /// The picture stops changing at all while frames keep arriving: its keyframes repeat.
     public static let frozen = CameraHealthKind(rawValue: "frozen")
     /// Near-uniform picture with its edges gone: something over the lens, or the camera blinded.
     public static let covered = CameraHealthKind(rawValue: "covered")
     /// The picture is black or nearly.
     public static let dark = CameraHealthKind(rawValue: "dark")
+    /// The view was shifted or turned for good (a bumped or re-aimed camera): a moment, not a
+    /// state; it starts when the view changed and ends when the new one was stable and learned.
+    public static let moved = CameraHealthKind(rawValue: "moved")
 
     public var description: String { rawValue }
 }
@@ -49,18 +57,34 @@ public struct HealthEvent: Sendable, Equatable {
     }
 }
 
-/// Turns per-frame picture statistics into health states: `dark` (mean luma below `darkLuma`),
-/// `covered` (edge energy below `coveredEdges`), `frozen` (identical frames; the few changed
-/// frames after a keyframe that re-encodes the frozen picture do not end it: a picture is live
-/// again when 6 of its last 8 frames changed). A state begins once its condition has held for `healthDelay` seconds and
-/// is then reported from the first frame of the condition; it ends on the first frame without it.
-/// One state at a time, in the order dark, covered, frozen. Allocation-free.
+/// Turns per-frame picture statistics into health states:
+///
+/// - `dark`: mean luma below `darkLuma`.
+/// - `covered`: the edges are gone: edge energy below `coveredEdges` (no view is that flat), or
+///   below `coveredDrop` of the edge energy this camera normally shows. The normal level is learned
+///   with a time constant of `learningSeconds` on healthy frames, so night falling over minutes is
+///   followed while a hand or a bag over the lens (a second) is not.
+/// - `frozen`: the picture stands still (identical frames; the few changed frames after a keyframe
+///   that re-encodes the frozen picture do not end it: a picture is live again when 6 of its last 8
+///   frames changed) and its last keyframe repeated the one before (`keyframeChange` under
+///   `repeatedKeyframeChange`). A live but quiet scene that the encoder skip-codes repeats pictures
+///   between keyframes too, but its keyframes carry fresh sensor noise.
+///
+/// A state begins once its condition has held for `healthDelay` seconds and is then reported from
+/// the first frame of the condition (a freeze: from the first still frame); it ends on the first
+/// frame without it. One state at a time, in the order dark, covered, frozen. Allocation-free.
 public struct CameraHealthMonitor: Sendable {
     /// Changed frames among the last 8 that prove a picture is live again.
     static let liveFrames = 6
+    /// Mean difference between two keyframes (levels, averaged picture) below which the second
+    /// repeats the first: re-encoding a frozen picture gives under 0.1, a live quiet scene 1 or more.
+    public static let repeatedKeyframeChange = 0.25
+    /// Time constant of the learned normal edge energy, in seconds.
+    public static let learningSeconds = 30.0
 
     public let darkLuma: Double
     public let coveredEdges: Double
+    public let coveredDrop: Double
     public let delay: Double
 
     /// The state under way.
@@ -68,16 +92,22 @@ public struct CameraHealthMonitor: Sendable {
     /// The condition seen on recent frames, and since when.
     private var candidate: CameraHealthKind?
     private var candidateSince = 0.0
-    /// The frozen condition: since when the picture has not been live.
+    /// Since when the picture has not been live (identical frames).
     private var stillSince: Double?
     /// One bit for each of the last 8 frames, newest lowest: set when the frame changed.
     private var recentChanges: UInt8 = 0
     /// The first changed frame since the last identical one.
     private var changedSince = 0.0
+    /// The last keyframe repeated the one before, and the picture has not lived since.
+    private var keyframesRepeat = false
+    /// The edge energy this camera normally shows (learned on healthy frames), and when it was last learned.
+    public private(set) var normalEdges: Double?
+    private var learnedAt = 0.0
 
     public init(config: DetectorConfig) {
         darkLuma = config.darkLuma
         coveredEdges = config.coveredEdges
+        coveredDrop = config.coveredDrop
         delay = config.healthDelay
     }
 
@@ -95,20 +125,33 @@ public struct CameraHealthMonitor: Sendable {
         -> Transition
     {
         trackStillness(picture, at: time)
+        if let change = picture.keyframeChange { keyframesRepeat = change < Self.repeatedKeyframeChange }
+        let edgesGone = picture.edgeEnergy < coveredThreshold
         let condition: CameraHealthKind? =
             picture.meanLuma < darkLuma ? .dark
-            : picture.edgeEnergy < coveredEdges ? .covered
-            : stillSince != nil ? .frozen : nil
+            : edgesGone ? .covered
+            : stillSince != nil && keyframesRepeat ? .frozen : nil
+        if condition == nil, candidate == nil { learnEdges(picture.edgeEnergy, at: time) }
+        if condition == .dark || condition == .covered {
+            // Nothing to see stands still by nature: a freeze must be proven afresh afterwards.
+            stillSince = nil
+            keyframesRepeat = false
+        }
         if condition != candidate {
             candidate = condition
-            // Unseen frames: assume the condition began halfway through the gap, at most half the
-            // delay ago, so it must still be seen for half the delay before it becomes a state.
-            candidateSince = earliestStart.map { max(($0 + time) / 2, time - delay / 2) } ?? time
+            if condition == .frozen, let stillSince {
+                candidateSince = stillSince  // proven by the keyframes, it began with the stillness
+            } else {
+                // Unseen frames: assume the condition began halfway through the gap, at most half the
+                // delay ago, so it must still be seen for half the delay before it becomes a state.
+                candidateSince = earliestStart.map { max(($0 + time) / 2, time - delay / 2) } ?? time
+            }
         }
         var transition = Transition()
         if let state = current, state.kind != condition {
-            // A frozen picture lived again from the first of the changed frames that proved it.
-            let end = state.kind == .frozen && condition == nil ? changedSince : time
+            // A frozen picture lived again from the first of the changed frames that proved it (or
+            // with the keyframe that did not repeat).
+            let end = state.kind == .frozen && condition == nil && recentChanges & 1 != 0 ? changedSince : time
             transition.ended = HealthEvent(kind: state.kind, start: state.start, end: end)
             current = nil
         }
@@ -119,14 +162,13 @@ public struct CameraHealthMonitor: Sendable {
         return transition
     }
 
+    /// Edge energy below which the picture is covered: `coveredEdges`, or `coveredDrop` of the
+    /// learned normal edge energy if that is higher.
+    public var coveredThreshold: Double { max(coveredEdges, coveredDrop * (normalEdges ?? 0)) }
+
     /// A condition showing that is not (yet) the state under way: it becomes a state if it holds
     /// for `delay`. Nil when there is none.
     public var confirming: CameraHealthKind? { candidate == current?.kind ? nil : candidate }
-
-    /// How long the picture has stood still at `time`, in seconds (0 when it is live).
-    public func stillDuration(at time: Double) -> Double {
-        stillSince.map { time - $0 } ?? 0
-    }
 
     /// Ends the state under way at `time` (end of stream, shutdown); returns it if there was one.
     public mutating func finish(at time: Double) -> HealthEvent? {
@@ -141,6 +183,17 @@ public struct CameraHealthMonitor: Sendable {
             return
         }
         if recentChanges & 0b10 == 0 { changedSince = time }
-        if recentChanges.nonzeroBitCount >= Self.liveFrames { stillSince = nil }
+        if recentChanges.nonzeroBitCount >= Self.liveFrames {
+            stillSince = nil
+            keyframesRepeat = false
+        }
+    }
+
+    /// Moves the learned normal edge energy towards `edges`, by the time since the last frame
+    /// learned over `learningSeconds` (the first frame sets it).
+    private mutating func learnEdges(_ edges: Double, at time: Double) {
+        let weight = normalEdges == nil ? 1 : min(1, max(0, time - learnedAt) / Self.learningSeconds)
+        normalEdges = (normalEdges ?? edges) + weight * (edges - (normalEdges ?? edges))
+        learnedAt = time
     }
 }

@@ -51,8 +51,12 @@ public struct DetectorConfig: Sendable, Equatable, Codable {
     /// The picture is `dark` when its mean luma is below this level (16 is black in video range).
     public var darkLuma: Double = 28
     /// The picture is `covered` (or blinded) when its mean absolute difference between
-    /// neighbouring averaged pixels is below this many levels: the edges are gone.
-    public var coveredEdges: Double = 1.0
+    /// neighbouring averaged pixels is below this many levels, whatever the camera showed before
+    /// (a covered lens gives under 0.2; a dark, noisy, heavily compressed night street 0.7-1.5).
+    public var coveredEdges: Double = 0.3
+    /// ...or below this fraction of the edge energy the camera normally shows (learned over about
+    /// 30 s of healthy pictures, so night falling over minutes is followed, a bag over the lens not).
+    public var coveredDrop: Double = 0.25
     /// A health state (`dark`, `covered`, `frozen`) begins after it has held for this many seconds.
     public var healthDelay: Double = 2.0
 
@@ -76,6 +80,7 @@ public struct DetectorConfig: Sendable, Equatable, Codable {
         case cooldown
         case darkLuma = "dark_luma"
         case coveredEdges = "covered_edges"
+        case coveredDrop = "covered_drop"
         case healthDelay = "health_delay"
     }
 
@@ -99,6 +104,7 @@ public struct DetectorConfig: Sendable, Equatable, Codable {
         cooldown = try value(.cooldown, cooldown)
         darkLuma = try value(.darkLuma, darkLuma)
         coveredEdges = try value(.coveredEdges, coveredEdges)
+        coveredDrop = try value(.coveredDrop, coveredDrop)
         healthDelay = try value(.healthDelay, healthDelay)
     }
 
@@ -111,6 +117,7 @@ public struct DetectorConfig: Sendable, Equatable, Codable {
             Bounds.problem("light_switch_fraction", lightSwitchFraction, 0...1),
             Bounds.problem("cell_fill", cellFill, 0...1),
             Bounds.problem("min_area", minArea, 0...1),
+            Bounds.problem("covered_drop", coveredDrop, 0...1),
             Bounds.problem("min_motion_frames", minMotionFrames, 1...1000),
             Bounds.problem("event_gap", eventGap, 0...3600, unit: "seconds"),
             Bounds.problem("max_event_length", maxEventLength, 0...86_400, unit: "seconds"),

@@ -16,6 +16,9 @@ public struct FrameAnalysis: Sendable, Equatable {
     public var relitBlocks: Int
     /// Whole-picture measurements for the camera-health checks.
     public var picture: PictureStatistics
+    /// The view moved for good (the camera was bumped or turned) and has been still since
+    /// `MotionDetector.viewSettleFrames` frames: the background was relearned from this frame.
+    public var viewMoved = false
 
     public init(changedFraction: Double, isMotion: Bool, box: PixelBox?, zones: ZoneSet = [], relearned: Bool,
                 relitBlocks: Int = 0, picture: PictureStatistics)
@@ -79,6 +82,20 @@ public final class MotionDetector {
     /// and how many frames a block must have been still for that.
     static let settlingFrames = 30
     static let stillBlockFrames: UInt8 = 2
+    /// A share of the picture at least this large that differs from the background, spread over
+    /// `viewSpan` of its width and height, while the picture stands still from frame to frame is a
+    /// new view, not motion...
+    static let viewChangeFraction = 0.05
+    static let viewSpan = 0.6
+    /// ...where fewer than this share of the blocks changed brightness since the previous frame...
+    static let stillViewFraction = 0.1
+    /// ...for this many frames in a row: then the background is relearned (`viewMoved`).
+    public static let viewSettleFrames = 8
+    /// While an event is under way, objects count from this share of `min_area`.
+    public static let trackedAreaShare = 0.5
+    /// A change of the mean luma by more than this many levels is the light's (else a large change
+    /// is the view's: the same scene, shifted).
+    static let lightLevels = 4.0
 
     public let settings: CameraDetectionSettings
     public var config: DetectorConfig { settings.detector }
@@ -95,6 +112,9 @@ public final class MotionDetector {
     private var nextBackground = ScratchBuffer<UInt8>()
     private var variance = ScratchBuffer<UInt8>()
     private var mask = ScratchBuffer<UInt8>()
+    /// The last keyframe's averaged picture (for the frozen check).
+    private var lastKeyframe = ScratchBuffer<UInt8>()
+    private var hasLastKeyframe = false
     private var regions = RegionMap()
     private var objects = ObjectFinder()
     private var blocks = BlockStatistics()
@@ -104,6 +124,8 @@ public final class MotionDetector {
     private var recovering = false
     /// Frames left in which still blocks are absorbed after a light change.
     private var settling = 0
+    /// Frames in a row that showed a still, different view.
+    private var newViewFrames = 0
     private let parameters: vk_sigma_delta_params
     private let minCellCount: UInt8
     private let maxLightResidual: Double
@@ -123,6 +145,13 @@ public final class MotionDetector {
         maxLightResidual = Double(config.pixelThreshold * config.pixelThreshold) / 4
     }
 
+    /// Whether the picture is settling after a light change (a fifth of the picture relit within
+    /// the last `settlingFrames` frames).
+    public var isSettlingLight: Bool { settling > 0 }
+
+    /// Whether a still, different view is settling (it becomes `viewMoved` if it stays).
+    public var isSettlingNewView: Bool { newViewFrames > 0 }
+
     /// The size of the averaged picture the detector works on.
     public var analysisSize: (width: Int, height: Int, factor: Int) { (width, height, factor) }
 
@@ -132,18 +161,25 @@ public final class MotionDetector {
         blocks.forgetPrevious()
         recovering = false
         settling = 0
+        newViewFrames = 0
     }
 
-    /// Compares one frame with the background and updates the background. Allocation-free
-    /// unless the picture size changed.
-    public func analyze(_ plane: LumaPlane) -> FrameAnalysis {
+    /// Compares one frame with the background and updates the background. `isKeyframe`: the
+    /// frame is a keyframe (it is compared with the previous one, for the frozen check).
+    /// `coveredBelow`: edge energy under which the picture shows nothing (default
+    /// `coveredEdges`; the health monitor knows the camera's normal level). Allocation-free
+    /// unless the picture size changed. `isTracking`: a motion event is under way, so objects count
+    /// from `trackedAreaShare` of `min_area` (hysteresis).
+    public func analyze(_ plane: LumaPlane, isKeyframe: Bool = false, coveredBelow: Double? = nil,
+                        isTracking: Bool = false) -> FrameAnalysis
+    {
         if plane.width != sourceWidth || plane.height != sourceHeight {
             resize(toSourceWidth: plane.width, height: plane.height)
         }
         vk_downscale(isa.cValue, plane.base, plane.stride, Int32(plane.width), Int32(plane.height),
                      Int32(factor), current.base, width)
-        let picture = measurePicture()
-        if picture.meanLuma < config.darkLuma || picture.edgeEnergy < config.coveredEdges {
+        let picture = measurePicture(isKeyframe: isKeyframe)
+        if picture.meanLuma < config.darkLuma || picture.edgeEnergy < coveredBelow ?? config.coveredEdges {
             // Nothing to see (dark or covered): follow the picture, and keep following it while
             // the view comes back, so uncovering the lens is not motion.
             recovering = true
@@ -166,14 +202,32 @@ public final class MotionDetector {
             settling -= 1
             absorbStillBlocks()
         }
-        if Double(changed) / Double(current.count) > config.lightSwitchFraction {
+        let changedShare = Double(changed) / Double(current.count)
+        if changedShare > config.lightSwitchFraction, abs(blocks.meanLuma - blocks.backgroundMeanLuma) > Self.lightLevels {
             relearn()
             return .relearnedFrame(picture)
         }
         vk_cell_counts(isa.cValue, mask.base, regions.allowed.base, Int32(width), Int32(height), objects.counts.base)
         let pictureArea = Double(width * height)
-        let found = objects.find(minCellCount: minCellCount, minPixels: Int((config.minArea * pictureArea).rounded(.up)),
+        // Hysteresis: an object already being followed may shrink to half the area (far, or against a
+        // background of its own brightness) without the event breaking up.
+        let minArea = isTracking ? config.minArea * Self.trackedAreaShare : config.minArea
+        let found = objects.find(minCellCount: minCellCount, minPixels: Int((minArea * pictureArea).rounded(.up)),
                                  regions: regions)
+        if isNewView(found, changedShare: changedShare) {
+            // A large, still difference spread over the picture: a new view settling, not something moving.
+            newViewFrames += 1
+            guard newViewFrames >= Self.viewSettleFrames else {
+                return FrameAnalysis(changedFraction: 0, isMotion: false, box: nil, relearned: false, relitBlocks: relit,
+                                     picture: picture)
+            }
+            newViewFrames = 0
+            relearn()
+            var analysis = FrameAnalysis.relearnedFrame(picture)
+            analysis.viewMoved = true
+            return analysis
+        }
+        newViewFrames = 0
         guard !found.isEmpty else {
             return FrameAnalysis(changedFraction: 0, isMotion: false, box: nil, relearned: false, relitBlocks: relit,
                                  picture: picture)
@@ -185,13 +239,37 @@ public final class MotionDetector {
                              zones: found.zones, relearned: false, relitBlocks: relit, picture: picture)
     }
 
+    /// Whether this frame shows a new view rather than motion: at least `viewChangeFraction` of the
+    /// picture differs from the background, the changed objects span most of it (`viewSpan` of its
+    /// width and height: a person near the lens does not) and the picture stands still from frame to
+    /// frame (fewer than `stillViewFraction` of the blocks changed brightness).
+    private func isNewView(_ found: ObjectFinder.Result, changedShare: Double) -> Bool {
+        guard changedShare >= Self.viewChangeFraction, blocks.movedFraction < Self.stillViewFraction, !found.isEmpty,
+              abs(blocks.meanLuma - blocks.backgroundMeanLuma) <= Self.lightLevels
+        else { return false }
+        let cellsX = Double(width / Self.cell), cellsY = Double(height / Self.cell)
+        return Double(found.maxX - found.minX + 1) >= Self.viewSpan * cellsX
+            && Double(found.maxY - found.minY + 1) >= Self.viewSpan * cellsY
+    }
+
     /// Mean luma, edge energy and whether the picture repeats the previous one (from the block
-    /// sums, measured against the background for the light compensation too).
-    private func measurePicture() -> PictureStatistics {
+    /// sums, measured against the background for the light compensation too); on a keyframe, how
+    /// much it differs from the previous keyframe.
+    private func measurePicture(isKeyframe: Bool) -> PictureStatistics {
         blocks.measure(frame: current.base, background: background.base, width: width, height: height, isa: isa)
         let edges = Double(vk_gradient_energy(isa.cValue, current.base, Int32(width), Int32(height)))
             / Double(current.count)
-        return PictureStatistics(meanLuma: blocks.meanLuma, edgeEnergy: edges, identicalToPrevious: blocks.isUnchanged)
+        var keyframeChange: Double?
+        if isKeyframe {
+            if hasLastKeyframe {
+                keyframeChange = Double(vk_sad(isa.cValue, current.base, lastKeyframe.base, current.count))
+                    / Double(current.count)
+            }
+            lastKeyframe.base.update(from: current.base, count: current.count)
+            hasLastKeyframe = true
+        }
+        return PictureStatistics(meanLuma: blocks.meanLuma, edgeEnergy: edges, identicalToPrevious: blocks.isUnchanged,
+                                 keyframeChange: keyframeChange)
     }
 
     /// After a light change, what the relight could not explain (clipped highlights, crushed
@@ -227,6 +305,8 @@ public final class MotionDetector {
         nextBackground = ScratchBuffer(count: count, repeating: 0)
         variance = ScratchBuffer(count: count, repeating: parameters.min_threshold)
         mask = ScratchBuffer(count: count, repeating: 0)
+        lastKeyframe = ScratchBuffer(count: count, repeating: 0)
+        hasLastKeyframe = false
         regions.draw(settings, factor: factor, width: width, height: height, cell: Self.cell)
         objects.resize(cellsX: width / Self.cell, cellsY: height / Self.cell, zones: settings.zones.count)
         blocks.resize(width: width, height: height)

@@ -2,103 +2,110 @@
 public struct AdaptiveDecoding: Sendable, Equatable {
     /// Seconds without motion (and with no event under way) before decoding drops to keyframes.
     public var quietSeconds: Double
-    /// A P-frame packet this many times the learned quiet size wakes full decoding...
-    public var packetJumpRatio: Double
-    /// ...if it is also at least this many bytes above it (tiny packets jump in ratio on any noise).
-    public var packetJumpBytes: Int
     /// Streams whose keyframes are further apart than this are always decoded in full: the onset
     /// delay and the GOP kept in memory grow with the interval.
     public var maximumKeyframeInterval: Double
+    /// Streams whose quiet P-frame packets average more than this share of a keyframe packet are
+    /// always decoded in full: their packets carry sensor noise, rain or a constant bit rate, and a
+    /// person adds too little to show in their sizes.
+    public var maximumQuietShare: Double
 
-    public init(quietSeconds: Double = 5, packetJumpRatio: Double = 2, packetJumpBytes: Int = 64,
-                maximumKeyframeInterval: Double = 10) {
+    public init(quietSeconds: Double = 5, maximumKeyframeInterval: Double = 10, maximumQuietShare: Double = 0.1) {
         self.quietSeconds = quietSeconds
-        self.packetJumpRatio = packetJumpRatio
-        self.packetJumpBytes = packetJumpBytes
         self.maximumKeyframeInterval = maximumKeyframeInterval
+        self.maximumQuietShare = maximumQuietShare
     }
 }
 
-/// Learns the size of a quiet scene's P-frame packets and notices when they change: an encoder
-/// spends more bits when the picture changes, and a fixed minimum when nothing changes at all.
+/// Learns the sizes of a quiet scene's P-frame packets and notices when they grow: an encoder
+/// spends more bits when something moves.
 ///
-/// A packet has grown when it is at least `jumpRatio` times the learned level, `jumpBytes` above
-/// it, and a quarter above the largest recent quiet packet (rate control makes sizes swing within
-/// a GOP), for `jumpRun` packets in a row (a single noisy packet is not a change).
+/// Each packet is measured against the learned quiet mean in units of the learned spread (mean
+/// absolute deviation, with a floor of `minimumSpread` bytes and a tenth of the mean); a cumulative
+/// sum of these excesses, less `drift` per packet, reports growth once it passes `threshold`. A
+/// person adds a little to many packets in a row and passes it within a few packets; a single
+/// noisy packet does not. The first `settlingPackets` after a keyframe (the encoder refines the
+/// picture there) are neither judged nor learned. Only packets that look plainly quiet are learned,
+/// so a moving object that lasts does not become the quiet level.
 public struct PacketSizeMonitor: Sendable {
-    /// What a packet says about the picture.
-    public enum Change: Sendable, Equatable {
-        /// Much larger than the quiet level: something moves or the light changes.
-        case grew
-        /// The same size, under half the quiet level, `collapseRun` times in a row: the encoder codes
-        /// no change at all (a frozen or black picture; live pictures always carry some noise).
-        case collapsed
-    }
-
-    public let jumpRatio: Double
-    public let jumpBytes: Int
-    /// Packets above the limit in a row that make a change.
-    public let jumpRun: Int
+    public let drift: Double
+    public let threshold: Double
+    /// The threshold is multiplied by this (raised after wake-ups that showed nothing).
+    public var thresholdScale = 1.0
     /// Packets learned before changes are trusted.
     public let warmUpPackets: Int
-    /// Packets of one size in a row that make a collapse.
-    public let collapseRun: Int
-    private var level = 0.0
-    /// The largest recent quiet packet, decaying by 2% per packet (a half-life of about 2.3 s at 15 fps).
-    private var ceiling = 0.0
+    public static let settlingPackets = 3
+    public static let minimumSpread = 8.0
+    private var mean = 0.0
+    private var spread = 0.0
+    private var keyframeMean = 0.0
+    private var keyframes = 0
     private var learned = 0
-    private var growing = 0
-    private var collapsing = 0
-    private var lastSize = -1
+    private var sum = 0.0
+    private var sinceKeyframe = Int.max
 
-    public init(jumpRatio: Double, jumpBytes: Int, jumpRun: Int = 3, warmUpPackets: Int = 15, collapseRun: Int = 8) {
-        self.jumpRatio = jumpRatio
-        self.jumpBytes = jumpBytes
-        self.jumpRun = jumpRun
+    public init(drift: Double = 0.5, threshold: Double = 5, warmUpPackets: Int = 15) {
+        self.drift = drift
+        self.threshold = threshold
         self.warmUpPackets = warmUpPackets
-        self.collapseRun = collapseRun
     }
 
     /// Whether enough quiet packets were seen to judge changes.
-    public var isReady: Bool { learned >= warmUpPackets }
+    public var isReady: Bool { learned >= warmUpPackets && keyframes > 0 }
 
     /// The learned size of a quiet P-frame packet, in bytes (an average over about 2 s).
-    public var quietLevel: Double { level }
+    public var quietLevel: Double { mean }
 
-    /// Judges a P-frame packet of `size` bytes; a packet that changes nothing is learned.
-    public mutating func judge(_ size: Int) -> Change? {
-        guard isReady else {
-            learn(size)
-            return nil
-        }
-        let value = Double(size)
-        let aboveLevel = value > max(level * jumpRatio, level + Double(jumpBytes))
-        if aboveLevel, value > ceiling * 1.25 {
-            collapsing = 0
-            growing += 1
-            guard growing >= jumpRun else { return nil }
-            growing = 0
-            return .grew
-        }
-        growing = 0
-        collapsing = value < level / 2 && size == lastSize ? collapsing + 1 : 0
-        lastSize = size
-        if collapsing + 1 >= collapseRun {
-            collapsing = 0
-            return .collapsed
-        }
-        // Only plainly quiet packets are learned: a moving object's packets that dip under the
-        // ceiling now and then must not lift it.
-        if collapsing == 0, !aboveLevel { learn(size) }
-        return nil
+    /// The quiet P-frame size as a share of the keyframe size (0 before a keyframe was seen).
+    public var quietShare: Double { keyframeMean > 0 ? mean / keyframeMean : 0 }
+
+    /// Notes a keyframe packet of `size` bytes.
+    public mutating func keyframe(_ size: Int) {
+        keyframes += 1
+        keyframeMean += (Double(size) - keyframeMean) / Double(min(keyframes, 8))
+        sinceKeyframe = 0
+        sum = 0
     }
 
-    /// Takes a P-frame packet of a quiet scene into the learned level.
-    public mutating func learn(_ size: Int) {
-        let value = Double(size)
+    /// Judges a P-frame packet of `size` bytes: true when the sizes grew. A packet that changes
+    /// nothing is learned.
+    public mutating func judge(_ size: Int) -> Bool {
+        guard advance(), isReady else {
+            learnSettled(size)
+            return false
+        }
+        let excess = (Double(size) - mean) / scale
+        sum = max(0, sum + excess - drift)
+        if sum >= threshold * thresholdScale {
+            sum = 0
+            return true
+        }
+        if sum == 0 { learnSettled(size) }
+        return false
+    }
+
+    /// A P-frame packet of `size` bytes decoded in full: learned when the scene is `quiet`.
+    public mutating func learn(_ size: Int, quiet: Bool = true) {
+        if advance(), quiet { learnSettled(size) }
+    }
+
+    /// The unit of the excess: the learned spread, at least `minimumSpread` bytes and a tenth of the mean.
+    private var scale: Double { max(spread, Self.minimumSpread, mean / 10) }
+
+    /// Counts one more P-frame since the keyframe; false while the encoder is still settling.
+    private mutating func advance() -> Bool {
+        if sinceKeyframe < Int.max { sinceKeyframe += 1 }
+        return sinceKeyframe > Self.settlingPackets
+    }
+
+    private mutating func learnSettled(_ size: Int) {
+        guard sinceKeyframe > Self.settlingPackets else { return }
+        // Once learned, a packet counts at most three spreads above the mean: one burst (a light
+        // switched on, a keyframe-like refresh) must not blunt the monitor for seconds.
+        let value = isReady ? min(Double(size), mean + 3 * scale) : Double(size)
         let rate = learned < 32 ? 1 / Double(learned + 1) : 1.0 / 32
-        level += (value - level) * rate
-        ceiling = max(value, ceiling * 0.98)
+        spread += (abs(value - mean) - spread) * (learned == 0 ? 0 : rate)
+        mean += (value - mean) * rate
         learned += 1
     }
 }
@@ -109,9 +116,12 @@ public struct PacketSizeMonitor: Sendable {
 /// Adaptive decoding always demuxes, and the source keeps the current GOP's packets. After
 /// `quietSeconds` of quiet it decodes only each GOP's keyframe and watches the P-frame packet
 /// sizes. When the analysis of a keyframe wants every frame (motion; the caller says so through
-/// `wantsEveryFrame`) or the packet sizes change (`PacketSizeMonitor`), it decodes the buffered
-/// GOP from its keyframe to catch up and then every frame until the scene is quiet again. Replay
-/// and the daemon both read through a feed, so they run the same decoding decisions.
+/// `wantsEveryFrame`) or the packet sizes grow (`PacketSizeMonitor`), it decodes the buffered
+/// GOP from its keyframe to catch up and then every frame until the scene is quiet again. It stays
+/// in full decoding where the packet sizes cannot show a person (`maximumQuietShare`) or have
+/// misled it twice in a row (`PacketWakeUpHoldOff`): a keyframe check alone would find motion up
+/// to a GOP late. Replay and the daemon both read through a feed, so they run the same decoding
+/// decisions.
 public final class FrameFeed {
     public let source: MediaSource
     public let adaptive: AdaptiveDecoding?
@@ -130,9 +140,8 @@ public final class FrameFeed {
     /// The live edge when full decoding was woken, while frames before it are being caught up.
     private var catchUpEnd: Double?
     /// A wake-up by the packet sizes whose frames have not shown anything yet.
-    private var unprovenWakeUp: PacketSizeMonitor.Change?
-    private var growthHoldOff = PacketWakeUpHoldOff()
-    private var collapseHoldOff = PacketWakeUpHoldOff()
+    private var unprovenWakeUp = false
+    private var holdOff = PacketWakeUpHoldOff()
     /// Presentation time of the newest packet demuxed (the live edge).
     public private(set) var newestPacketTime: Double?
     /// Pictures further behind the live stream than this many seconds are not returned (nil: no bound).
@@ -161,8 +170,7 @@ public final class FrameFeed {
         self.adaptive = adaptive
         self.maximumLag = maximumLag
         self.onPacket = onPacket
-        monitor = PacketSizeMonitor(jumpRatio: adaptive?.packetJumpRatio ?? 1,
-                                    jumpBytes: adaptive?.packetJumpBytes ?? 0)
+        monitor = PacketSizeMonitor()
         framesPerSecond = source.info.framesPerSecond ?? 15
         quietFramesNeeded = Int(((adaptive?.quietSeconds ?? 0) * framesPerSecond).rounded(.up))
         maximumKeyframePackets = (adaptive?.maximumKeyframeInterval ?? 0) * framesPerSecond
@@ -261,10 +269,14 @@ public final class FrameFeed {
                 packetsForLastFrame += 1
                 passed(isKeyframe: frame.isKeyframe, at: frame.presentationTime)
                 if let time = frame.presentationTime, let catchUpEnd, time < catchUpEnd {
-                    return frame  // still catching up
+                    return frame  // still catching up: its packets were judged already
                 }
                 catchUpEnd = nil
-                if !frame.isKeyframe, quietFrames > 0 { monitor.learn(frame.packetSize) }
+                if frame.isKeyframe {
+                    monitor.keyframe(frame.packetSize)
+                } else {
+                    monitor.learn(frame.packetSize, quiet: quietFrames > 0)
+                }
                 return frame
             }
             let packet = try source.readPacket()  // at the end of input, the undecoded tail is dropped
@@ -272,6 +284,7 @@ public final class FrameFeed {
             onPacket?()
             passed(isKeyframe: packet.isKeyframe, at: packet.presentationTime)
             if packet.isKeyframe {
+                monitor.keyframe(packet.size)
                 if let frame = try keyframePicture() {
                     lastFrameWasKeyframeCheck = true
                     return frame
@@ -279,9 +292,9 @@ public final class FrameFeed {
                 wake()  // the keyframe gave no picture: decoding every frame reports why
             } else if Double(packetsSinceKeyframe) > overdueKeyframePackets {
                 wake()  // keyframes stopped coming or spread out: the next check is overdue
-            } else if let change = monitor.judge(packet.size), !isHeldOff(change) {
+            } else if monitor.judge(packet.size) {
                 packetWakeUps += 1
-                unprovenWakeUp = change
+                unprovenWakeUp = true
                 wake()
             } else {
                 framesSkippedBefore += 1
@@ -306,8 +319,7 @@ public final class FrameFeed {
     /// Keeps the count of frames since the last keyframe, the keyframe interval, the hold-offs
     /// and the live edge up to date for one packet or frame that went by.
     private func passed(isKeyframe: Bool, at time: Double?) {
-        growthHoldOff.count()
-        collapseHoldOff.count()
+        holdOff.count()
         passedLiveEdge(at: time)
         guard isKeyframe else {
             packetsSinceKeyframe += 1
@@ -333,9 +345,10 @@ public final class FrameFeed {
     private func follow(wantsEveryFrame: Bool) {
         if wantsEveryFrame {
             quietFrames = 0
-            if let change = unprovenWakeUp {
-                unprovenWakeUp = nil
-                updateHoldOff(for: change) { $0.proven() }
+            if unprovenWakeUp {
+                unprovenWakeUp = false
+                holdOff.proven()
+                monitor.thresholdScale = holdOff.thresholdScale
             }
             if !isDecodingEveryFrame {
                 keyframeWakeUps += 1
@@ -345,26 +358,18 @@ public final class FrameFeed {
         }
         guard isDecodingEveryFrame, let adaptive else { return }
         if !isCatchingUp { quietFrames += 1 }  // quiet counts from the live edge on
-        // Keyframes must come at most `maximumKeyframeInterval` apart, the last two and since the last one.
-        if quietFrames >= quietFramesNeeded, monitor.isReady, let keyframeInterval,
+        guard quietFrames >= quietFramesNeeded else { return }
+        if unprovenWakeUp {
+            unprovenWakeUp = false
+            holdOff.fruitless(framesPerSecond: framesPerSecond)
+            monitor.thresholdScale = holdOff.thresholdScale
+        }
+        // Keyframes must come at most `maximumKeyframeInterval` apart, the last two and since the
+        // last one, and the packet sizes must be able to show a person.
+        if monitor.isReady, !holdOff.isActive, monitor.quietShare <= adaptive.maximumQuietShare, let keyframeInterval,
            keyframeInterval <= adaptive.maximumKeyframeInterval, Double(packetsSinceKeyframe) <= maximumKeyframePackets
         {
             isDecodingEveryFrame = false
-            if let change = unprovenWakeUp {
-                unprovenWakeUp = nil
-                updateHoldOff(for: change) { $0.fruitless(framesPerSecond: framesPerSecond) }
-            }
-        }
-    }
-
-    private func isHeldOff(_ change: PacketSizeMonitor.Change) -> Bool {
-        change == .grew ? growthHoldOff.isActive : collapseHoldOff.isActive
-    }
-
-    private func updateHoldOff(for change: PacketSizeMonitor.Change, _ update: (inout PacketWakeUpHoldOff) -> Void) {
-        switch change {
-        case .grew: update(&growthHoldOff)
-        case .collapsed: update(&collapseHoldOff)
         }
     }
 
@@ -376,17 +381,22 @@ public final class FrameFeed {
     }
 }
 
-/// How long one kind of packet-size wake-up is ignored after wake-ups of that kind showed nothing:
-/// 30 s after the first, doubling with each fruitless one in a row, up to 10 minutes. On a
-/// constant-bitrate stream the sizes follow the rate control, not the picture, and the keyframe
-/// checks must do.
+/// What packet-size wake-ups that showed nothing do: each of the first `desensitizingWakeUps` in
+/// a row doubles the monitor's threshold (rate control swings the sizes of some streams), the next
+/// one keeps every frame decoded for 30 s, doubling with each further one up to 10 minutes: where
+/// the sizes follow noise, rain or the rate control rather than the picture, keyframe checks alone
+/// would find motion a GOP late. A wake-up that showed motion resets it.
 struct PacketWakeUpHoldOff {
+    static let desensitizingWakeUps = 3
     static let first = 30.0
     static let longest = 600.0
     private var fruitlessInARow = 0
     private var packetsLeft = 0
 
     var isActive: Bool { packetsLeft > 0 }
+
+    /// The factor on the monitor's threshold.
+    var thresholdScale: Double { Double(1 << min(fruitlessInARow, Self.desensitizingWakeUps)) }
 
     /// One more packet went by.
     mutating func count() {
@@ -395,7 +405,9 @@ struct PacketWakeUpHoldOff {
 
     mutating func fruitless(framesPerSecond: Double) {
         fruitlessInARow += 1
-        let seconds = min(Self.first * Double(1 << min(fruitlessInARow - 1, 16)), Self.longest)
+        let beyond = fruitlessInARow - Self.desensitizingWakeUps - 1
+        guard beyond >= 0 else { return }
+        let seconds = min(Self.first * Double(1 << min(beyond, 16)), Self.longest)
         packetsLeft = Int(seconds * framesPerSecond)
     }
 

@@ -42,7 +42,7 @@ public final class CameraAnalyzer {
         }
         analysedFrames += 1
         let plane = LumaPlane(base: frame.luma, stride: frame.lumaStride, width: frame.width, height: frame.height)
-        return detection.process(plane, at: time, followsSkippedFrames: framesSkipped > 0)
+        return detection.process(plane, at: time, isKeyframe: frame.isKeyframe, followsSkippedFrames: framesSkipped > 0)
     }
 
     /// Ends the motion event and health state under way (end of input or shutdown).

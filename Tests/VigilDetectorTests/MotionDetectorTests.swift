@@ -52,9 +52,10 @@ struct SyntheticScene {
         }
     }
 
-    func process(with detection: CameraDetector, at time: Double) -> AnalyzerOutput {
+    func process(with detection: CameraDetector, at time: Double, isKeyframe: Bool = false) -> AnalyzerOutput {
         pixels.withUnsafeBufferPointer {
-            detection.process(LumaPlane(base: $0.baseAddress!, stride: width, width: width, height: height), at: time)
+            detection.process(LumaPlane(base: $0.baseAddress!, stride: width, width: width, height: height), at: time,
+                              isKeyframe: isKeyframe)
         }
     }
 
@@ -248,14 +249,15 @@ struct CameraHealthTests {
     static let fps = 15.0
 
     /// Feeds `frames` frames from `render` and returns every non-empty output with its time.
+    /// Every `keyframeInterval`th frame is a keyframe.
     static func run(_ detection: CameraDetector, _ scene: inout SyntheticScene, from first: Int, frames: Int,
-                    render: (inout SyntheticScene) -> Void) -> [(Double, AnalyzerOutput)]
+                    keyframeInterval: Int = 30, render: (inout SyntheticScene) -> Void) -> [(Double, AnalyzerOutput)]
     {
         var outputs: [(Double, AnalyzerOutput)] = []
         for frame in first..<first + frames {
             render(&scene)
             let time = Double(frame) / fps
-            let output = scene.process(with: detection, at: time)
+            let output = scene.process(with: detection, at: time, isKeyframe: frame % keyframeInterval == 0)
             if !output.isEmpty { outputs.append((time, output)) }
         }
         return outputs
@@ -311,22 +313,100 @@ struct CameraHealthTests {
         #expect(ended.peakTime >= ended.start && ended.peakTime < ended.end && ended.peakArea > 0)
     }
 
-    @Test("identical frames are frozen; a keyframe blip does not end it, a live picture does")
+    @Test("identical frames with repeating keyframes are frozen; a keyframe re-encoding it does not end it, a live picture does")
     func frozen() throws {
         let detection = Self.detection()
         var scene = SyntheticScene()
-        _ = Self.run(detection, &scene, from: 0, frames: 15) { $0.render() }
-        // Frames keep arriving, nothing changes.
+        _ = Self.run(detection, &scene, from: 0, frames: 15, keyframeInterval: 10) { $0.render() }
+        // Frames keep arriving, nothing changes: keyframe 20 still differs from keyframe 10, 30 repeats 20.
         let still = scene.pixels
-        let during = Self.run(detection, &scene, from: 15, frames: 45) { $0.pixels = still }
+        let during = Self.run(detection, &scene, from: 15, frames: 45, keyframeInterval: 10) { $0.pixels = still }
         #expect(during.compactMap(\.1.healthStarted) == [HealthEvent(kind: .frozen, start: 1.0)])
         #expect(during.first?.0 == 2.0)
-        // A keyframe re-encodes the frozen picture: one changed frame, then identical ones again.
-        scene.render()
-        let blip = Self.run(detection, &scene, from: 60, frames: 6) { _ in }
+        // A keyframe re-encodes the frozen picture: a few levels off here and there, then identical frames again.
+        for index in stride(from: 0, to: scene.pixels.count, by: 20) { scene.pixels[index] &+= 1 }
+        let blip = Self.run(detection, &scene, from: 60, frames: 6, keyframeInterval: 10) { _ in }
         #expect(blip.isEmpty)
-        let live = Self.run(detection, &scene, from: 66, frames: 10) { $0.render() }
+        let live = Self.run(detection, &scene, from: 66, frames: 10, keyframeInterval: 10) { $0.render() }
         #expect(live.compactMap(\.1.healthEnded) == [HealthEvent(kind: .frozen, start: 1.0, end: 66 / Self.fps)])
+    }
+
+    @Test("hysteresis: an object being followed stays one event when it shrinks below min_area; alone, that size is nothing")
+    func trackedObjectShrinks() {
+        func patch(_ step: Int, side: Int) -> Patch { Patch(x: 64 + 8 * step, y: 160, width: side, height: side) }
+        let detection = CameraDetector()
+        var scene = SyntheticScene()
+        _ = Self.run(detection, &scene, from: 0, frames: 30) { $0.render() }
+        var step = 0
+        let outputs = Self.run(detection, &scene, from: 30, frames: 75) { scene in
+            // 16x16 px for 1 s, then 8x8 px (16 averaged pixels: under min_area's 17.3) for 2 s, then gone.
+            scene.render(patches: step < 45 ? [patch(step, side: step < 15 ? 16 : 8)] : [])
+            step += 1
+        }
+        #expect(outputs.compactMap(\.1.motionStarted).count == 1)
+        let ended = outputs.compactMap(\.1.motionEnded)
+        #expect(ended.count == 1 && abs((ended.first?.end ?? 0) - 5.0) < 0.15, "\(ended)")
+        let alone = CameraDetector()
+        var empty = SyntheticScene()
+        _ = Self.run(alone, &empty, from: 0, frames: 30) { $0.render() }
+        step = 15
+        #expect(Self.run(alone, &empty, from: 30, frames: 30) { scene in
+            scene.render(patches: [patch(step, side: 8)])
+            step += 1
+        }.isEmpty)
+    }
+
+    @Test("a live scene the encoder skip-codes (pictures repeat between keyframes with fresh noise) is never frozen")
+    func skipCodedSceneIsLive() {
+        let detection = Self.detection()
+        var scene = SyntheticScene()
+        var outputs: [(Double, AnalyzerOutput)] = []
+        for frame in 0..<300 {
+            // Only each keyframe (every 2 s) and the frame after it carry new noise.
+            if frame % 30 < 2 { scene.render() }
+            let output = scene.process(with: detection, at: Double(frame) / Self.fps, isKeyframe: frame % 30 == 0)
+            if !output.isEmpty { outputs.append((Double(frame) / Self.fps, output)) }
+        }
+        #expect(outputs.isEmpty, "\(outputs)")
+    }
+}
+
+@Suite("camera health monitor")
+struct CameraHealthMonitorTests {
+    static func monitor() -> CameraHealthMonitor {
+        CameraHealthMonitor(config: DetectorConfig())
+    }
+
+    /// Feeds `seconds` of pictures at 15 fps from `edges(time)`; returns the states started.
+    static func feed(_ monitor: inout CameraHealthMonitor, from start: Double = 0, seconds: Double, luma: Double = 60,
+                     edges: (Double) -> Double) -> [HealthEvent]
+    {
+        stride(from: start, to: start + seconds, by: 1 / 15).compactMap { time in
+            monitor.observe(PictureStatistics(meanLuma: luma, edgeEnergy: edges(time), identicalToPrevious: false),
+                            at: time).started
+        }
+    }
+
+    @Test("a dark, flat night scene is not covered, nor is night falling over minutes")
+    func nightIsNotCovered() {
+        var flat = Self.monitor()
+        #expect(Self.feed(&flat, seconds: 60) { _ in 0.7 }.isEmpty)
+        var dusk = Self.monitor()
+        // Edge energy falls from 10 to 1 over four minutes.
+        #expect(Self.feed(&dusk, seconds: 240) { 10 - 9 * $0 / 240 }.isEmpty)
+        #expect((dusk.normalEdges ?? 0) < 2.5, "the learned level follows the dusk (about 30 s behind)")
+    }
+
+    @Test("the edges going within a second is covered, against what this camera showed, also at night")
+    func fastDropIsCovered() throws {
+        for normal in [12.0, 1.2] {
+            var monitor = Self.monitor()
+            #expect(Self.feed(&monitor, seconds: 30) { _ in normal }.isEmpty)
+            let started = Self.feed(&monitor, from: 30, seconds: 5) { normal * max(0.1, 1 - ($0 - 30)) }
+            let covered = try #require(started.first)
+            #expect(started.count == 1 && covered.kind == .covered)
+            #expect(covered.start > 30.5 && covered.start < 31, "from the frame the edges fell under a quarter")
+        }
     }
 }
 

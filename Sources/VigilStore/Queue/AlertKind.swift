@@ -24,6 +24,8 @@ public struct AlertKind: RawRepresentable, Hashable, Sendable, Codable, CustomSt
     public static let cameraCovered = AlertKind(rawValue: "camera_covered")
     /// The picture is black (lights out, IR failure).
     public static let cameraDark = AlertKind(rawValue: "camera_dark")
+    /// The view was shifted or turned for good (a bumped or re-aimed camera); the detector relearned it.
+    public static let cameraMoved = AlertKind(rawValue: "camera_moved")
     /// The camera answered 404: the stream path in the registry is wrong (a configuration problem).
     public static let cameraNotFound = AlertKind(rawValue: "camera_not_found")
     /// The camera's pictures arrive later than the bound behind real time (a link slower than the
@@ -33,7 +35,7 @@ public struct AlertKind: RawRepresentable, Hashable, Sendable, Codable, CustomSt
     /// Every kind this build raises, in the order the README lists them.
     public static let known: [AlertKind] = [
         .motionStarted, .motionEnded, .cameraOffline, .cameraOnline, .credentialsRejected,
-        .cameraFrozen, .cameraCovered, .cameraDark, .cameraNotFound, .cameraLagging,
+        .cameraFrozen, .cameraCovered, .cameraDark, .cameraNotFound, .cameraLagging, .cameraMoved,
     ]
 
     /// Motion alerts may be coalesced into counts when the queue is full; every other kind is a
