@@ -136,6 +136,18 @@ struct BadLinkTests {
         }
     }
 
+    @Test("max_lag out of its range is refused in one line naming the key, the value and the range")
+    func maxLagRange() throws {
+        for value in ["0.1", "31", ".nan"] {
+            let setup = try DaemonSetup()
+            try "daemon:\n  max_lag: \(value)\n".write(toFile: setup.config, atomically: true, encoding: .utf8)
+            let output = try runVigil(["run", "--state-dir", setup.state.path, "--config", setup.config])
+            #expect(output.status != 0)
+            let lines = output.stderrText.split(separator: "\n")
+            #expect(lines.count == 1 && lines[0].contains("max_lag must be within 0.5...30.0 seconds"), "\(output.stderrText)")
+        }
+    }
+
     @Test("a 20 s outage with a backoff grown to 16 s: camera_online within 5 s of the link returning")
     func outage() throws {
         let server = try RTSPTestServer(media: ["street": "static_noise.mp4"])
