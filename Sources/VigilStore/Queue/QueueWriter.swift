@@ -40,10 +40,14 @@ final class QueueWriter: @unchecked Sendable {
     private static let maxBatch = 512
     private static let retryInterval: TimeInterval = 1
 
-    init(pool: DatabasePool, store: QueueStore, path: String, logger: Logger) {
+    /// Signalled after each commit, to wake the sinks.
+    private let commits: CommitSignal
+
+    init(pool: DatabasePool, store: QueueStore, path: String, commits: CommitSignal, logger: Logger) {
         self.pool = pool
         self.store = store
         self.path = path
+        self.commits = commits
         self.logger = logger
     }
 
@@ -130,6 +134,7 @@ final class QueueWriter: @unchecked Sendable {
             let maintain = maintenanceDue
             condition.unlock()
             let result = Result { try pool.write { db in try commit(batch, maintain: maintain, in: db) } }
+            if case .success = result { commits.signal() }
             condition.lock()
             switch result {
             case .success(let stored):
