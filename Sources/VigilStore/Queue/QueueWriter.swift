@@ -51,10 +51,12 @@ final class QueueWriter: @unchecked Sendable {
         self.logger = logger
     }
 
-    /// Starts the writer thread.
+    /// Starts the writer thread, `vigil-queue` in `top -H`.
     func start() {
-        let thread = Thread { [self] in run() }
-        thread.name = "vigil-queue-writer"
+        let thread = Thread { [self] in
+            ThreadName.setCurrent("vigil-queue")
+            run()
+        }
         thread.start()
     }
 
