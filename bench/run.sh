@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make bench`: CPU per frame of decoding alone against Vigil's paths, adaptive decoding on a quiet scene and
 # on the fixture suites, then the daemon serving 4, 8 and 16 live RTSP cameras in real time, for a quiet and a
-# busy scene, with and without adaptive decoding. About 5 minutes on 2 cores.
+# busy scene, with and without adaptive decoding, then the idle daemon. About 6 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 vigil=${1:-.build/release/vigil}
@@ -35,3 +35,6 @@ echo "== CPU per frame, 1080p15 H.264 at 4 Mbit/s, GOP 50, no B-frames (one thre
 /usr/bin/python3 bench/daemon_bench.py "$vigil" "$dir/quiet-720p.mp4" "$dir/busy-720p.mp4" "$dir/bench-1080p.json" \
     --cameras 4,8,16 --adaptive-cameras 16 --seconds "$seconds" --label "720p15 H.264 at 2 Mbit/s, GOP 50" \
     --sizing "$dir/bench-1080p.mp4" "$dir/busy-360p.mp4" --sizing-cameras 4
+echo
+echo "== The daemon when nothing happens (no camera), and raise->log with one file camera, 30 s each"
+/usr/bin/python3 bench/idle_bench.py "$vigil" --seconds 30

@@ -102,14 +102,14 @@ public final class CameraWorker: Sendable {
         Double(monotonicNanos() - heartbeatNanos.load(ordering: .relaxed)) / 1e9
     }
 
-    /// Starts the worker's thread.
+    /// Starts the worker's thread, named `vigil-cam-<camera id>` (cut to 15 bytes) in `top -H`.
     public func start() {
         let thread = Thread { [self] in
+            ThreadName.setCurrent("vigil-cam-\(camera.id)")
             run()
             stateValue.withLock { $0 = .stopped }
             finished.signal()
         }
-        thread.name = "camera \(camera.id)"
         thread.start()
     }
 

@@ -31,9 +31,10 @@ struct ExecSink: HookSink {
         let timeout = configuration.timeout
         let ended: (status: Int32, timedOut: Bool) = await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-                let thread = Thread { continuation.resume(returning: child.wait(timeout: timeout)) }
-                thread.name = "vigil-exec-wait"
-                thread.start()
+                Thread {
+                    ThreadName.setCurrent("vigil-exec-wait")
+                    continuation.resume(returning: child.wait(timeout: timeout))
+                }.start()
             }
         } onCancel: {
             child.terminate()

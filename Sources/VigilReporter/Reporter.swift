@@ -18,8 +18,10 @@ public final class Reporter: Sendable {
         public var alertLog: URL
         public var webhook: WebhookConfiguration?
         public var exec: ExecConfiguration?
-        /// Seconds between looks at the queue while it is empty.
-        public var pollInterval: TimeInterval = 0.1
+        /// Seconds between looks at an empty queue. The sinks wake at once when this process commits
+        /// alerts; this poll only finds what another process commits (`vigil report` delivering from a
+        /// queue another process produces into).
+        public var fallbackPoll: TimeInterval = 1
         /// Seconds ``run()`` keeps writing what is queued to the alert log after a stop.
         public var drainTimeout: TimeInterval = 2
 
@@ -72,7 +74,7 @@ public final class Reporter: Sendable {
         }
         let runners = sinks.map {
             SinkRunner(sink: $0, queue: queue, position: positions[$0.name] ?? 0,
-                       pollInterval: configuration.pollInterval, logger: logger)
+                       fallbackPoll: configuration.fallbackPoll, logger: logger)
         }
         self.runners.withLock { $0 = runners }
         logger.info("delivering alerts from \(queue.path) to \(sinks.map(describe).joined(separator: ", "))")

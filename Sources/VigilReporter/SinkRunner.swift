@@ -22,18 +22,20 @@ public struct SinkStatus: Sendable, Equatable {
 }
 
 /// Feeds one sink from its position in the queue: fetch, deliver, acknowledge; on failure wait the
-/// sink's backoff and retry, dead-lettering an alert after the policy's number of failures.
+/// sink's backoff and retry, dead-lettering an alert after the policy's number of failures. With
+/// nothing to deliver it sleeps until the queue commits (``AlertQueue/waitForCommit(after:timeout:)``),
+/// or at most `fallbackPoll` seconds, for alerts another process commits.
 final class SinkRunner: Sendable {
     let sink: any AlertSink
     private let queue: AlertQueue
     private let logger: Logger
-    private let pollInterval: TimeInterval
+    private let fallbackPoll: TimeInterval
     private let state: Mutex<(position: Int64, status: SinkStatus)>
 
-    init(sink: any AlertSink, queue: AlertQueue, position: Int64, pollInterval: TimeInterval, logger: Logger) {
+    init(sink: any AlertSink, queue: AlertQueue, position: Int64, fallbackPoll: TimeInterval, logger: Logger) {
         self.sink = sink
         self.queue = queue
-        self.pollInterval = pollInterval
+        self.fallbackPoll = fallbackPoll
         self.logger = logger
         state = Mutex((position, SinkStatus(name: sink.name)))
     }
@@ -43,13 +45,13 @@ final class SinkRunner: Sendable {
     /// Delivers until the task is cancelled.
     func run() async {
         while !Task.isCancelled {
-            let pause: TimeInterval
+            // Read before the look: a commit during the look ends the wait below at once.
+            let commits = queue.commitCount
             switch await step() {
             case .delivered: continue
-            case .idle: pause = pollInterval
-            case .failed(let delay): pause = delay
+            case .idle: await queue.waitForCommit(after: commits, timeout: .seconds(fallbackPoll))
+            case .failed(let delay): try? await Task.sleep(for: .seconds(delay))
             }
-            try? await Task.sleep(for: .seconds(pause))
         }
     }
 

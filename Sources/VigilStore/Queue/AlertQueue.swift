@@ -37,6 +37,7 @@ public final class AlertQueue: Sendable {
     private let pool: DatabasePool
     private let options: QueueOptions
     private let writer: QueueWriter?
+    private let commits = CommitSignal()
     /// Held until ``close(timeout:)``.
     private let locks: Mutex<[FileLock]>
 
@@ -81,7 +82,7 @@ public final class AlertQueue: Sendable {
             } catch {
                 throw QueueError(database: error, path: path)
             }
-            let writer = QueueWriter(pool: pool, store: store, path: path, logger: logger)
+            let writer = QueueWriter(pool: pool, store: store, path: path, commits: commits, logger: logger)
             writer.start()
             if !endings.isEmpty {
                 logger.warning("alert queue: closing \(endings.count) motion events left open by a process that stopped uncleanly (motion_ended with interrupted: true)")
@@ -179,10 +180,21 @@ public final class AlertQueue: Sendable {
 
     // MARK: Delivering
 
+    /// How many transactions this process has committed to the queue: read it *before* looking for
+    /// alerts, then wait with ``waitForCommit(after:timeout:)``, so that no commit goes unnoticed.
+    public var commitCount: UInt64 { commits.count }
+
+    /// Returns as soon as this process commits alerts after ``commitCount`` was `count` (at once if it
+    /// already did), after `timeout`, or when the calling task is cancelled. Commits of another process
+    /// (a `vigil report` delivering what `vigil run` produces) wake nobody: only `timeout` ends the wait.
+    public func waitForCommit(after count: UInt64, timeout: Duration) async {
+        await commits.wait(after: count, timeout: timeout)
+    }
+
     /// Alerts after position `sequence`, oldest first. Any access may read.
     public func alerts(after sequence: Int64, limit: Int) async throws(QueueError) -> [QueuedAlert] {
         try await database { db in
-            try Row.fetchAll(db, sql: "SELECT seq, id, camera, kind, body FROM alert WHERE seq > ? ORDER BY seq LIMIT ?",
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT seq, id, camera, kind, body FROM alert WHERE seq > ? ORDER BY seq LIMIT ?"),
                              arguments: [sequence, limit])
                 .map { QueuedAlert(sequence: $0["seq"], id: $0["id"], camera: $0["camera"],
                                    kind: AlertKind(rawValue: $0["kind"]), line: $0["body"]) }
@@ -251,12 +263,13 @@ public final class AlertQueue: Sendable {
     }
 
     private static func acknowledge(sink: String, through sequence: Int64, _ db: Database) throws {
-        try db.execute(sql: "UPDATE sink SET acked = MAX(acked, ?) WHERE name = ?", arguments: [sequence, sink])
+        try db.cachedStatement(sql: "UPDATE sink SET acked = MAX(acked, ?) WHERE name = ?")
+            .execute(arguments: [sequence, sink])
         try deleteDelivered(db)
     }
 
     private static func deleteDelivered(_ db: Database) throws {
-        try db.execute(sql: "DELETE FROM alert WHERE seq <= (SELECT MIN(acked) FROM sink)")
+        try db.cachedStatement(sql: "DELETE FROM alert WHERE seq <= (SELECT MIN(acked) FROM sink)").execute()
     }
 
     private func requireDelivery() throws(QueueError) {

@@ -40,17 +40,23 @@ final class QueueWriter: @unchecked Sendable {
     private static let maxBatch = 512
     private static let retryInterval: TimeInterval = 1
 
-    init(pool: DatabasePool, store: QueueStore, path: String, logger: Logger) {
+    /// Signalled after each commit, to wake the sinks.
+    private let commits: CommitSignal
+
+    init(pool: DatabasePool, store: QueueStore, path: String, commits: CommitSignal, logger: Logger) {
         self.pool = pool
         self.store = store
         self.path = path
+        self.commits = commits
         self.logger = logger
     }
 
-    /// Starts the writer thread.
+    /// Starts the writer thread, `vigil-queue` in `top -H`.
     func start() {
-        let thread = Thread { [self] in run() }
-        thread.name = "vigil-queue-writer"
+        let thread = Thread { [self] in
+            ThreadName.setCurrent("vigil-queue")
+            run()
+        }
         thread.start()
     }
 
@@ -130,6 +136,7 @@ final class QueueWriter: @unchecked Sendable {
             let maintain = maintenanceDue
             condition.unlock()
             let result = Result { try pool.write { db in try commit(batch, maintain: maintain, in: db) } }
+            if case .success = result { commits.signal() }
             condition.lock()
             switch result {
             case .success(let stored):
