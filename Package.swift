@@ -161,7 +161,7 @@ let package = Package(
         ),
         .testTarget(
             name: "VigilStoreTests",
-            dependencies: ["vigil", "VigilStore", "VigilTestSupport"],
+            dependencies: ["vigil", "VigilStore", "VigilTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strictSettings
         ),
         .testTarget(

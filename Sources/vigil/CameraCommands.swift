@@ -66,6 +66,16 @@ struct CameraFieldOptions: ParsableArguments {
     var passwordFile: String?
     @Option(help: "YAML file with this camera's detection overrides, masks and zones (keys as under 'cameras:').")
     var detectionFile: String?
+    @Option(help: "The kind of place watched, for the declaration: open, enclosed-public or enclosed-private.")
+    var placeType: String?
+    @Option(help: "How the camera is installed, for the declaration: fixed, temporary or mobile.")
+    var mount: String?
+    @Option(help: "Whether the legal pictogram is placed: true or false.")
+    var pictogram: String?
+    @Option(help: "The data-protection contact the public can reach (public).")
+    var contact: String?
+    @Option(help: "Date of the last declaration to the authorities, YYYY-MM-DD (renewed every year).")
+    var declared: String?
 
     /// The validated contents of `--detection-file`, to store in the camera record.
     func detectionOverrides(for id: String) throws -> String? {
@@ -89,6 +99,8 @@ struct CameraFieldOptions: ParsableArguments {
             ("public", visibility.map { $0 == .public ? "true" : "false" }), ("address", address),
             ("legal-basis", legalBasis), ("retention-days", retentionDays), ("view-direction", viewDirection),
             ("model", model), ("firmware", firmware), ("username", username), ("password-file", passwordFile),
+            ("place-type", placeType), ("mount", mount), ("pictogram", pictogram), ("contact", contact),
+            ("declared", declared),
         ]
         for (field, value) in values where value != nil {
             try fields.set(field, value)
@@ -231,7 +243,9 @@ struct ShowCamera: ParsableCommand {
                 ("municipality", camera.municipality), ("operator", camera.operatorName), ("purpose", camera.purpose),
                 ("legal-basis", camera.legalBasis), ("retention-days", camera.retentionDays.map(String.init)),
                 ("view-direction", camera.viewDirection.map { "\($0)" }), ("model", camera.model),
-                ("firmware", camera.firmware),
+                ("firmware", camera.firmware), ("place-type", camera.placeType), ("mount", camera.mount),
+                ("pictogram", camera.pictogram.map { $0 ? "placed" : "not placed" }), ("contact", camera.contact),
+                ("declared", camera.declared),
                 ("detection", camera.detection.map { $0.split(separator: "\n").joined(separator: "; ") }),
                 ("created", formatter.string(from: camera.createdAt)),
                 ("updated", formatter.string(from: camera.updatedAt)),

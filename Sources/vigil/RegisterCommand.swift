@@ -8,7 +8,7 @@ struct RegisterCommand: ParsableCommand {
         commandName: "register",
         abstract: "The public camera register.",
         subcommands: [ExportRegister.self, RegisterKeygen.self, RegisterPublish.self, RegisterVerify.self,
-                      RegisterDiffCommand.self]
+                      RegisterDiffCommand.self, RegisterCheck.self]
     )
 }
 

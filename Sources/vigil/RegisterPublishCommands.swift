@@ -118,3 +118,38 @@ struct RegisterDiffCommand: ParsableCommand {
         if !diff.isEmpty { throw ExitCode(1) }
     }
 }
+
+/// `vigil register check`: what each camera lacks for its declaration, or what is overdue.
+struct RegisterCheck: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "List what each enabled camera lacks for its declaration (date, pictogram, fields) or has overdue.",
+        discussion: "Exits 0 when every enabled camera is in order, 1 when one needs attention."
+    )
+
+    @Flag(help: "One JSON object per camera that needs attention.")
+    var json = false
+    @OptionGroup var state: StateDirectoryOption
+
+    func run() throws {
+        var failing: [DeclarationCheck.Finding] = []
+        try reportingFailures {
+            let check = DeclarationCheck(cameras: try state.openRegistryForReading().cameras())
+            failing = check.failing
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+                for finding in failing {
+                    print(String(decoding: try encoder.encode(finding), as: UTF8.self))
+                }
+                return
+            }
+            for finding in failing {
+                print("\(TextFile.escaped(finding.camera)): \(finding.problems.joined(separator: "; "))")
+            }
+            print(failing.isEmpty ? "all \(check.findings.count) enabled cameras are in order"
+                  : "\(failing.count) of \(check.findings.count) enabled cameras need attention")
+        }
+        if !failing.isEmpty { throw ExitCode(1) }
+    }
+}

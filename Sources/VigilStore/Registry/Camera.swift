@@ -33,6 +33,14 @@ public struct Camera: Sendable, Equatable, Codable {
     public var firmware: String?
     /// Per-camera detection overrides, masks and zones, as JSON (decoded by the pipeline).
     public var detection: String?
+    /// What the camera law's declaration asks for (all public): the kind of place watched
+    /// (``PlaceType``), how the camera is installed (``Mount``), whether the pictogram is placed,
+    /// the data-protection contact, and the date of the last declaration (`YYYY-MM-DD`).
+    public var placeType: String?
+    public var mount: String?
+    public var pictogram: Bool?
+    public var contact: String?
+    public var declared: String?
     public var createdAt: Date
     public var updatedAt: Date
 
@@ -40,7 +48,8 @@ public struct Camera: Sendable, Equatable, Codable {
                 latitude: Double, longitude: Double, address: String? = nil, municipality: String,
                 operatorName: String, purpose: String, legalBasis: String? = nil, retentionDays: Int? = nil,
                 viewDirection: Double? = nil, isPublic: Bool, model: String? = nil, firmware: String? = nil,
-                detection: String? = nil, createdAt: Date = Date(), updatedAt: Date = Date()) {
+                detection: String? = nil, placeType: String? = nil, mount: String? = nil, pictogram: Bool? = nil,
+                contact: String? = nil, declared: String? = nil, createdAt: Date = Date(), updatedAt: Date = Date()) {
         self.id = id
         self.name = name
         self.streamURL = streamURL
@@ -59,6 +68,11 @@ public struct Camera: Sendable, Equatable, Codable {
         self.model = model
         self.firmware = firmware
         self.detection = detection
+        self.placeType = placeType
+        self.mount = mount
+        self.pictogram = pictogram
+        self.contact = contact
+        self.declared = declared
         self.createdAt = createdAt
         self.updatedAt = updatedAt
     }
@@ -72,6 +86,18 @@ public struct Camera: Sendable, Equatable, Codable {
         theirs.createdAt = .distantPast
         theirs.updatedAt = .distantPast
         return mine == theirs
+    }
+}
+
+extension Camera {
+    /// The kinds of place the camera law distinguishes (Belgian camera law of 21 March 2007).
+    public enum PlaceType: String, Sendable, CaseIterable {
+        case open, enclosedPublic = "enclosed-public", enclosedPrivate = "enclosed-private"
+    }
+
+    /// How a camera is installed, in the law's terms.
+    public enum Mount: String, Sendable, CaseIterable {
+        case fixed, temporary, mobile
     }
 }
 

@@ -10,6 +10,7 @@ public struct CameraFields: Sendable {
     public static let names = [
         "id", "name", "url", "detect-url", "lat", "lon", "address", "municipality", "operator", "purpose", "public",
         "legal-basis", "retention-days", "view-direction", "enabled", "model", "firmware", "username", "password-file",
+        "place-type", "mount", "pictogram", "contact", "declared",
     ]
 
     public private(set) var values: [String: String] = [:]
@@ -135,6 +136,11 @@ public struct CameraFields: Sendable {
             model: text("model") ?? existing?.model,
             firmware: text("firmware") ?? existing?.firmware,
             detection: existing?.detection,
+            placeType: try choice("place-type", Camera.PlaceType.allCases.map(\.rawValue), existing?.placeType),
+            mount: try choice("mount", Camera.Mount.allCases.map(\.rawValue), existing?.mount),
+            pictogram: values["pictogram"] == nil ? existing?.pictogram : try flag("pictogram", false),
+            contact: text("contact") ?? existing?.contact,
+            declared: try date("declared", existing?.declared, now: now),
             createdAt: existing?.createdAt ?? now,
             updatedAt: now)
         return (camera, credentials)
@@ -143,7 +149,38 @@ public struct CameraFields: Sendable {
     /// Fields stored and printed as text (paths and URLs are checked where they are parsed).
     static let textFields = [
         "id", "name", "address", "municipality", "operator", "purpose", "legal-basis", "model", "firmware", "username",
+        "contact",
     ]
+
+    /// One of `allowed`, or the current value when the field is not given.
+    private func choice(_ field: String, _ allowed: [String], _ current: String?) throws(FieldProblem) -> String? {
+        guard let raw = values[field]?.trimmingCharacters(in: .whitespaces).lowercased(), !raw.isEmpty else {
+            return current
+        }
+        guard allowed.contains(raw) else {
+            throw FieldProblem(field: field, message: "\(field) '\(TextFile.quoted(raw))' must be one of "
+                               + allowed.joined(separator: ", "))
+        }
+        return raw
+    }
+
+    /// A calendar date `YYYY-MM-DD` that is not in the future, or the current value.
+    private func date(_ field: String, _ current: String?, now: Date) throws(FieldProblem) -> String? {
+        guard let raw = values[field]?.trimmingCharacters(in: .whitespaces), !raw.isEmpty else { return current }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd"
+        guard raw.range(of: #"^\d{4}-\d{2}-\d{2}$"#, options: .regularExpression) != nil,
+            let day = formatter.date(from: raw), formatter.string(from: day) == raw
+        else {
+            throw FieldProblem(field: field, message: "\(field) '\(TextFile.quoted(raw))' is not a date YYYY-MM-DD")
+        }
+        guard day <= now else {
+            throw FieldProblem(field: field, message: "\(field) \(raw) is in the future: give the date of the last declaration")
+        }
+        return raw
+    }
 
     private func visibility(_ current: Bool?) throws(FieldProblem) -> Bool {
         guard values["public"] != nil || current != nil else {

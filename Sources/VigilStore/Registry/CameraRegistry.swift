@@ -81,6 +81,15 @@ public final class CameraRegistry: Sendable {
                 table.column("password", .text).notNull()
             }
         }
+        migrator.registerMigration("v2: declaration fields") { db in
+            try db.alter(table: "camera") { table in
+                table.add(column: "placeType", .text)
+                table.add(column: "mount", .text)
+                table.add(column: "pictogram", .boolean)
+                table.add(column: "contact", .text)
+                table.add(column: "declared", .text)
+            }
+        }
         return migrator
     }
 

@@ -20,6 +20,12 @@ public struct PublicRegister: Sendable {
         public var retentionDays: Int?
         public var viewDirection: Double?
         public var enabled: Bool
+        /// The declaration fields (see ``Camera``): all public by law.
+        public var placeType: String?
+        public var mount: String?
+        public var pictogram: Bool?
+        public var contact: String?
+        public var declared: String?
 
         enum CodingKeys: String, CodingKey, CaseIterable {
             case id, name, municipality, address, latitude, longitude
@@ -29,6 +35,8 @@ public struct PublicRegister: Sendable {
             case retentionDays = "retention_days"
             case viewDirection = "view_direction"
             case enabled
+            case placeType = "place_type"
+            case mount, pictogram, contact, declared
         }
 
         /// Every field is written, absent ones as null, so consumers see the same keys for every camera.
@@ -46,6 +54,11 @@ public struct PublicRegister: Sendable {
             try container.encode(retentionDays, forKey: .retentionDays)
             try container.encode(viewDirection, forKey: .viewDirection)
             try container.encode(enabled, forKey: .enabled)
+            try container.encode(placeType, forKey: .placeType)
+            try container.encode(mount, forKey: .mount)
+            try container.encode(pictogram, forKey: .pictogram)
+            try container.encode(contact, forKey: .contact)
+            try container.encode(declared, forKey: .declared)
         }
 
         init(_ camera: Camera) {
@@ -61,6 +74,11 @@ public struct PublicRegister: Sendable {
             retentionDays = camera.retentionDays
             viewDirection = camera.viewDirection
             enabled = camera.enabled
+            placeType = camera.placeType
+            mount = camera.mount
+            pictogram = camera.pictogram
+            contact = camera.contact
+            declared = camera.declared
         }
     }
 
@@ -104,7 +122,9 @@ public struct PublicRegister: Sendable {
                 "\(entry.latitude)", "\(entry.longitude)", Self.inertCell(entry.operatorName),
                 Self.inertCell(entry.purpose), Self.inertCell(entry.legalBasis ?? ""),
                 entry.retentionDays.map(String.init) ?? "", entry.viewDirection.map { "\($0)" } ?? "",
-                entry.enabled ? "true" : "false",
+                entry.enabled ? "true" : "false", entry.placeType ?? "", entry.mount ?? "",
+                entry.pictogram.map { $0 ? "true" : "false" } ?? "", Self.inertCell(entry.contact ?? ""),
+                entry.declared ?? "",
             ])
         }
         writer.stream.close()
@@ -136,12 +156,42 @@ public struct PublicRegister: Sendable {
         let type = "Feature"
         let id: String
         let geometry: Point
-        let properties: Entry
+        let properties: Properties
 
         init(_ entry: Entry) {
             id = entry.id
             geometry = Point(coordinates: [entry.longitude, entry.latitude])
-            properties = entry
+            properties = Properties(entry: entry)
+        }
+    }
+
+    /// A feature's properties: the public fields, plus OpenStreetMap's surveillance tags so the
+    /// register can be compared with the map (`man_made=surveillance`, `surveillance=*`,
+    /// `surveillance:type=camera`, `camera:type=fixed` for a fixed camera, `camera:direction`).
+    /// OSM's `camera:mount` (wall, pole, ceiling) is not recorded by Vigil and is left out.
+    private struct Properties: Encodable {
+        let entry: Entry
+
+        enum OSMKey: String, CodingKey {
+            case manMade = "man_made", surveillance, surveillanceType = "surveillance:type"
+            case cameraType = "camera:type", cameraDirection = "camera:direction"
+        }
+
+        /// OSM's `surveillance` value: a public street is `public`; an enclosed place open to the
+        /// public (a shop, a station hall) is `indoor`; an enclosed private place (a depot's yard) `outdoor`.
+        static let surveillance: [String: String] = [
+            Camera.PlaceType.open.rawValue: "public", Camera.PlaceType.enclosedPublic.rawValue: "indoor",
+            Camera.PlaceType.enclosedPrivate.rawValue: "outdoor",
+        ]
+
+        func encode(to encoder: any Encoder) throws {
+            try entry.encode(to: encoder)
+            var tags = encoder.container(keyedBy: OSMKey.self)
+            try tags.encode("surveillance", forKey: .manMade)
+            try tags.encode("camera", forKey: .surveillanceType)
+            try tags.encodeIfPresent(entry.placeType.flatMap { Self.surveillance[$0] }, forKey: .surveillance)
+            if entry.mount == Camera.Mount.fixed.rawValue { try tags.encode("fixed", forKey: .cameraType) }
+            try tags.encodeIfPresent(entry.viewDirection.map { Int($0.rounded()) % 360 }, forKey: .cameraDirection)
         }
     }
 }
