@@ -615,21 +615,32 @@ static void draw_rectangle(AVFrame *picture, int left, int top, int right, int b
     }
 }
 
-/// Fills `picture` (YUVJ420P, allocated) with `luma`, neutral chroma and the optional box outline.
-static void fill_snapshot_picture(AVFrame *picture, const uint8_t *luma, int stride, const vg_box *box) {
+/// Fills `picture` (YUVJ420P, allocated) with `luma`, neutral chroma, the optional box outline and,
+/// last, black wherever `burn` (one byte per pixel, optional) is non-zero.
+static void fill_snapshot_picture(AVFrame *picture, const uint8_t *luma, int stride, const vg_box *box,
+                                  const uint8_t *burn) {
     av_image_copy_plane(picture->data[0], picture->linesize[0], luma, stride, picture->width, picture->height);
     int chroma_height = (picture->height + 1) / 2;
     for (int plane = 1; plane <= 2; plane++) {
         memset(picture->data[plane], 128, (size_t)picture->linesize[plane] * chroma_height);
     }
-    if (!box) return;
-    int right = box->x + box->width - 1, bottom = box->y + box->height - 1;
-    draw_rectangle(picture, box->x, box->y, right, bottom, 255);
-    draw_rectangle(picture, box->x + 1, box->y + 1, right - 1, bottom - 1, 0);
+    if (box) {
+        int right = box->x + box->width - 1, bottom = box->y + box->height - 1;
+        draw_rectangle(picture, box->x, box->y, right, bottom, 255);
+        draw_rectangle(picture, box->x + 1, box->y + 1, right - 1, bottom - 1, 0);
+    }
+    if (!burn) return;
+    for (int y = 0; y < picture->height; y++) {
+        uint8_t *row = picture->data[0] + (size_t)y * picture->linesize[0];
+        const uint8_t *mask = burn + (size_t)y * picture->width;
+        for (int x = 0; x < picture->width; x++) {
+            if (mask[x]) row[x] = 0;
+        }
+    }
 }
 
 vg_status vg_jpeg_encode_luma(const uint8_t *luma, int stride, int width, int height, int qscale, const vg_box *box,
-                              uint8_t **out, size_t *out_size, char *error, size_t error_size) {
+                              const uint8_t *burn, uint8_t **out, size_t *out_size, char *error, size_t error_size) {
     *out = NULL;
     *out_size = 0;
     if (!luma || width <= 0 || height <= 0 || stride < width) {
@@ -666,7 +677,7 @@ vg_status vg_jpeg_encode_luma(const uint8_t *luma, int stride, int width, int he
     picture->color_range = AVCOL_RANGE_JPEG;
     step = "allocate the picture";
     if ((code = av_frame_get_buffer(picture, 0)) < 0) goto done;
-    fill_snapshot_picture(picture, luma, stride, box);
+    fill_snapshot_picture(picture, luma, stride, box, burn);
     picture->quality = encoder->global_quality;
     picture->pts = 0;
 

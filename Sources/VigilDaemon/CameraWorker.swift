@@ -338,7 +338,7 @@ public final class CameraWorker: Sendable {
     /// The JPEG of `peak` with `box` drawn, or nil (logged) when it cannot be encoded.
     private func snapshot(of peak: LumaSnapshot, box: PixelBox) -> [UInt8]? {
         do {
-            return try peak.jpeg(box: box)
+            return try peak.jpeg(box: box, privacyMasks: settings.privacyMasks)
         } catch {
             logger.error("no snapshot for the motion event: \(error)", metadata: ["camera": "\(camera.id)"])
             return nil

@@ -33,6 +33,33 @@ public struct Polygon: Sendable, Equatable, Codable {
     /// At most this many corners per polygon.
     public static let maxPoints = 1000
 
+    /// Sets `value` in `bitmap` (`width` x `height`, one byte per pixel) for every pixel whose centre
+    /// lies inside, by the same even-odd rule as ``contains(x:y:)``, a row at a time.
+    public func fill(_ bitmap: inout [UInt8], width: Int, height: Int, value: UInt8 = 1) {
+        guard points.count >= 3, bitmap.count >= width * height else { return }
+        var crossings: [Double] = []
+        for row in 0..<height {
+            let y = Double(row) + 0.5
+            crossings.removeAll(keepingCapacity: true)
+            var previous = points[points.count - 1]
+            for point in points {
+                if (point[1] > y) != (previous[1] > y) {
+                    crossings.append((previous[0] - point[0]) * (y - point[1]) / (previous[1] - point[1]) + point[0])
+                }
+                previous = point
+            }
+            crossings.sort()
+            for pair in stride(from: 0, to: crossings.count - 1, by: 2) {
+                // Pixels whose centre x + 0.5 lies in [left, right).
+                let first = max(0, Int((crossings[pair] - 0.5).rounded(.up)))
+                let last = min(width - 1, Int((crossings[pair + 1] - 0.5).rounded(.up)) - 1)
+                if first <= last {
+                    for x in first...last { bitmap[row * width + x] = value }
+                }
+            }
+        }
+    }
+
     var problem: String? {
         if points.count < 3 { return "a polygon needs at least 3 points (got \(points.count))" }
         if points.count > Self.maxPoints { return "a polygon has at most \(Self.maxPoints) points (got \(points.count))" }
@@ -82,11 +109,16 @@ public struct CameraDetectionSettings: Sendable, Equatable, Codable {
     public var masks: [Polygon]
     /// Named include zones; empty means the whole picture (less the masks) counts.
     public var zones: [DetectionZone]
+    /// What the camera must not show (windows of homes, private gardens): never analysed, like
+    /// `masks`, and burned black into every snapshot before it is written.
+    public var privacyMasks: [Polygon]
 
-    public init(detector: DetectorConfig = DetectorConfig(), masks: [Polygon] = [], zones: [DetectionZone] = []) {
+    public init(detector: DetectorConfig = DetectorConfig(), masks: [Polygon] = [], zones: [DetectionZone] = [],
+                privacyMasks: [Polygon] = []) {
         self.detector = detector
         self.masks = masks
         self.zones = zones
+        self.privacyMasks = privacyMasks
     }
 
     /// The keys that sit beside the detector's knobs.
@@ -94,6 +126,7 @@ public struct CameraDetectionSettings: Sendable, Equatable, Codable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case masks, zones
+        case privacyMasks = "privacy_masks"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -101,6 +134,7 @@ public struct CameraDetectionSettings: Sendable, Equatable, Codable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         masks = try container.decodeIfPresent([Polygon].self, forKey: .masks) ?? []
         zones = try container.decodeIfPresent([DetectionZone].self, forKey: .zones) ?? []
+        privacyMasks = try container.decodeIfPresent([Polygon].self, forKey: .privacyMasks) ?? []
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -108,6 +142,7 @@ public struct CameraDetectionSettings: Sendable, Equatable, Codable {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(masks, forKey: .masks)
         try container.encode(zones, forKey: .zones)
+        if !privacyMasks.isEmpty { try container.encode(privacyMasks, forKey: .privacyMasks) }
     }
 
     /// The first invalid setting, as a readable problem, or nil when all are valid.
@@ -115,6 +150,10 @@ public struct CameraDetectionSettings: Sendable, Equatable, Codable {
         if let problem = detector.problem { return problem }
         if masks.count > Self.maxMasks { return "masks: at most \(Self.maxMasks) (got \(masks.count))" }
         if let problem = masks.lazy.compactMap(\.problem).first { return "masks: \(problem)" }
+        if privacyMasks.count > Self.maxMasks {
+            return "privacy_masks: at most \(Self.maxMasks) (got \(privacyMasks.count))"
+        }
+        if let problem = privacyMasks.lazy.compactMap(\.problem).first { return "privacy_masks: \(problem)" }
         if zones.count > Self.maxZones { return "zones: at most \(Self.maxZones) (got \(zones.count))" }
         for zone in zones {
             if let problem = zone.polygon.problem { return "zones: \(zone.name): \(problem)" }

@@ -1,7 +1,7 @@
 /// The camera's masks and zones drawn onto the detector's grids, once per picture size.
 ///
-/// `allowed` has one byte per averaged pixel: 255 where motion may count, 0 under an exclude
-/// mask (and on the picture's outer ring when shake is tolerated). `zoneBits` has one `ZoneSet` per 4x4 cell: the zones whose polygon holds the cell's centre.
+/// `allowed` has one byte per averaged pixel: 255 where motion may count, 0 under an exclude or
+/// privacy mask (and on the picture's outer ring when shake is tolerated). `zoneBits` has one `ZoneSet` per 4x4 cell: the zones whose polygon holds the cell's centre.
 struct RegionMap {
     private(set) var allowed = ScratchBuffer<UInt8>()
     private(set) var zoneBits = ScratchBuffer<UInt32>()
@@ -25,11 +25,12 @@ struct RegionMap {
             }
         }
         let scale = Double(factor)
-        if !settings.masks.isEmpty {
+        let masks = settings.masks + settings.privacyMasks
+        if !masks.isEmpty {
             for y in 0..<height {
                 for x in 0..<width {
                     let sourceX = (Double(x) + 0.5) * scale, sourceY = (Double(y) + 0.5) * scale
-                    if settings.masks.contains(where: { $0.contains(x: sourceX, y: sourceY) }) {
+                    if masks.contains(where: { $0.contains(x: sourceX, y: sourceY) }) {
                         allowed[y * width + x] = 0
                     }
                 }

@@ -34,18 +34,24 @@ public struct LumaSnapshot {
     }
 
     /// Encodes the kept picture as a JPEG through libavcodec's MJPEG encoder, with `box` outlined
-    /// (2 px, white outside and black inside, clipped to the picture). `qscale` is libav's quantiser
-    /// scale, 2 (best) to 31 (smallest). Throws `.invalidData` when no frame was kept, `.other` when
-    /// libavcodec fails (out of memory).
-    public func jpeg(box: PixelBox?, qscale: Int = 3) throws(MediaError) -> [UInt8] {
+    /// (2 px, white outside and black inside, clipped to the picture) and `privacyMasks` burned black
+    /// over everything, outline included. A mask is burned in whole 16x16 blocks (the JPEG's coding
+    /// units), so no trace of what it covers survives compression at its edges. `qscale` is libav's
+    /// quantiser scale, 2 (best) to 31 (smallest). Throws `.invalidData` when no frame was kept,
+    /// `.other` when libavcodec fails (out of memory).
+    public func jpeg(box: PixelBox?, privacyMasks: [Polygon] = [], qscale: Int = 3) throws(MediaError) -> [UInt8] {
         guard !isEmpty else { throw MediaError(code: .invalidData, reason: "no picture was kept for the snapshot") }
+        let burn = privacyMasks.isEmpty ? [] : Self.burnMap(privacyMasks, width: width, height: height)
         var errorText = [CChar](repeating: 0, count: 256)
         var output: UnsafeMutablePointer<UInt8>?
         var size = 0
         func encode(outline: UnsafePointer<vg_box>?) -> vg_status {
             pixels.withUnsafeBufferPointer { luma in
-                vg_jpeg_encode_luma(luma.baseAddress, Int32(width), Int32(width), Int32(height), Int32(qscale), outline,
-                                    &output, &size, &errorText, errorText.count)
+                burn.withUnsafeBufferPointer { burn in
+                    vg_jpeg_encode_luma(luma.baseAddress, Int32(width), Int32(width), Int32(height), Int32(qscale),
+                                        outline, burn.isEmpty ? nil : burn.baseAddress, &output, &size, &errorText,
+                                        errorText.count)
+                }
             }
         }
         let status: vg_status
@@ -60,5 +66,23 @@ public struct LumaSnapshot {
         }
         defer { vg_free(output) }
         return Array(UnsafeBufferPointer(start: output, count: size))
+    }
+
+    /// One byte per pixel, 1 where a privacy mask is burned: every 16x16 block any mask touches.
+    static func burnMap(_ masks: [Polygon], width: Int, height: Int) -> [UInt8] {
+        var inside = [UInt8](repeating: 0, count: width * height)
+        for mask in masks { mask.fill(&inside, width: width, height: height) }
+        var burn = [UInt8](repeating: 0, count: width * height)
+        let block = 16
+        for top in stride(from: 0, to: height, by: block) {
+            for left in stride(from: 0, to: width, by: block) {
+                let rows = top..<min(top + block, height), columns = left..<min(left + block, width)
+                guard rows.contains(where: { y in columns.contains { inside[y * width + $0] != 0 } }) else { continue }
+                for y in rows {
+                    for x in columns { burn[y * width + x] = 1 }
+                }
+            }
+        }
+        return burn
     }
 }

@@ -156,7 +156,7 @@ struct ReplayTests {
         #expect(zoneOutput.stderrText.contains("unknown key 'cameras.gate.zones[0].min_aera'"), "\(zoneOutput.stderrText)")
     }
 
-    @Test("a camera's overrides apply with --camera: zones are listed in its events, masks hide motion")
+    @Test("a camera's overrides apply with --camera: zones are listed in its events, masks and privacy masks hide motion")
     func perCameraZonesAndMasks() throws {
         let directory = try TemporaryDirectory()
         let config = directory.url.appendingPathComponent("cameras.yaml")
@@ -172,6 +172,8 @@ struct ReplayTests {
                     polygon: [[0, 0], [640, 0], [640, 20], [0, 20]]
               masked:
                 masks: [[[0, 0], [640, 0], [640, 360], [0, 360]]]
+              private-street:
+                privacy_masks: [[[0, 120], [640, 120], [640, 300], [0, 300]]]
             """.write(to: config, atomically: true, encoding: .utf8)
         let clip = Fixtures.path("one_crossing.mp4")
         let zoned = try parseLines(try runVigil(["replay", "--config", config.path, "--camera", "left-only", clip]))
@@ -181,6 +183,9 @@ struct ReplayTests {
         #expect(box[0] < 320 && box[0] + box[2] <= 320 + 48, "only objects reaching the zone count: \(box)")
         let masked = try runVigil(["replay", "--config", config.path, "--camera", "masked", clip])
         #expect(masked.status == 0 && masked.stdout.isEmpty)
+        // A privacy mask over the street is never analysed either.
+        let hidden = try runVigil(["replay", "--config", config.path, "--camera", "private-street", clip])
+        #expect(hidden.status == 0 && hidden.stdout.isEmpty, "\(hidden.stdoutText)")
         let other = try parseLines(try runVigil(["replay", "--config", config.path, "--camera", "elsewhere", clip]))
         #expect(other.map(\.zones) == [[]], "a camera without overrides gets the defaults")
     }

@@ -30,6 +30,39 @@ struct SnapshotTests {
         }
     }
 
+    @Test("privacy masks are burned black over the picture and the box outline, in whole 16x16 blocks")
+    func privacyMasksBurned() throws {
+        // Frame 75 of one_crossing: the walker is in the middle of the street.
+        let source = try MediaSource(url: Fixtures.path("one_crossing.mp4"))
+        var snapshot = LumaSnapshot()
+        for _ in 0...75 { snapshot.copy(from: try source.nextFrame()) }
+        let mask = Polygon([[203, 151], [461, 151], [461, 269], [203, 269]])
+        // The box's left edge runs through the mask: burned there, white above it.
+        let box = PixelBox(x: 250, y: 100, width: 150, height: 250)
+        let files = try TemporaryDirectory()
+        func decoded(_ jpeg: [UInt8], _ name: String) throws -> GrayPicture {
+            let path = files.url.appendingPathComponent(name).path
+            try Data(jpeg).write(to: URL(fileURLWithPath: path))
+            return try GrayPicture(decoding: path)
+        }
+        let masked = try decoded(try snapshot.jpeg(box: box, privacyMasks: [mask]), "masked.jpg")
+        let plain = try decoded(try snapshot.jpeg(box: box), "plain.jpg")
+        var inside: [(Int, Int)] = []
+        for y in 0..<masked.height {
+            for x in 0..<masked.width where mask.contains(x: Double(x) + 0.5, y: Double(y) + 0.5) { inside.append((x, y)) }
+        }
+        #expect(inside.count > 25_000)
+        // Without the mask the region shows the street and the walker; with it, nothing but black.
+        #expect(inside.contains { plain[$0.0, $0.1] > 60 })
+        let brightest = inside.map { masked[$0.0, $0.1] }.max() ?? 255
+        #expect(brightest <= 2, "a pixel inside the privacy mask decodes to \(brightest)")
+        #expect(plain[250, 200] > 200, "without the mask the outline crosses the masked region")
+        // The rest of the picture, outline included, is untouched.
+        #expect(masked[250, 120] > 200, "the box's left edge above the mask's blocks stays white")
+        let outside = (0..<masked.width).map { masked[$0, 330] }
+        #expect(outside.reduce(0) { $0 + Int($1) } / outside.count > 40)
+    }
+
     @Test("encoding without a kept frame fails with a clear error")
     func emptyFails() {
         #expect(throws: MediaError.self) { try LumaSnapshot().jpeg(box: nil) }

@@ -186,10 +186,13 @@ typedef struct {
 /// Encodes a grayscale picture as a JPEG through libavcodec's MJPEG encoder (full-range YUV 4:2:0
 /// with neutral chroma). When `box` is not NULL its outline is drawn 2 px wide inside the box
 /// (outer pixel white, inner pixel black, so it shows on any background), clipped to the picture;
-/// `luma` is not modified. `qscale` is libav's quantiser scale, 2 (best) to 31 (smallest).
+/// `luma` is not modified. When `burn` is not NULL (`width` x `height` bytes, no padding), every
+/// pixel whose byte is non-zero is made black after the outline is drawn (privacy masks: nothing
+/// behind them reaches the file). `qscale` is libav's quantiser scale, 2 (best) to 31 (smallest).
 /// On `VG_OK`, `*out` holds `*out_size` bytes that the caller releases with `vg_free`; otherwise
 /// `*out` is NULL and `error` holds a readable reason. Thread-safe (no shared state).
 vg_status vg_jpeg_encode_luma(const uint8_t *luma, int stride, int width, int height, int qscale, const vg_box *box,
+                              const uint8_t *burn,
                               uint8_t **out, size_t *out_size, char *error, size_t error_size);
 
 /// Frees memory the shim handed to the caller (`vg_jpeg_encode_luma`'s output).
