@@ -25,11 +25,14 @@ extension RedactorTests {
         let clock = ContinuousClock()
         let (name, make) = Self.shapes[shape]
         let small = make(10_000), large = make(100_000)
-        let smallTime = clock.measure { _ = redactor.redact(small) }
-        let largeTime = clock.measure { _ = redactor.redact(large) }
+        // The best of three runs, so that a moment without the CPU (other tests, a build) does not count.
+        func best(_ input: String) -> Duration {
+            (0..<3).map { _ in clock.measure { _ = redactor.redact(input) } }.min() ?? .zero
+        }
+        let smallTime = best(small), largeTime = best(large)
         // Ten times the input: about ten times the time when linear, a hundred when quadratic (the
         // old patterns took 7.4 s for 20,000 characters and never finished 100,000).
-        #expect(largeTime < smallTime * 30 + .milliseconds(50), "\(name): \(smallTime) then \(largeTime)")
+        #expect(largeTime < smallTime * 30 + .milliseconds(100), "\(name): \(smallTime) then \(largeTime)")
         #expect(largeTime < .seconds(2), "\(name): \(largeTime)")
     }
 

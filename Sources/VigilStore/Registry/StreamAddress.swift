@@ -126,7 +126,8 @@ public struct StreamAddress: Sendable, Equatable {
             throw Problem(description: "\(field) has credentials with invalid percent-encoding; "
                           + "use --username with --password-file instead")
         }
-        return CameraCredentials(username: user, password: password)
+        // `rtsp://:@host` names no one: no credentials, as FFmpeg would also send none.
+        return user.isEmpty && password.isEmpty ? nil : CameraCredentials(username: user, password: password)
     }
 
     /// A stored address as `camera list` and `camera show` print it: anything between `://` and the
