@@ -34,6 +34,9 @@ public struct DaemonSettings: Sendable, Equatable, Decodable {
     public var snapshotMaxAgeDays = 30.0
     /// The oldest snapshots are removed while all of them take more than this many bytes.
     public var snapshotMaxBytes = 1 << 30
+    /// Per camera, the most motion events alerted in any minute; beyond it they are summed up in one
+    /// `motion_flood` alert per minute (1...600).
+    public var motionEventsPerMinute = 12
     /// Per-camera deadlines, by camera id.
     public var cameras: [String: CameraTiming] = [:]
 
@@ -60,6 +63,7 @@ public struct DaemonSettings: Sendable, Equatable, Decodable {
         case registryPoll = "registry_poll", skipLoopFilter = "skip_loop_filter", queueDurability = "queue_durability", cameras
         case adaptiveDecoding = "adaptive_decoding", adaptiveQuietSeconds = "adaptive_quiet_seconds"
         case snapshots, snapshotMaxAgeDays = "snapshot_max_age_days", snapshotMaxBytes = "snapshot_max_bytes"
+        case motionEventsPerMinute = "motion_events_per_minute"
     }
 
     public static var keys: [String] { CodingKeys.allCases.map(\.rawValue) }
@@ -85,6 +89,7 @@ public struct DaemonSettings: Sendable, Equatable, Decodable {
         snapshots = try value(.snapshots, snapshots)
         snapshotMaxAgeDays = try value(.snapshotMaxAgeDays, snapshotMaxAgeDays)
         snapshotMaxBytes = try value(.snapshotMaxBytes, snapshotMaxBytes)
+        motionEventsPerMinute = try value(.motionEventsPerMinute, motionEventsPerMinute)
     }
 
     /// The first out-of-range knob, as a readable problem, or nil.
@@ -108,6 +113,9 @@ public struct DaemonSettings: Sendable, Equatable, Decodable {
         }
         if snapshotMaxBytes <= 0 {
             return "snapshot_max_bytes must be a positive number of bytes (got \(snapshotMaxBytes))"
+        }
+        if !(1...600).contains(motionEventsPerMinute) {
+            return "motion_events_per_minute must be within 1...600 (got \(motionEventsPerMinute))"
         }
         if !["full", "normal"].contains(queueDurability) {
             return "queue_durability must be full or normal (got \(queueDurability))"

@@ -12,7 +12,8 @@ enum AlertFormatting {
             if let peak = alert.peakArea { parts.append(String(format: "peak %.2f%%", peak * 100)) }
             if alert.interrupted { parts.append("interrupted") }
         }
-        if alert.count > 1 { parts.append("x\(alert.count) coalesced") }
+        // Only motion alerts are coalesced; a motion_flood's message says what its count is.
+        if alert.count > 1, alert.kind.isMotion { parts.append("x\(alert.count) coalesced") }
         // Motion messages only repeat what "interrupted" and the count say.
         if let message = alert.message, !alert.kind.isMotion { parts.append(message) }
         return parts.joined(separator: "  ").trimmingCharacters(in: .whitespaces)

@@ -27,10 +27,14 @@ public struct AlertKind: RawRepresentable, Hashable, Sendable, Codable, CustomSt
     /// The camera answered 404: the stream path in the registry is wrong (a configuration problem).
     public static let cameraNotFound = AlertKind(rawValue: "camera_not_found")
 
+    /// A camera raised more motion events in a minute than `daemon.motion_events_per_minute`: the
+    /// surplus is summed up in this one alert per flood window (`count` events, the span in `message`).
+    public static let motionFlood = AlertKind(rawValue: "motion_flood")
+
     /// Every kind this build raises, in the order the README lists them.
     public static let known: [AlertKind] = [
         .motionStarted, .motionEnded, .cameraOffline, .cameraOnline, .credentialsRejected,
-        .cameraFrozen, .cameraCovered, .cameraDark, .cameraNotFound,
+        .cameraFrozen, .cameraCovered, .cameraDark, .cameraNotFound, .motionFlood,
     ]
 
     /// Motion alerts may be coalesced into counts when the queue is full; every other kind is a
