@@ -7,7 +7,7 @@ APT_PACKAGES = systemd libcurl4-openssl-dev libavformat-dev libavcodec-dev libsw
 	python3 python3-numpy python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-rtsp \
 	gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav
 
-.PHONY: deps build release run test bench bench-queue leak-check install clean
+.PHONY: deps build release run test bench bench-queue soak leak-check install clean
 PREFIX ?= /usr/local
 DESTDIR ?=
 
@@ -46,6 +46,12 @@ leak-check: deps
 ## bench: CPU per frame (decode only vs vigil) on 1080p15, then the daemon with 4, 8, 16 RTSP cameras
 bench: release
 	bench/run.sh .build/release/vigil
+
+## soak: the daemon with 16 RTSP cameras under faults (kills, stalls, resets, a wrong password, SIGHUP each
+## minute) for $(SOAK_MINUTES) minutes; prints RSS, fds, threads and alerts lost; fails on a loss or growth
+SOAK_MINUTES ?= 30
+soak: release
+	$(PYTHON) bench/soak.py .build/release/vigil --minutes $(SOAK_MINUTES)
 
 ## install: the binary, the systemd unit and sysusers file, an example config (kept if present)
 install: release
