@@ -8,6 +8,7 @@ Cameras, all on 127.0.0.1 (fixture clips looped in real time by scripts/rtsp_ser
                client stalls) and continued
   cam15        server C with digest auth, registered with a wrong password: credentials_rejected
 Every minute the config file changes (cam03's offline_after toggles) and the daemon gets SIGHUP.
+`daemon.motion_events_per_minute` is 4, so the busiest clips also raise motion_flood alerts.
 
 At the end (after SIGTERM) it prints the daemon's RSS, open file descriptors and threads at the start (after a
 warm-up) and at the end, and the alerts lost: the alerts the queue committed (SQLite's AUTOINCREMENT counter of
@@ -88,7 +89,7 @@ def add_camera(vigil: str, state: str, camera: str, url: str, *extra: str) -> No
 
 def write_config(path: Path, toggle: bool) -> None:
     path.write_text("daemon:\n  open_timeout: 5\n  read_timeout: 4\n  offline_after: 10\n  min_backoff: 1\n"
-                    "  max_backoff: 8\n  credentials_retry: 60\n  registry_poll: 2\n"
+                    "  max_backoff: 8\n  credentials_retry: 60\n  registry_poll: 2\n  motion_events_per_minute: 4\n"
                     f"  cameras:\n    cam03: {{ offline_after: {11 if toggle else 10} }}\n")
 
 
