@@ -8,7 +8,7 @@ APT_PACKAGES = systemd libcurl4-openssl-dev libavformat-dev libavcodec-dev libsw
 	gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav \
 	dpkg-dev lintian debootstrap systemd-container
 
-.PHONY: deps build release run test bench bench-queue leak-check install deb man systemd-test clean fuzz fuzz-build fuzz-check
+.PHONY: deps build release run test bench bench-queue soak leak-check install deb man systemd-test clean fuzz fuzz-build fuzz-check
 PREFIX ?= /usr/local
 DESTDIR ?=
 
@@ -101,6 +101,12 @@ leak-check: deps
 ## bench: CPU per frame (decode only vs vigil) on 1080p15, then the daemon with 4, 8, 16 RTSP cameras
 bench: release
 	bench/run.sh .build/release/vigil
+
+## soak: the daemon with 16 RTSP cameras under faults (kills, stalls, resets, a wrong password, SIGHUP each
+## minute) for $(SOAK_MINUTES) minutes; prints RSS, fds, threads and alerts lost; fails on a loss or growth
+SOAK_MINUTES ?= 30
+soak: release
+	$(PYTHON) bench/soak.py .build/release/vigil --minutes $(SOAK_MINUTES)
 
 ## install: the binary, the systemd unit and sysusers file, an example config (kept if present)
 install: release

@@ -166,7 +166,11 @@ let package = Package(
         ),
         .testTarget(
             name: "VigilDaemonTests",
-            dependencies: ["VigilDaemon", "VigilPipeline", "VigilIngest", "VigilTestSupport"],
+            dependencies: [
+                "VigilDaemon", "VigilPipeline", "VigilIngest", "VigilStore", "VigilDetector", "VigilTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

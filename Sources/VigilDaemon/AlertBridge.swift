@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ServiceLifecycle
 import Synchronization
 import VigilDetector
 import VigilStore
@@ -10,34 +11,102 @@ import VigilStore
 /// commit, so a full or slow disk never stalls a camera's decode loop for long. Keeps each camera's
 /// open motion event id, shared by its `motion_started` and `motion_ended`, and saves the event's
 /// snapshot under that id before the `motion_ended` alert names it.
-public final class AlertBridge: Sendable {
+///
+/// Floods and storms: a camera's motion events beyond `motionEventsPerMinute` in a minute are held
+/// back and summed up in one `motion_flood` alert per flood window (see ``MotionFloodGuard``); many
+/// cameras of one municipality starting motion together are logged once as a storm. As a service it
+/// closes flood windows when their minute is over, and all of them when the group shuts down (after
+/// the cameras: place it before the supervisor in the group).
+public final class AlertBridge: Service, Sendable {
     private let queue: AlertQueue
     private let snapshots: SnapshotStore?
     private let logger: Logger
-    private let openEvents = Mutex<[String: String]>([:])
+    private let motionEventsPerMinute: @Sendable () -> Int
+    private let clock: @Sendable () -> Date
+    private let state = Mutex<State>(State())
 
-    /// Without `snapshots`, snapshots the workers took are dropped.
-    public init(queue: AlertQueue, snapshots: SnapshotStore? = nil, logger: Logger) {
+    /// What the bridge remembers between events.
+    private struct State {
+        /// Each camera's open motion event id.
+        var openEvents: [String: String] = [:]
+        var floods = MotionFloodGuard()
+        var storms = MotionStormWatch()
+    }
+
+    /// Without `snapshots`, snapshots the workers took are dropped. `motionEventsPerMinute` is read
+    /// for each event (it follows a config reload); `clock` gives the alerts' time (tests set it).
+    public init(queue: AlertQueue, snapshots: SnapshotStore? = nil,
+                motionEventsPerMinute: @escaping @Sendable () -> Int,
+                clock: @escaping @Sendable () -> Date = { Date() }, logger: Logger) {
         self.queue = queue
         self.snapshots = snapshots
+        self.motionEventsPerMinute = motionEventsPerMinute
+        self.clock = clock
         self.logger = logger
     }
 
-    /// Records `event` of `camera` as an alert.
-    public func publish(camera: String, event: WorkerEvent) {
+    /// Closes flood windows whose minute is over, each second, until the group shuts down; then all.
+    public func run() async throws {
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            closeFloods()
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
+        }
+        closeFloods(all: true)
+    }
+
+    /// Writes the `motion_flood` summary of every flood window over by now (every one with `all`).
+    public func closeFloods(all: Bool = false) {
+        let now = clock()
+        for (camera, flood) in state.withLock({ $0.floods.closeFloods(at: now, all: all) }) {
+            let span = "between \(AlertTime.format(flood.first)) and \(AlertTime.format(flood.last))"
+            let alert = Alert(kind: .motionFlood, camera: camera, time: flood.first,
+                              message: "\(flood.events) motion events \(span) not alerted one by one: more than "
+                                  + "\(motionEventsPerMinute()) a minute (daemon.motion_events_per_minute)",
+                              count: flood.events)
+            logger.warning("motion flood over: \(flood.events) motion events \(span) summed up in one motion_flood alert",
+                           metadata: ["camera": "\(camera)"])
+            enqueue(alert, metadata: ["camera": "\(camera)"])
+        }
+    }
+
+    /// Records `event` of `camera` as an alert (or holds a flooding camera's motion back).
+    public func publish(camera record: Camera, event: WorkerEvent) {
+        let camera = record.id
         var metadata: Logger.Metadata = ["camera": "\(camera)"]
         let alert: Alert
         switch event {
         case .motionStarted(let motion, let zones):
             let id = AlertID.make()
-            openEvents.withLock { $0[camera] = id }
-            alert = Alert(kind: .motionStarted, camera: camera, event: id, zones: zones, peakArea: motion.peakArea,
-                          box: motion.box)
+            let now = clock()
+            let (decision, storm) = state.withLock { state in
+                state.openEvents[camera] = id
+                return (state.floods.motionStarted(camera: camera, at: now, limit: motionEventsPerMinute()),
+                        state.storms.motionStarted(camera: camera, municipality: record.municipality, at: now))
+            }
+            if let storm {
+                logger.warning("motion storm: \(storm) cameras of \(record.municipality) started motion within \(Int(MotionStormWatch.window)) s (rain, snow, lightning or a power flicker?)")
+            }
             metadata["event"] = "\(id)"
+            switch decision {
+            case .alert: break
+            case .holdBack(let startsFlood):
+                if startsFlood {
+                    logger.warning("motion flood: more than \(motionEventsPerMinute()) motion events in a minute; for the next minute they are summed up in one motion_flood alert", metadata: metadata)
+                } else {
+                    logger.info("motion started, held back by the motion flood", metadata: metadata)
+                }
+                return
+            }
+            alert = Alert(kind: .motionStarted, camera: camera, time: now, event: id, zones: zones, peakArea: motion.peakArea,
+                          box: motion.box)
             logger.notice("motion started\(zones.isEmpty ? "" : " in \(zones.joined(separator: ", "))")",
                           metadata: metadata)
         case .motionEnded(let motion, let zones, let cut, let jpeg):
-            guard let id = openEvents.withLock({ $0.removeValue(forKey: camera) }) else { return }
+            let now = clock()
+            let (open, alerted) = state.withLock { state in
+                (state.openEvents.removeValue(forKey: camera), state.floods.motionEnded(camera: camera, at: now))
+            }
+            guard let id = open, alerted else { return }
             metadata["event"] = "\(id)"
             let snapshot = jpeg.flatMap { save($0, camera: camera, event: id, metadata: metadata) }
             var message: String?
@@ -50,7 +119,7 @@ public final class AlertBridge: Sendable {
                                  seconds)
             case nil: break
             }
-            alert = Alert(kind: .motionEnded, camera: camera, event: id, zones: zones, peakArea: motion.peakArea,
+            alert = Alert(kind: .motionEnded, camera: camera, time: now, event: id, zones: zones, peakArea: motion.peakArea,
                           box: motion.box, snapshot: snapshot, framesStopped: framesStopped, message: message)
             let summary = String(format: "peak area %.4f, %.1f s", motion.peakArea, motion.end - motion.start)
             logger.notice("motion ended: \(summary)\(message.map { " (\($0))" } ?? "")", metadata: metadata)
@@ -94,6 +163,10 @@ public final class AlertBridge: Sendable {
                           message: "the camera has no stream at the configured path (\(reason)); fix its url")
             logger.error("no stream at the configured path: \(reason)", metadata: metadata)
         }
+        enqueue(alert, metadata: metadata)
+    }
+
+    private func enqueue(_ alert: Alert, metadata: Logger.Metadata) {
         do {
             let outcome = try queue.enqueue(alert)
             if outcome != .enqueued {
@@ -116,5 +189,5 @@ public final class AlertBridge: Sendable {
     }
 
     /// Events still open, by camera (for shutdown checks).
-    public var openEventCount: Int { openEvents.withLock { $0.count } }
+    public var openEventCount: Int { state.withLock { $0.openEvents.count } }
 }

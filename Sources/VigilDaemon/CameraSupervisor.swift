@@ -17,8 +17,8 @@ public final class CameraSupervisor: Service, Sendable {
     public typealias SettingsProvider = @Sendable (Camera) -> CameraDetectionSettings
     /// The deadlines and thresholds of a camera's worker.
     public typealias TimingProvider = @Sendable (Camera) -> WorkerSettings
-    /// Receives what the workers learn; called on the workers' threads.
-    public typealias EventSink = @Sendable (_ camera: String, _ event: WorkerEvent) -> Void
+    /// Receives what the workers learn, with the camera's record; called on the workers' threads.
+    public typealias EventSink = @Sendable (_ camera: Camera, _ event: WorkerEvent) -> Void
 
     private let registry: CameraRegistry
     private let timing: TimingProvider
@@ -140,7 +140,7 @@ public final class CameraSupervisor: Service, Sendable {
             for (id, setup) in wanted where running[id] == nil {
                 let worker = CameraWorker(
                     camera: setup.camera, connectURL: setup.connectURL, settings: setup.settings, timing: setup.timing,
-                    snapshots: snapshots, logger: logger, report: { [sink] event in sink(id, event) })
+                    snapshots: snapshots, logger: logger, report: { [sink] event in sink(setup.camera, event) })
                 running[id] = Running(worker: worker, setup: setup)
                 starting.append(worker)
             }

@@ -39,6 +39,9 @@ public struct DaemonSettings: Sendable, Equatable, Decodable {
     public var snapshotMaxAgeDays = 30.0
     /// The oldest snapshots are removed while all of them take more than this many bytes.
     public var snapshotMaxBytes = 1 << 30
+    /// Per camera, the most motion events alerted in any minute; beyond it they are summed up in one
+    /// `motion_flood` alert per minute (1...600).
+    public var motionEventsPerMinute = 12
     /// Per-camera deadlines, by camera id.
     public var cameras: [String: CameraTiming] = [:]
 
@@ -66,6 +69,7 @@ public struct DaemonSettings: Sendable, Equatable, Decodable {
         case adaptiveDecoding = "adaptive_decoding", adaptiveQuietSeconds = "adaptive_quiet_seconds"
         case maxLag = "max_lag"
         case snapshots, snapshotMaxAgeDays = "snapshot_max_age_days", snapshotMaxBytes = "snapshot_max_bytes"
+        case motionEventsPerMinute = "motion_events_per_minute"
     }
 
     public static var keys: [String] { CodingKeys.allCases.map(\.rawValue) }
@@ -92,6 +96,7 @@ public struct DaemonSettings: Sendable, Equatable, Decodable {
         snapshots = try value(.snapshots, snapshots)
         snapshotMaxAgeDays = try value(.snapshotMaxAgeDays, snapshotMaxAgeDays)
         snapshotMaxBytes = try value(.snapshotMaxBytes, snapshotMaxBytes)
+        motionEventsPerMinute = try value(.motionEventsPerMinute, motionEventsPerMinute)
     }
 
     /// The range of each duration, in seconds: long enough for any real deployment, short enough
@@ -128,6 +133,9 @@ public struct DaemonSettings: Sendable, Equatable, Decodable {
             return problem
         }
         if let problem = Bounds.problem("snapshot_max_bytes", snapshotMaxBytes, 1...(1 << 50), unit: "bytes") {
+            return problem
+        }
+        if let problem = Bounds.problem("motion_events_per_minute", motionEventsPerMinute, 1...600) {
             return problem
         }
         if !["full", "normal"].contains(queueDurability) {

@@ -124,7 +124,6 @@ private final class WebhookClient: NSObject, URLSessionDataDelegate, Sendable {
         case .networkConnectionLost: "connection lost"
         case .notConnectedToInternet: "no network"
         case .cancelled: "cancelled"
-        case .httpTooManyRedirects: "too many redirects"
         case .secureConnectionFailed, .serverCertificateUntrusted, .serverCertificateHasBadDate,
              .serverCertificateNotYetValid, .serverCertificateHasUnknownRoot:
             "TLS handshake failed"

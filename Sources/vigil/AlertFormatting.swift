@@ -13,7 +13,8 @@ enum AlertFormatting {
             if alert.interrupted { parts.append("interrupted") }
             if alert.framesStopped { parts.append("frames stopped") }
         }
-        if alert.count > 1 { parts.append("x\(alert.count) coalesced") }
+        // Only motion alerts are coalesced; a motion_flood's message says what its count is.
+        if alert.count > 1, alert.kind.isMotion { parts.append("x\(alert.count) coalesced") }
         // Motion messages only repeat what "interrupted" and the count say.
         if let message = alert.message, !alert.kind.isMotion { parts.append(message) }
         return parts.joined(separator: "  ").trimmingCharacters(in: .whitespaces)

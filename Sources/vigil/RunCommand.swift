@@ -55,7 +55,8 @@ struct RunCommand: AsyncParsableCommand {
                 throw Failure("\(error)")
             }
             let snapshots = settings.current.daemon.snapshotStore(in: log.state.directory)
-            let bridge = AlertBridge(queue: queue, snapshots: snapshots, logger: logger)
+            let bridge = AlertBridge(queue: queue, snapshots: snapshots,
+                                     motionEventsPerMinute: { settings.current.daemon.motionEventsPerMinute }, logger: logger)
             let supervisor = CameraSupervisor(
                 registry: registry, timing: { settings.current.daemon.timing(for: $0.id) },
                 pollInterval: .seconds(settings.current.daemon.registryPoll),
@@ -71,10 +72,10 @@ struct RunCommand: AsyncParsableCommand {
                 reporter.reopenAlertLog()
             }
             let pruner: [any Service] = snapshots.map { [SnapshotPruner(store: $0, logger: logger)] } ?? []
-            // Graceful shutdown runs in reverse order: the cameras stop (closing their events) before
-            // the reporter drains the queue into the log.
+            // Graceful shutdown runs in reverse order: the cameras stop (closing their events), then the
+            // bridge writes its open flood summaries, then the reporter drains the queue into the log.
             let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-                services: [ReporterService(reporter: reporter), supervisor, health, reload] + pruner,
+                services: [ReporterService(reporter: reporter), bridge, supervisor, health, reload] + pruner,
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             logger.info("vigil starting: state \(log.state.directory.path), alert log \(reporter.configuration.alertLog.path)")
             do {

@@ -32,10 +32,14 @@ public struct AlertKind: RawRepresentable, Hashable, Sendable, Codable, CustomSt
     /// stream); carries `behind_seconds`.
     public static let cameraLagging = AlertKind(rawValue: "camera_lagging")
 
+    /// A camera raised more motion events in a minute than `daemon.motion_events_per_minute`: the
+    /// surplus is summed up in this one alert per flood window (`count` events, the span in `message`).
+    public static let motionFlood = AlertKind(rawValue: "motion_flood")
+
     /// Every kind this build raises, in the order the README lists them.
     public static let known: [AlertKind] = [
         .motionStarted, .motionEnded, .cameraOffline, .cameraOnline, .credentialsRejected,
-        .cameraFrozen, .cameraCovered, .cameraDark, .cameraNotFound, .cameraLagging, .cameraMoved,
+        .cameraFrozen, .cameraCovered, .cameraDark, .cameraNotFound, .cameraLagging, .cameraMoved, .motionFlood,
     ]
 
     /// Motion alerts may be coalesced into counts when the queue is full; every other kind is a
