@@ -37,7 +37,7 @@ struct MotionFloodTests {
                                      box: PixelBox(x: 0, y: 0, width: 10, height: 10), zones: ZoneSet(rawValue: 0))
             bridge.publish(camera: camera, event: .motionStarted(motion, zones: []))
             advance(1)
-            bridge.publish(camera: camera, event: .motionEnded(motion, zones: [], streamLost: false, snapshot: nil))
+            bridge.publish(camera: camera, event: .motionEnded(motion, zones: [], cut: nil, snapshot: nil))
         }
 
         func alerts() async throws -> [Alert] {
