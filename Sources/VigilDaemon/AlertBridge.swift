@@ -120,7 +120,8 @@ public final class AlertBridge: Service, Sendable {
             case nil: break
             }
             alert = Alert(kind: .motionEnded, camera: camera, time: now, event: id, zones: zones, peakArea: motion.peakArea,
-                          box: motion.box, snapshot: snapshot, framesStopped: framesStopped, message: message)
+                          box: motion.box, snapshot: snapshot, framesStopped: framesStopped, message: message,
+                          snapshotSHA256: snapshot == nil ? nil : jpeg.map(AlertChain.hash))
             let summary = String(format: "peak area %.4f, %.1f s", motion.peakArea, motion.end - motion.start)
             logger.notice("motion ended: \(summary)\(message.map { " (\($0))" } ?? "")", metadata: metadata)
         case .healthStarted(let kind) where kind == .moved:

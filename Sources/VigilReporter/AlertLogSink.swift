@@ -26,6 +26,11 @@ final class AlertLogSink: AlertSink, @unchecked Sendable {
     private var descriptor: Int32 = -1
     /// Ids in the log's tail when it was opened; nil once an alert not among them was written.
     private var recentIDs: Set<String>?
+    /// The hash of the last line written (the next line's `prev`): from the log's tail, or across
+    /// logrotate from memory or from `chainFile` (the hash of the last line written to any log file).
+    private var chainHead = AlertChain.genesis
+    /// `.<log name>.chain` beside the log: one line, the hash of the last line written.
+    let chainFile: URL
 
     /// The bytes of the log's tail searched for ids already written.
     private static let tailBytes = 1 << 20
@@ -34,6 +39,7 @@ final class AlertLogSink: AlertSink, @unchecked Sendable {
     init(url: URL, logger: Logger) throws(DeliveryError) {
         self.url = url
         self.logger = logger
+        chainFile = AlertChain.headFile(forLog: url)
         try openFile()
     }
 
@@ -67,11 +73,38 @@ final class AlertLogSink: AlertSink, @unchecked Sendable {
         for alert in alerts {
             if recentIDs?.contains(alert.id) == true { continue }
             recentIDs = nil
-            try append(Array((alert.line + "\n").utf8))
+            let line: String
+            do {
+                line = try AlertChain.link(alert.line, to: chainHead)
+            } catch {
+                throw DeliveryError("alert \(alert.id) in the queue is not valid JSON: \(error)")
+            }
+            try append(Array((line + "\n").utf8))
+            chainHead = AlertChain.hash(line.utf8)
             wrote = true
         }
-        if wrote, fsync(descriptor) != 0 {
+        guard wrote else { return }
+        if fsync(descriptor) != 0 {
             throw DeliveryError("cannot sync the alert log \(url.path): \(String(cString: strerror(errno)))")
+        }
+        saveChainHead()
+    }
+
+    /// Records the chain's head beside the log (written then renamed), so a new log after logrotate
+    /// links to the old one's last line even across a restart. A failure costs only that link.
+    private func saveChainHead() {
+        let temporary = chainFile.path + ".tmp"
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o640)
+        guard descriptor >= 0 else {
+            logger.warning("cannot record the alert log's chain in \(chainFile.path): \(String(cString: strerror(errno)))")
+            return
+        }
+        let bytes = Array((chainHead + "\n").utf8)
+        let written = bytes.withUnsafeBufferPointer { Foundation.write(descriptor, $0.baseAddress, $0.count) }
+        close(descriptor)
+        if written != bytes.count || rename(temporary, chainFile.path) != 0 {
+            unlink(temporary)
+            logger.warning("cannot record the alert log's chain in \(chainFile.path)")
         }
     }
 
@@ -106,9 +139,13 @@ final class AlertLogSink: AlertSink, @unchecked Sendable {
             try checkIsAlertLog(descriptor)
             self.descriptor = descriptor
             let tail = try repairTornLine()
-            recentIDs = Set(tail.split(separator: UInt8(ascii: "\n")).compactMap {
-                try? Alert(jsonLine: String(decoding: $0, as: UTF8.self)).id
-            })
+            let lines = tail.split(separator: UInt8(ascii: "\n"))
+            recentIDs = Set(lines.compactMap { try? Alert(jsonLine: String(decoding: $0, as: UTF8.self)).id })
+            if let last = lines.last {
+                chainHead = AlertChain.hash(last)
+            } else if let recorded = AlertChain.recordedHead(forLog: url) {
+                chainHead = recorded
+            }
         } catch {
             close(descriptor)
             self.descriptor = -1

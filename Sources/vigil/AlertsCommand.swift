@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VigilReporter
 import VigilStore
 
 /// `vigil alerts`: look at the alerts Vigil raised.
@@ -7,7 +8,7 @@ struct AlertsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "alerts",
         abstract: "Show the alert log and the alerts a sink gave up on.",
-        subcommands: [AlertsTailCommand.self, AlertsDeadCommand.self]
+        subcommands: [AlertsTailCommand.self, AlertsDeadCommand.self, AlertsVerifyCommand.self]
     )
 }
 
@@ -61,5 +62,40 @@ struct AlertsDeadCommand: ParsableCommand {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         // Strings, numbers and an alert always encode.
         return String(decoding: try! encoder.encode(line), as: UTF8.self)
+    }
+}
+
+/// `vigil alerts verify`: the alert log's hash chain, line by line and across logrotate.
+struct AlertsVerifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Check the alert log's hash chain: no line changed, removed, inserted or reordered.",
+        discussion: "Give rotated files oldest first (--alert-log alerts.jsonl.1 --alert-log alerts.jsonl): each file's "
+            + "first line must link to the last line of the one before. Exits 0 when the chain holds, 1 at the first "
+            + "problem."
+    )
+
+    @Option(name: .customLong("alert-log"),
+            help: "An alert log file, oldest first; repeat for rotated files (default: the alert log).")
+    var paths: [String] = []
+    @OptionGroup var state: StateDirectoryOption
+
+    func run() throws {
+        try reportingFailures {
+            let urls = paths.isEmpty
+                ? [AlertLogLocation.resolve(option: nil, configured: nil, stateDirectory: state.directory)]
+                : paths.map { URL(fileURLWithPath: $0) }
+            var files: [(name: String, contents: [UInt8])] = []
+            for url in urls {
+                guard let data = FileManager.default.contents(atPath: url.path) else {
+                    throw Failure("cannot read the alert log \(url.path): missing or unreadable")
+                }
+                files.append((url.path, Array(data)))
+            }
+            let report = AlertChain.verify(files: files, head: urls.last.flatMap { AlertChain.recordedHead(forLog: $0) })
+            if let problem = report.problem { throw Failure(problem) }
+            let before = report.unchainedLines > 0 ? " (the first \(report.unchainedLines) predate the chain)" : ""
+            print("the alert log's chain holds: \(report.lines) lines in \(files.count) file\(files.count == 1 ? "" : "s")\(before)")
+        }
     }
 }

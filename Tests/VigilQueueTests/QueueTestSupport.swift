@@ -41,15 +41,25 @@ struct TestState {
         return text.split(separator: "\n").map(String.init)
     }
 
-    /// The alerts in the alert log; throws on a line that is not a whole alert.
+    /// The alerts in the alert log as they were enqueued (without the log's `prev` links, which
+    /// `AlertChainTests` checks); throws on a line that is not a whole alert.
     func logAlerts() throws -> [Alert] {
-        try logLines().map { try Alert(jsonLine: $0) }
+        try unchained(logLines())
     }
 
     /// `PRAGMA integrity_check` of the queue's database.
     func integrityCheck() throws -> String {
         let database = try DatabaseQueue(path: directory.file("queue.sqlite").path)
         return try database.read { try String.fetchOne($0, sql: "PRAGMA integrity_check") } ?? "no answer"
+    }
+}
+
+/// The alerts of alert-log lines without their `prev` links: what was enqueued.
+func unchained(_ lines: [some StringProtocol]) throws -> [Alert] {
+    try lines.map { line in
+        var alert = try Alert(jsonLine: line)
+        alert.prev = nil
+        return alert
     }
 }
 

@@ -39,11 +39,16 @@ public struct Alert: Sendable, Equatable, Codable {
     public var message: String?
     /// How many alerts this one stands for: above 1 only when the full queue coalesced repeats.
     public var count: Int
+    /// `motion_ended` with a snapshot: the hex SHA-256 of the JPEG, so the file can be proven unaltered.
+    public var snapshotSHA256: String?
+    /// In the alert log only: the hex SHA-256 of the line before this one (see ``AlertChain``).
+    public var prev: String?
 
     /// An alert with a new id; `time` is cut to whole milliseconds.
     public init(kind: AlertKind, camera: String, time: Date = Date(), event: String? = nil, zones: [String]? = nil,
                 peakArea: Double? = nil, box: PixelBox? = nil, snapshot: String? = nil, interrupted: Bool = false,
-                framesStopped: Bool = false, behindSeconds: Double? = nil, message: String? = nil, count: Int = 1) {
+                framesStopped: Bool = false, behindSeconds: Double? = nil, message: String? = nil, count: Int = 1,
+                snapshotSHA256: String? = nil) {
         let time = AlertTime.truncated(time)
         self.id = AlertID.make(at: time)
         self.kind = kind
@@ -59,6 +64,7 @@ public struct Alert: Sendable, Equatable, Codable {
         self.behindSeconds = behindSeconds
         self.message = message
         self.count = count
+        self.snapshotSHA256 = snapshotSHA256
     }
 
     /// The `motion_ended` that closes this `motion_started`'s event after its process died.
@@ -85,6 +91,7 @@ public struct Alert: Sendable, Equatable, Codable {
         case peakArea = "peak_area"
         case box, snapshot, interrupted, message, count
         case framesStopped = "frames_stopped", behindSeconds = "behind_seconds"
+        case snapshotSHA256 = "snapshot_sha256", prev
     }
 
     public init(from decoder: any Decoder) throws {
@@ -108,6 +115,8 @@ public struct Alert: Sendable, Equatable, Codable {
         behindSeconds = try container.decodeIfPresent(Double.self, forKey: .behindSeconds)
         message = try container.decodeIfPresent(String.self, forKey: .message)
         count = try container.decodeIfPresent(Int.self, forKey: .count) ?? 1
+        snapshotSHA256 = try container.decodeIfPresent(String.self, forKey: .snapshotSHA256)
+        prev = try container.decodeIfPresent(String.self, forKey: .prev)
     }
 
     /// Leaves out absent fields, `interrupted` and `frames_stopped` unless true and `count` unless above 1.
@@ -127,6 +136,8 @@ public struct Alert: Sendable, Equatable, Codable {
         try container.encodeIfPresent(behindSeconds, forKey: .behindSeconds)
         try container.encodeIfPresent(message, forKey: .message)
         if count > 1 { try container.encode(count, forKey: .count) }
+        try container.encodeIfPresent(snapshotSHA256, forKey: .snapshotSHA256)
+        try container.encodeIfPresent(prev, forKey: .prev)
     }
 
     /// The alert as one line of JSON, without the newline: keys sorted, slashes unescaped.
