@@ -121,10 +121,13 @@ final class SinkRunner: Sendable {
         }
     }
 
-    /// A failed acknowledgement only means the alerts may be delivered again after a restart.
+    /// A failed acknowledgement only means the alerts may be delivered again after a restart. It runs
+    /// in a task of its own: a stop (cancellation) arriving just after a delivery must not cancel the
+    /// write of the position, or the final drain would find nothing new and leave it unrecorded.
     private func acknowledge(_ sequence: Int64) async {
+        let (queue, name) = (queue, sink.name)
         do {
-            try await queue.acknowledge(sink: sink.name, through: sequence)
+            try await Task { try await queue.acknowledge(sink: name, through: sequence) }.value
         } catch {
             logger.warning("\(sink.name): cannot record the delivered position: \(error)")
         }
