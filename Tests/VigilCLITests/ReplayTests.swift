@@ -61,6 +61,20 @@ struct ReplayTests {
         }
     }
 
+    @Test("real footage of a tree in wind (fixtures/real): no event before the hand enters, the hand one event",
+          arguments: [[], ["--adaptive", "--skip-loop-filter"]])
+    func realTreeInWind(decoding: [String]) throws {
+        let truth = try Fixtures.groundTruth(for: "real/tree.json")
+        let start = try #require(truth.motion?.first?[0])
+        let output = try runVigil(["replay", Fixtures.path("real/tree.mp4")] + decoding)
+        #expect(output.status == 0, "\(output.stderrText)")
+        let lines = try parseLines(output)
+        #expect(lines.count == 1, "\(output.stdoutText)")
+        let hand = try #require(lines.first)
+        #expect(hand.kind == "motion" && hand.start >= start - 0.01 && hand.start <= start + 0.5, "\(output.stdoutText)")
+        #expect(hand.end >= 29.0)
+    }
+
     @Test("replaying twice gives byte-identical output", arguments: ["two_crossings.mp4", "corrupt.ts"])
     func deterministic(clip: String) throws {
         let first = try runVigil(["replay", Fixtures.path(clip)])
