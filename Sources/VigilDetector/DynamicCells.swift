@@ -24,6 +24,8 @@ struct DynamicCells {
     private(set) var weights = ScratchBuffer<UInt8>()
     /// Per cell: the average share of changed pixels.
     private var activity = ScratchBuffer<Float>()
+    /// Per cell: the largest activity of the cell and its left and right neighbours.
+    private var rowMaximum = ScratchBuffer<Float>()
     private var cellsX = 0
     private var cellsY = 0
 
@@ -32,6 +34,7 @@ struct DynamicCells {
         self.cellsY = cellsY
         weights = ScratchBuffer(count: cellsX * cellsY, repeating: UInt8(Self.weightScale))
         activity = ScratchBuffer(count: cellsX * cellsY, repeating: 0)
+        rowMaximum = ScratchBuffer(count: cellsX * cellsY, repeating: 0)
     }
 
     /// Learns from one frame's changed-pixel counts per cell (`cellPixels` each), the frame
@@ -42,15 +45,21 @@ struct DynamicCells {
         for cell in 0..<activity.count {
             activity[cell] += perPixel * Float(counts[cell]) - rate * activity[cell]
         }
+        // The 3x3 maximum, separably: across each row into `rowMaximum`, then down each column.
+        for y in 0..<cellsY {
+            let row = y * cellsX
+            for x in 0..<cellsX {
+                rowMaximum[row + x] = max(activity[row + max(x - 1, 0)], activity[row + x],
+                                          activity[row + min(x + 1, cellsX - 1)])
+            }
+        }
         let span = Self.busyShare - Self.quietShare, scale = Float(Self.weightScale)
         for y in 0..<cellsY {
+            let above = max(y - 1, 0) * cellsX, row = y * cellsX, below = min(y + 1, cellsY - 1) * cellsX
             for x in 0..<cellsX {
-                var busy: Float = 0
-                for ny in max(y - 1, 0)...min(y + 1, cellsY - 1) {
-                    for nx in max(x - 1, 0)...min(x + 1, cellsX - 1) { busy = max(busy, activity[ny * cellsX + nx]) }
-                }
+                let busy = max(rowMaximum[above + x], rowMaximum[row + x], rowMaximum[below + x])
                 let damping = min(1, max(0, (busy - Self.quietShare) / span))
-                weights[y * cellsX + x] = UInt8((scale - (scale - 1) * damping).rounded())
+                weights[row + x] = UInt8((scale - (scale - 1) * damping).rounded())
             }
         }
     }
