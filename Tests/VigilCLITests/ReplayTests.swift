@@ -75,6 +75,24 @@ struct ReplayTests {
         #expect(hand.end >= 29.0)
     }
 
+    @Test("a far walker, 24x60 px at 1920x1080, is one event in the daemon's decoding (generate.py --far-walker)")
+    func farWalkerAt1080p() throws {
+        let directory = try TemporaryDirectory()
+        let clip = directory.url.appendingPathComponent("far_walker.mp4").path
+        let generated = try runProcess("/usr/bin/python3", [
+            Fixtures.projectRoot.appendingPathComponent("fixtures/generate.py").path, "--far-walker", clip,
+        ])
+        #expect(generated.status == 0, "\(generated.stderrText)")
+        let output = try runVigil(["replay", clip, "--adaptive", "--skip-loop-filter"])
+        let events = try parseLines(output)
+        #expect(events.count == 1, "\(output.stdoutText)")
+        // The walker shows from 1.0 s to 11.0 s.
+        let walker = try #require(events.first)
+        #expect(walker.kind == "motion" && walker.start >= 0.95 && walker.start <= 1.5 && walker.end >= 10.5,
+                "\(output.stdoutText)")
+        #expect(try #require(walker.confirmed) - 1.0 <= 0.3, "onset: \(output.stdoutText)")
+    }
+
     @Test("replaying twice gives byte-identical output", arguments: ["two_crossings.mp4", "corrupt.ts"])
     func deterministic(clip: String) throws {
         let first = try runVigil(["replay", Fixtures.path(clip)])
