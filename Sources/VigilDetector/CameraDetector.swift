@@ -82,7 +82,8 @@ public final class CameraDetector {
         let previousTime = lastTime
         lastTime = time
         let analysis = detector.analyze(plane, isKeyframe: isKeyframe, coveredBelow: health.coveredThreshold,
-                                        isTracking: tracker.isInEvent)
+                                        isTracking: tracker.isInEvent,
+                                        interval: min(1, max(0, time - previousTime)))
         let motion = tracker.observe(analysis, at: time)
         var change = health.observe(analysis.picture, at: time, earliestStart: followsSkippedFrames ? previousTime : nil)
         if analysis.viewMoved, change.started == nil, change.ended == nil {

@@ -66,8 +66,9 @@ public enum KernelISA: Int32, Sendable, CaseIterable, CustomStringConvertible {
 /// and until the view has settled after it, just follow the picture; relight the background where
 /// the light changed (`LightCompensator`); mark the pixels that lie outside the background's 3x3
 /// range by more than their own learned noise (so a jittering view is tolerated); count the
-/// changed pixels outside the masks in 4x4 cells; group active cells into objects and keep those
-/// big enough (`ObjectFinder`). The background and the noise estimate move one level a frame
+/// changed pixels outside the masks in 4x4 cells; learn which regions move in place (foliage,
+/// water: `DynamicCells`); group active cells into objects and keep those big enough, pixels in
+/// busy regions weighing less (`ObjectFinder`). The background and the noise estimate move one level a frame
 /// towards the picture, which absorbs slow light changes. Buffers are allocated when the picture
 /// size changes, never per frame. One instance serves one camera on one thread.
 public final class MotionDetector {
@@ -117,6 +118,7 @@ public final class MotionDetector {
     private var hasLastKeyframe = false
     private var regions = RegionMap()
     private var objects = ObjectFinder()
+    private var dynamics = DynamicCells()
     private var blocks = BlockStatistics()
     private var light = LightCompensator()
     private var hasBackground = false
@@ -169,9 +171,10 @@ public final class MotionDetector {
     /// `coveredBelow`: edge energy under which the picture shows nothing (default
     /// `coveredEdges`; the health monitor knows the camera's normal level). Allocation-free
     /// unless the picture size changed. `isTracking`: a motion event is under way, so objects count
-    /// from `trackedAreaShare` of `min_area` (hysteresis).
+    /// from `trackedAreaShare` of `min_area` (hysteresis). `interval`: the seconds of media time
+    /// this frame stands for (since the previous one analysed), for learning busy regions.
     public func analyze(_ plane: LumaPlane, isKeyframe: Bool = false, coveredBelow: Double? = nil,
-                        isTracking: Bool = false) -> FrameAnalysis
+                        isTracking: Bool = false, interval: Double = 1.0 / 15) -> FrameAnalysis
     {
         if plane.width != sourceWidth || plane.height != sourceHeight {
             resize(toSourceWidth: plane.width, height: plane.height)
@@ -212,8 +215,9 @@ public final class MotionDetector {
         // Hysteresis: an object already being followed may shrink to half the area (far, or against a
         // background of its own brightness) without the event breaking up.
         let minArea = isTracking ? config.minArea * Self.trackedAreaShare : config.minArea
+        dynamics.learn(counts: objects.counts, cellPixels: Self.cell * Self.cell, interval: interval)
         let found = objects.find(minCellCount: minCellCount, minPixels: Int((minArea * pictureArea).rounded(.up)),
-                                 regions: regions)
+                                 weights: dynamics.weights, regions: regions)
         if isNewView(found, changedShare: changedShare) {
             // A large, still difference spread over the picture: a new view settling, not something moving.
             newViewFrames += 1
@@ -309,6 +313,7 @@ public final class MotionDetector {
         hasLastKeyframe = false
         regions.draw(settings, factor: factor, width: width, height: height, cell: Self.cell)
         objects.resize(cellsX: width / Self.cell, cellsY: height / Self.cell, zones: settings.zones.count)
+        dynamics.resize(cellsX: width / Self.cell, cellsY: height / Self.cell)
         blocks.resize(width: width, height: height)
         light.resize(blocksX: blocks.blocksX, blocksY: blocks.blocksY)
         hasBackground = false

@@ -2,14 +2,17 @@
 ///
 /// Input: per 4x4 cell, the number of changed pixels outside the masks. A cell is *active* when
 /// that count reaches `minCellCount`; touching active cells (8-neighbourhood) form one object, whose
-/// area is the sum of its cells' counts. Without zones an object counts when its area reaches
-/// `minPixels`; with zones it counts for each zone where its area inside the zone reaches that
-/// zone's minimum. Allocation-free per frame.
+/// area is the sum of its cells' counts. Each cell's count is weighed by how busy its region is
+/// (`DynamicCells`, 1/16 to 16/16) before it is compared: without zones an object counts when its
+/// weighted area reaches `minPixels`; with zones it counts for each zone where its weighted area
+/// inside the zone reaches that zone's minimum. Allocation-free per frame.
 struct ObjectFinder {
     /// What one frame's counted objects add up to, in cells and averaged pixels.
     struct Result {
         /// Changed averaged pixels in counted objects.
         var area = 0
+        /// The same pixels weighed by how busy their cells' regions are (`DynamicCells`), in 1/16ths.
+        var weightedArea = 0
         /// Inclusive cell bounds of the counted objects, when there are any.
         var minX = Int.max, minY = Int.max, maxX = -1, maxY = -1
         var zones = ZoneSet()
@@ -38,7 +41,7 @@ struct ObjectFinder {
 
 
     /// Finds this frame's objects in `counts` (filled by the caller).
-    mutating func find(minCellCount: UInt8, minPixels: Int, regions: RegionMap) -> Result {
+    mutating func find(minCellCount: UInt8, minPixels: Int, weights: ScratchBuffer<UInt8>, regions: RegionMap) -> Result {
         visitStamp &+= 1
         if visitStamp == 0 {
             visited.fill(with: 0)
@@ -46,11 +49,11 @@ struct ObjectFinder {
         }
         var result = Result()
         for cell in 0..<counts.count where counts[cell] >= minCellCount && visited[cell] != visitStamp {
-            var object = collect(from: cell, minCellCount: minCellCount, regions: regions)
+            var object = collect(from: cell, minCellCount: minCellCount, weights: weights, regions: regions)
             if regions.hasZones {
                 object.zones = zonesReached(regions)
                 if object.zones.isEmpty { continue }
-            } else if object.area < minPixels {
+            } else if object.weightedArea < minPixels * DynamicCells.weightScale {
                 continue
             }
             result.area += object.area
@@ -64,7 +67,8 @@ struct ObjectFinder {
     }
 
     /// Flood-fills one object from `seed`, adding its area inside each zone to `zoneAreas`.
-    private mutating func collect(from seed: Int, minCellCount: UInt8, regions: RegionMap) -> Result {
+    private mutating func collect(from seed: Int, minCellCount: UInt8, weights: ScratchBuffer<UInt8>,
+                                  regions: RegionMap) -> Result {
         var object = Result()
         var top = 0
         stack[0] = Int32(seed)
@@ -75,13 +79,14 @@ struct ObjectFinder {
             let x = cell % cellsX, y = cell / cellsX
             let area = Int(counts[cell])
             object.area += area
+            object.weightedArea += area * Int(weights[cell])
             object.minX = min(object.minX, x)
             object.maxX = max(object.maxX, x)
             object.minY = min(object.minY, y)
             object.maxY = max(object.maxY, y)
             var bits = regions.zoneBits[cell]
             while bits != 0 {
-                zoneAreas[bits.trailingZeroBitCount] += area
+                zoneAreas[bits.trailingZeroBitCount] += area * Int(weights[cell])
                 bits &= bits - 1
             }
             for ny in max(y - 1, 0)...min(y + 1, cellsY - 1) {
@@ -101,7 +106,7 @@ struct ObjectFinder {
     private func zonesReached(_ regions: RegionMap) -> ZoneSet {
         var zones = ZoneSet()
         for zone in 0..<zoneAreas.count {
-            if zoneAreas[zone] > 0, zoneAreas[zone] >= regions.zoneMinPixels[zone] {
+            if zoneAreas[zone] > 0, zoneAreas[zone] >= regions.zoneMinPixels[zone] * DynamicCells.weightScale {
                 zones.insert(ZoneSet(index: zone))
             }
             zoneAreas[zone] = 0

@@ -61,6 +61,38 @@ struct ReplayTests {
         }
     }
 
+    @Test("real footage of a tree in wind (fixtures/real): no event before the hand enters, the hand one event",
+          arguments: [[], ["--adaptive", "--skip-loop-filter"]])
+    func realTreeInWind(decoding: [String]) throws {
+        let truth = try Fixtures.groundTruth(for: "real/tree.json")
+        let start = try #require(truth.motion?.first?[0])
+        let output = try runVigil(["replay", Fixtures.path("real/tree.mp4")] + decoding)
+        #expect(output.status == 0, "\(output.stderrText)")
+        let lines = try parseLines(output)
+        #expect(lines.count == 1, "\(output.stdoutText)")
+        let hand = try #require(lines.first)
+        #expect(hand.kind == "motion" && hand.start >= start - 0.01 && hand.start <= start + 0.5, "\(output.stdoutText)")
+        #expect(hand.end >= 29.0)
+    }
+
+    @Test("a far walker, 24x60 px at 1920x1080, is one event in the daemon's decoding (generate.py --far-walker)")
+    func farWalkerAt1080p() throws {
+        let directory = try TemporaryDirectory()
+        let clip = directory.url.appendingPathComponent("far_walker.mp4").path
+        let generated = try runProcess("/usr/bin/python3", [
+            Fixtures.projectRoot.appendingPathComponent("fixtures/generate.py").path, "--far-walker", clip,
+        ])
+        #expect(generated.status == 0, "\(generated.stderrText)")
+        let output = try runVigil(["replay", clip, "--adaptive", "--skip-loop-filter"])
+        let events = try parseLines(output)
+        #expect(events.count == 1, "\(output.stdoutText)")
+        // The walker shows from 1.0 s to 11.0 s.
+        let walker = try #require(events.first)
+        #expect(walker.kind == "motion" && walker.start >= 0.95 && walker.start <= 1.5 && walker.end >= 10.5,
+                "\(output.stdoutText)")
+        #expect(try #require(walker.confirmed) - 1.0 <= 0.3, "onset: \(output.stdoutText)")
+    }
+
     @Test("replaying twice gives byte-identical output", arguments: ["two_crossings.mp4", "corrupt.ts"])
     func deterministic(clip: String) throws {
         let first = try runVigil(["replay", Fixtures.path(clip)])

@@ -219,6 +219,34 @@ struct MotionDetectorTests {
         #expect(inStreet.isMotion && settings.zoneNames(inStreet.zones) == ["street"])
     }
 
+    @Test("leaves flickering in one region are learned within seconds and stop being motion; a person crossing it still is")
+    func busyRegionIsLearned() {
+        var scene = SyntheticScene()
+        let detector = MotionDetector()
+        scene.warmUp(detector)
+        // Twelve leaves of 16x16 px, 40 px apart in a 160x120 px region, each showing or not at random
+        // on every frame (a tree swaying in place).
+        var seed: UInt64 = 7
+        func leaves() -> [Patch] {
+            (0..<12).compactMap { leaf in
+                seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                return seed >> 63 == 0 ? nil : Patch(x: 400 + leaf % 4 * 40, y: 40 + leaf / 4 * 40, width: 16, height: 16)
+            }
+        }
+        func motionFrames(_ frames: Int, extra: (Int) -> [Patch] = { _ in [] }) -> Int {
+            (0..<frames).count { frame in
+                scene.render(patches: leaves() + extra(frame))
+                return scene.analyze(with: detector).isMotion
+            }
+        }
+        // Unlearned, the leaves are motion; after 10 s (at 15 fps) they are not.
+        #expect(motionFrames(15) >= 10)
+        _ = motionFrames(135)
+        #expect(motionFrames(75) == 0)
+        // A person-sized figure crossing the region is motion on every frame it is inside it.
+        #expect(motionFrames(12) { [walker(at: 30 + $0, y: 60)] } == 12)
+    }
+
     @Test("a new picture size relearns instead of comparing")
     func resizeRelearns() {
         var large = SyntheticScene()
