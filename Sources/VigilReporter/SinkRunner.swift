@@ -72,6 +72,8 @@ final class SinkRunner: Sendable {
         do {
             batch = try await queue.alerts(after: position, limit: sink.batchLimit)
         } catch {
+            // A stop interrupts the read: not a failure worth a warning.
+            if Task.isCancelled { return .idle }
             return failed("cannot read the queue: \(error)", failures: state.withLock { $0.status.failures + 1 })
         }
         guard let last = batch.last else { return .idle }
