@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Runs every command shown in the README and docs/*.md, so that a doc example that no longer works
-fails `make test`.
+fails `make test`; also fails on a relative link to a missing file or heading.
 
     scripts/check-doc-commands.py [--vigil PATH] [FILE.md ...]
 
@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 
+LINK = re.compile(r"\]\(([^)\s]+)\)")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FENCE = re.compile(r"^```(\S*)(.*)$")
 EXITS = re.compile(r"#.*\bexits (\d+)\b")
@@ -125,6 +126,33 @@ def run(path, vigil):
     return ran, skipped, failures
 
 
+def anchors(path):
+    """GitHub's anchors of the headings of a Markdown file (lowercase, punctuation dropped, spaces to -)."""
+    found, fenced = set(), False
+    for line in open(path, encoding="utf-8"):
+        fenced = fenced != line.startswith("```")
+        if not fenced and line.startswith("#"):
+            title = line.lstrip("#").strip().lower()
+            found.add(re.sub(r"[^\w\- ]", "", title).replace(" ", "-"))
+    return found
+
+
+def broken_links(path):
+    """Relative links of `path` to a file that does not exist or to a heading it does not have."""
+    problems = []
+    for number, line in enumerate(open(path, encoding="utf-8"), 1):
+        for target in LINK.findall(line):
+            if re.match(r"^[a-z]+:", target):
+                continue
+            name, _, anchor = target.partition("#")
+            linked = os.path.normpath(os.path.join(os.path.dirname(path), name)) if name else path
+            if not os.path.exists(linked):
+                problems.append(f"{os.path.relpath(path, ROOT)}:{number}: link to a missing file: {target}")
+            elif anchor and linked.endswith(".md") and anchor not in anchors(linked):
+                problems.append(f"{os.path.relpath(path, ROOT)}:{number}: link to a missing heading: {target}")
+    return problems
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--vigil", default=os.environ.get("VIGIL", os.path.join(ROOT, ".build/debug/vigil")))
@@ -139,7 +167,7 @@ def main():
     for path in files:
         ran, skipped, failures = run(path, vigil)
         total_ran, total_skipped = total_ran + ran, total_skipped + skipped
-        all_failures += failures
+        all_failures += failures + broken_links(path)
     for failure in all_failures:
         print(failure, file=sys.stderr)
     print(f"doc commands: {total_ran} run in {len(files)} files, {len(all_failures)} failed, "
