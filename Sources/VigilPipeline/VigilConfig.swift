@@ -38,6 +38,9 @@ public struct VigilConfig: Sendable, Equatable {
 
     public init() {}
 
+    /// The top-level sections a config file may hold.
+    public static let sections = ["detector", "cameras", "reporter", "daemon"]
+
     /// The settings for the camera called `name` (the defaults when it has no overrides).
     public func settings(forCamera name: String?) -> CameraDetectionSettings {
         name.flatMap { cameras[$0] } ?? defaults
@@ -69,7 +72,7 @@ public struct VigilConfig: Sendable, Equatable {
         }
         guard let root else { return config }
         guard let top = root.mapping else { throw LoadError(description: "config \(origin) must be a mapping") }
-        try checkKeys(of: top, allowed: ["detector", "cameras", "reporter", "daemon"], in: origin, section: nil)
+        try checkKeys(of: top, allowed: sections, in: origin, section: nil)
         let defaults = try settingsMapping(top["detector"], in: origin, section: "detector")
         config.defaults = try decodeSettings(defaults, in: origin, section: "detector")
         config.defaultsYAML = (try? Yams.serialize(node: .mapping(defaults))) ?? ""
@@ -177,10 +180,10 @@ public struct VigilConfig: Sendable, Equatable {
             settings.alertLog = path
         }
         settings.webhook = try mapping["webhook"].map { node throws(LoadError) in
-            try parseHook(node, target: "url_file", in: origin, section: "reporter.webhook")
+            try parseHook(node, target: ReporterSettings.webhookTargetKey, in: origin, section: "reporter.webhook")
         }
         settings.exec = try mapping["exec"].map { node throws(LoadError) in
-            try parseHook(node, target: "command", in: origin, section: "reporter.exec")
+            try parseHook(node, target: ReporterSettings.execTargetKey, in: origin, section: "reporter.exec")
         }
         return settings
     }

@@ -85,7 +85,7 @@ struct AlertChainTests {
         #expect(swapped.status == 1)
     }
 
-    @Test("verify walks a 200,000-line log (its speed is printed; the release build's is in the README)")
+    @Test("verify walks a 200,000-line log (its speed is printed; the release build's is in docs/benchmarks.md)")
     func speed() throws {
         let directory = try TemporaryDirectory()
         let log = directory.url.appendingPathComponent("big.jsonl")
