@@ -10,7 +10,7 @@ public struct CameraFields: Sendable {
     public static let names = [
         "id", "name", "url", "detect-url", "lat", "lon", "address", "municipality", "operator", "purpose", "public",
         "legal-basis", "retention-days", "view-direction", "enabled", "model", "firmware", "username", "password-file",
-        "place-type", "mount", "pictogram", "contact", "declared",
+        "place-type", "mount", "pictogram", "contact", "declared", "legal-exception",
     ]
 
     public private(set) var values: [String: String] = [:]
@@ -141,15 +141,21 @@ public struct CameraFields: Sendable {
             pictogram: values["pictogram"] == nil ? existing?.pictogram : try flag("pictogram", false),
             contact: text("contact") ?? existing?.contact,
             declared: try date("declared", existing?.declared, now: now),
+            legalException: text("legal-exception") ?? existing?.legalException,
             createdAt: existing?.createdAt ?? now,
             updatedAt: now)
+        if camera.effectiveRetentionDays > Camera.maximumRetentionDays, camera.legalException == nil {
+            throw FieldProblem(field: "retention-days", message: "retention-days \(camera.effectiveRetentionDays) is over "
+                               + "the legal maximum of \(Camera.maximumRetentionDays) days; give --legal-exception TEXT "
+                               + "naming the decree or decision that allows it (shown in the public register)")
+        }
         return (camera, credentials)
     }
 
     /// Fields stored and printed as text (paths and URLs are checked where they are parsed).
     static let textFields = [
         "id", "name", "address", "municipality", "operator", "purpose", "legal-basis", "model", "firmware", "username",
-        "contact",
+        "contact", "legal-exception",
     ]
 
     /// One of `allowed`, or the current value when the field is not given.
