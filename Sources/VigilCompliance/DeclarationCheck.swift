@@ -32,7 +32,7 @@ public struct DeclarationCheck: Sendable {
 
     static func problems(of camera: Camera, today: Date) -> [String] {
         var problems: [String] = []
-        if let declared = camera.declared, let day = Self.day(declared) {
+        if let declared = camera.declared, let day = UTCDay.parse(declared) {
             let age = Int(today.timeIntervalSince(day) / 86_400)
             if age > declarationValidDays {
                 problems.append("declared \(declared), \(age) days ago: renew the declaration (yearly)")
@@ -53,13 +53,5 @@ public struct DeclarationCheck: Sendable {
                             + "lower it, or name what allows it with --legal-exception")
         }
         return problems
-    }
-
-    private static func day(_ text: String) -> Date? {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd"
-        return formatter.date(from: text)
     }
 }

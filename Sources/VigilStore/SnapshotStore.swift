@@ -36,7 +36,7 @@ public struct SnapshotStore: Sendable {
         guard parent >= 0 else { throw Self.openFailure(directory.path) }
         defer { close(parent) }
         var path = directory.path
-        for name in [camera, Self.dayName(time)] {
+        for name in [camera, UTCDay.format(time)] {
             path += "/" + name
             if mkdirat(parent, name, 0o750) != 0, errno != EEXIST {
                 throw Failure(description: "cannot create \(path): \(Self.errnoText)")
@@ -84,13 +84,6 @@ public struct SnapshotStore: Sendable {
     }
 
     private static var errnoText: String { String(cString: strerror(errno)) }
-
-    /// The UTC date of `time` as `YYYY-MM-DD`, the name of its day directory.
-    static func dayName(_ time: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withFullDate]
-        return formatter.string(from: time)
-    }
 
     /// What a pruning pass did.
     public struct Pruning: Sendable, Equatable {
@@ -169,7 +162,7 @@ public struct SnapshotStore: Sendable {
                 break
             }
         }
-        let today = Self.dayName(now)
+        let today = UTCDay.format(now)
         for day in days where day.lastPathComponent != today {
             if (try? FileManager.default.contentsOfDirectory(atPath: day.path))?.isEmpty == true {
                 try? FileManager.default.removeItem(at: day)

@@ -90,13 +90,11 @@ struct EvidenceHoldCommand: ParsableCommand {
 
     /// `--until`: a real date from today (UTC) to ten years ahead.
     static func checkUntil(_ text: String, now: Date) throws {
-        let today = AlertTime.format(now).prefix(10)
-        let last = AlertTime.format(now.addingTimeInterval(3653 * 86_400)).prefix(10)
-        guard let day = EvidenceHold.day(text) else {
+        let today = UTCDay.format(now), last = UTCDay.format(now.addingTimeInterval(3653 * 86_400))
+        guard UTCDay.parse(text) != nil else {
             throw Failure("--until '\(TextFile.quoted(text))' is not a date YYYY-MM-DD")
         }
-        let given = AlertTime.format(day).prefix(10)
-        guard given >= today, given <= last else {
+        guard text >= today, text <= last else {
             throw Failure("--until \(text) must be a day from \(today) to \(last)")
         }
     }

@@ -173,13 +173,7 @@ public struct CameraFields: Sendable {
     /// A calendar date `YYYY-MM-DD` that is not in the future, or the current value.
     private func date(_ field: String, _ current: String?, now: Date) throws(FieldProblem) -> String? {
         guard let raw = values[field]?.trimmingCharacters(in: .whitespaces), !raw.isEmpty else { return current }
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd"
-        guard raw.range(of: #"^\d{4}-\d{2}-\d{2}$"#, options: .regularExpression) != nil,
-            let day = formatter.date(from: raw), formatter.string(from: day) == raw
-        else {
+        guard let day = UTCDay.parse(raw) else {
             throw FieldProblem(field: field, message: "\(field) '\(TextFile.quoted(raw))' is not a date YYYY-MM-DD")
         }
         guard day <= now else {

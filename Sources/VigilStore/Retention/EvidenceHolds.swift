@@ -22,20 +22,8 @@ public struct EvidenceHold: Sendable, Equatable, Codable {
 
     /// Whether the hold protects the event at `now`: not past the end of its `until` day.
     public func isActive(at now: Date) -> Bool {
-        guard let until, let day = Self.day(until) else { return true }
+        guard let until, let day = UTCDay.parse(until) else { return true }
         return now < day.addingTimeInterval(86_400)
-    }
-
-    /// `text` as the start of a UTC day, when it is a real date `YYYY-MM-DD`.
-    public static func day(_ text: String) -> Date? {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd"
-        guard text.range(of: #"^\d{4}-\d{2}-\d{2}$"#, options: .regularExpression) != nil,
-            let date = formatter.date(from: text), formatter.string(from: date) == text
-        else { return nil }
-        return date
     }
 }
 
