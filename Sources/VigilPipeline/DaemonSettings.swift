@@ -36,7 +36,8 @@ public struct DaemonSettings: Sendable, Equatable, Codable {
     public var queueDurability = "full"
     /// Write a JPEG of each motion event's peak frame, box drawn, under `<state dir>/snapshots`.
     public var snapshots = true
-    /// Snapshots older than this many days are removed (checked at start and every hour).
+    /// Snapshots of a camera no longer in the registry are removed after this many days; a registered
+    /// camera's follow its `retention-days` (checked at start and every hour).
     public var snapshotMaxAgeDays = 30.0
     /// The oldest snapshots are removed while all of them take more than this many bytes.
     public var snapshotMaxBytes = 1 << 30

@@ -71,11 +71,12 @@ struct RunCommand: AsyncParsableCommand {
                 supervisor.requestReload()
                 reporter.reopenAlertLog()
             }
-            let pruner: [any Service] = snapshots.map { [SnapshotPruner(store: $0, logger: logger)] } ?? []
+            let pruner = SnapshotPruner(store: snapshots, queue: queue, state: log.state.directory,
+                                        cameras: { try registry.cameras() }, logger: logger)
             // Graceful shutdown runs in reverse order: the cameras stop (closing their events), then the
             // bridge writes its open flood summaries, then the reporter drains the queue into the log.
             let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-                services: [ReporterService(reporter: reporter), bridge, supervisor, health, reload] + pruner,
+                services: [ReporterService(reporter: reporter), bridge, supervisor, health, reload, pruner],
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             logger.info("vigil starting: state \(log.state.directory.path), alert log \(reporter.configuration.alertLog.path)")
             do {

@@ -262,6 +262,43 @@ public final class AlertQueue: Sendable {
         }
     }
 
+    // MARK: Retention
+
+    /// Deletes the alerts kept in the queue database (undelivered ones and dead letters) that are
+    /// past their camera's retention and whose event is not held; returns one ``Deletion`` for each,
+    /// for the deletion log. Needs produce or deliver access.
+    public func expire(under policy: RetentionPolicy, now: Date = Date()) async throws(QueueError) -> [Deletion] {
+        guard !access.isEmpty else { throw QueueError(.notAllowed, "the alert queue was opened only for reading") }
+        let shortest = min(policy.fallback, Double(policy.days.values.min() ?? Int.max) * 86_400)
+        let latestCutoff = AlertTime.format(now.addingTimeInterval(-shortest))
+        return try await database(writing: true) { db in
+            var deletions: [Deletion] = []
+            func expired(_ line: String) -> (alert: Alert, reason: String)? {
+                guard let alert = try? Alert(jsonLine: line), !policy.isHeld(alert.event) else { return nil }
+                let limit = policy.limit(camera: alert.camera, now: now)
+                return alert.time < limit.cutoff ? (alert, limit.reason) : nil
+            }
+            func record(_ alert: Alert, _ line: String, _ reason: String) {
+                deletions.append(Deletion(kind: "alert", camera: alert.camera, event: alert.event, alert: alert.id,
+                                          file: "queue.sqlite", sha256: AlertChain.hash(line.utf8), reason: reason,
+                                          time: now))
+            }
+            for row in try Row.fetchAll(db, sql: "SELECT seq, body FROM alert WHERE time < ?", arguments: [latestCutoff]) {
+                let line: String = row["body"], sequence: Int64 = row["seq"]
+                guard let found = expired(line) else { continue }
+                try db.execute(sql: "DELETE FROM alert WHERE seq = ?", arguments: [sequence])
+                record(found.alert, line, found.reason)
+            }
+            for row in try Row.fetchAll(db, sql: "SELECT sink, id, body FROM dead_letter") {
+                let line: String = row["body"], sink: String = row["sink"], id: String = row["id"]
+                guard let found = expired(line) else { continue }
+                try db.execute(sql: "DELETE FROM dead_letter WHERE sink = ? AND id = ?", arguments: [sink, id])
+                record(found.alert, line, found.reason)
+            }
+            return deletions
+        }
+    }
+
     private static func acknowledge(sink: String, through sequence: Int64, _ db: Database) throws {
         try db.cachedStatement(sql: "UPDATE sink SET acked = MAX(acked, ?) WHERE name = ?")
             .execute(arguments: [sequence, sink])

@@ -90,6 +90,9 @@ public final class CameraRegistry: Sendable {
                 table.add(column: "declared", .text)
             }
         }
+        migrator.registerMigration("v3: legal exception to the retention limit") { db in
+            try db.alter(table: "camera") { table in table.add(column: "legalException", .text) }
+        }
         return migrator
     }
 
