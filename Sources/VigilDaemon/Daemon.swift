@@ -89,23 +89,26 @@ public final class Daemon: Sendable {
         let snapshots = configuration.config.daemon.snapshotStore(in: configuration.stateDirectory)
         self.snapshots = snapshots
         let bridge = AlertBridge(queue: queue, snapshots: snapshots,
-                                 motionEventsPerMinute: { settings.current.daemon.motionEventsPerMinute }, logger: logger)
+                                 motionEventsPerMinute: { settings.current.daemon.motionEventsPerMinute },
+                                 board: board, logger: logger)
         self.bridge = bridge
         supervisor = CameraSupervisor(
             registry: registry, timing: { settings.current.daemon.timing(for: $0.id) },
             pollInterval: .seconds(configuration.config.daemon.registryPoll),
-            settings: { settings.detection(for: $0, logger: logger) }, snapshots: snapshots != nil, logger: logger,
-            sink: { bridge.publish(camera: $0, event: $1) })
+            settings: { settings.detection(for: $0, logger: logger) }, snapshots: snapshots != nil, board: board,
+            logger: logger, sink: { bridge.publish(camera: $0, worker: $1, event: $2) })
     }
 
     /// Runs until a graceful shutdown (or a service fails), then closes the queue. `additionalServices`
     /// (an HTTP server, say) run in the same group and are shut down first. Call it once.
     public func run(additionalServices: [any Service] = []) async throws {
-        let queue = queue, logger = logger
-        let health = HealthNotifier(notifier: configuration.notifier, supervisor: supervisor, logger: logger) {
-            queue.health()
-        }
-        var services: [any Service] = [ReporterService(reporter: reporter), bridge, supervisor, health]
+        let queue = queue, logger = logger, supervisor = supervisor
+        let health = HealthNotifier(notifier: configuration.notifier, board: board, logger: logger,
+                                    isAlive: { supervisor.isMakingProgress() }, queueStatus: { queue.health() })
+        var services: [any Service] = [
+            ReporterService(reporter: reporter), DeliveryFigures(queue: queue, reporter: reporter, board: board, logger: logger),
+            bridge, supervisor, health,
+        ]
         if configuration.reloadOnHangup { services.append(ReloadOnHangup { [self] in reload() }) }
         if let snapshots { services.append(SnapshotPruner(store: snapshots, logger: logger)) }
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(

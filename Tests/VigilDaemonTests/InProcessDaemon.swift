@@ -45,6 +45,11 @@ final class InProcessDaemon: @unchecked Sendable {
         }
     }
 
+    /// How many workers were started for `camera`.
+    func workersStarted(_ camera: String) -> Int {
+        log.filter { $0 == "camera=\(camera) watching camera" }.count
+    }
+
     /// Starts the graceful shutdown and waits for `run()` to return; the seconds it took.
     func stop() async throws -> Double {
         let start = Date()
