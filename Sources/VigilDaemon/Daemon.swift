@@ -11,8 +11,8 @@ import VigilStore
 
 /// The daemon `vigil run` runs, composed in one place: the durable alert queue, the reporter that
 /// delivers it, the bridge that turns what cameras learn into alerts, the supervisor with one worker
-/// per enabled camera, the systemd notifier, SIGHUP reloads and snapshot retention, as services of
-/// one `ServiceGroup`. The CLI only parses arguments; tests build and run a `Daemon` in-process.
+/// per enabled camera, the systemd notifier, SIGHUP reloads, snapshot retention and `status.json`, as
+/// services of one `ServiceGroup`. The CLI only parses arguments; tests build and run a `Daemon` in-process.
 ///
 /// Graceful shutdown (a signal in `Configuration.gracefulShutdownSignals`, or
 /// ``triggerGracefulShutdown()``) runs in reverse order: services given to ``run(additionalServices:)``
@@ -105,7 +105,9 @@ public final class Daemon: Sendable {
         let queue = queue, logger = logger, supervisor = supervisor
         let health = HealthNotifier(notifier: configuration.notifier, board: board, logger: logger,
                                     isAlive: { supervisor.isMakingProgress() }, queueStatus: { queue.health() })
+        // The status file is written first and stopped last, so its final snapshot shows every camera stopped.
         var services: [any Service] = [
+            StatusFileWriter(board: board, url: StatusFile.url(in: configuration.stateDirectory), logger: logger),
             ReporterService(reporter: reporter), DeliveryFigures(queue: queue, reporter: reporter, board: board, logger: logger),
             bridge, supervisor, health,
         ]
