@@ -28,10 +28,7 @@ public final class DaemonProcess: @unchecked Sendable {
 
     /// Every alert in the alert log, parsed.
     public func alerts() -> [[String: Any]] {
-        guard let text = try? String(contentsOfFile: alertLogPath, encoding: .utf8) else { return [] }
-        return text.split(separator: "\n").compactMap {
-            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
-        }
+        readAlertLog(alertLogPath)
     }
 
     public func alerts(kind: String, camera: String? = nil) -> [[String: Any]] {
@@ -91,5 +88,13 @@ public final class DaemonProcess: @unchecked Sendable {
 
     deinit {
         kill()
+    }
+}
+
+/// Every alert in the alert log at `path`, parsed (none when there is no log yet).
+public func readAlertLog(_ path: String) -> [[String: Any]] {
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
+    return text.split(separator: "\n").compactMap {
+        try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
     }
 }
