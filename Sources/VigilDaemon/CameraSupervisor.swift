@@ -8,10 +8,11 @@ import VigilStore
 
 /// Runs one `CameraWorker` per enabled camera of the registry and keeps them in step with it.
 ///
-/// The registry is re-read every `pollInterval` (and at once after `requestReload()`, on SIGHUP),
-/// so `vigil camera ...` changes take effect within seconds without a restart; only cameras whose
-/// record or credentials changed are restarted. Each second the supervisor lets every worker check
-/// whether it has been without frames long enough to be reported offline.
+/// The registry's generation is read every `pollInterval`, and the cameras only when it moved (or at
+/// once after `requestReload()`, on SIGHUP), so `vigil camera ...` changes take effect within seconds
+/// without a restart; only cameras whose record or credentials changed are restarted. Each second
+/// the supervisor lets every worker whose frames stopped long enough report itself offline, on
+/// threads of their own (see ``checkOffline()``). Nothing here blocks the cooperative pool.
 public final class CameraSupervisor: Service, Sendable {
     /// Builds the settings a camera's detector runs with (config defaults plus the camera's overrides).
     public typealias SettingsProvider = @Sendable (Camera) -> CameraDetectionSettings
@@ -20,7 +21,7 @@ public final class CameraSupervisor: Service, Sendable {
     /// Receives what the workers learn, with the camera's record; called on the workers' threads.
     public typealias EventSink = @Sendable (_ camera: Camera, _ event: WorkerEvent) -> Void
 
-    private let registry: CameraRegistry
+    private let registry: any CameraSource
     private let timing: TimingProvider
     private let pollInterval: Duration
     private let settings: SettingsProvider
@@ -29,6 +30,8 @@ public final class CameraSupervisor: Service, Sendable {
     private let logger: Logger
     private let workers = Mutex<[String: Running]>([:])
     private let reloadRequested = Atomic<Bool>(false)
+    /// The registry's generation the workers were last matched to.
+    private let matched = Mutex<RegistryGeneration?>(nil)
 
     /// A worker and what it was started from, to notice changes.
     private struct Running: Sendable {
@@ -50,7 +53,7 @@ public final class CameraSupervisor: Service, Sendable {
     }
 
     /// With `snapshots`, every worker sends a JPEG of each motion event's peak frame with its `motionEnded`.
-    public init(registry: CameraRegistry, timing: @escaping TimingProvider, pollInterval: Duration = .seconds(2),
+    public init(registry: any CameraSource, timing: @escaping TimingProvider, pollInterval: Duration = .seconds(2),
                 settings: @escaping SettingsProvider, snapshots: Bool = false, logger: Logger,
                 sink: @escaping EventSink) {
         self.registry = registry
@@ -64,14 +67,15 @@ public final class CameraSupervisor: Service, Sendable {
 
     public func run() async throws {
         var sincePoll = Duration.zero
-        reconcile()
+        await reconcile(force: true)
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
             sincePoll += .seconds(1)
-            for running in workers.withLock({ Array($0.values) }) { running.worker.checkOffline() }
-            if sincePoll >= pollInterval || reloadRequested.exchange(false, ordering: .relaxed) {
+            await checkOffline()
+            let reload = reloadRequested.exchange(false, ordering: .relaxed)
+            if sincePoll >= pollInterval || reload {
                 sincePoll = .zero
-                reconcile()
+                await reconcile(force: reload)
             }
         }
         stopAll()
@@ -114,22 +118,49 @@ public final class CameraSupervisor: Service, Sendable {
         }
     }
 
-    /// Starts, restarts and stops workers so they match the enabled cameras of the registry.
-    func reconcile() {
-        var wanted: [String: Setup] = [:]
-        do {
-            for camera in try registry.cameras() where camera.enabled {
-                let urls = try registry.connectURLs(for: camera)
-                if let credentials = urls.credentials {
-                    Redactor.shared.register(secret: credentials.password, user: credentials.username)
-                }
-                wanted[camera.id] = Setup(camera: camera, connectURL: urls.detect ?? urls.stream,
-                                          settings: settings(camera), timing: timing(camera))
+    /// Lets the workers whose frames stopped long enough report `offline`, each on a thread of its
+    /// own and all at once: a report waits for its alert's commit, so cameras going offline together
+    /// share one commit instead of taking the cooperative pool's threads one fsync at a time.
+    private func checkOffline() async {
+        let due = workers.withLock { $0.values.map(\.worker) }.filter(\.isOfflineDue)
+        guard !due.isEmpty else { return }
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            let group = DispatchGroup()
+            for worker in due {
+                group.enter()
+                Thread {
+                    ThreadName.setCurrent("vigil-offline")
+                    worker.checkOffline()
+                    group.leave()
+                }.start()
             }
+            group.notify(queue: .global()) { done.resume() }
+        }
+    }
+
+    /// Starts, restarts and stops workers so they match the enabled cameras of the registry. Without
+    /// `force` (a reload), the cameras are read only when the registry's generation moved.
+    func reconcile(force: Bool) async {
+        let generation: RegistryGeneration
+        let cameras: [CameraConnection]
+        do {
+            generation = try await registry.generation()
+            if !force, matched.withLock({ $0 }) == generation { return }
+            cameras = try await registry.enabledCameras()
         } catch {
             logger.error("cannot read the camera registry: \(error); keeping the cameras as they are")
             return
         }
+        var wanted: [String: Setup] = [:]
+        for connection in cameras {
+            let camera = connection.camera
+            if let credentials = connection.credentials {
+                Redactor.shared.register(secret: credentials.password, user: credentials.username)
+            }
+            wanted[camera.id] = Setup(camera: camera, connectURL: connection.analysedURL,
+                                      settings: settings(camera), timing: timing(camera))
+        }
+        matched.withLock { $0 = generation }
         var stopping: [CameraWorker] = []
         var starting: [CameraWorker] = []
         workers.withLock { running in

@@ -126,13 +126,20 @@ public final class CameraWorker: Sendable {
 
     /// Raises `offline` once when no frame came for the threshold. Called periodically from outside,
     /// so a worker blocked in a long open still goes offline on time.
+    /// The report waits for the alert's commit: call it from a thread of its own.
     public func checkOffline() {
-        let silence = Double(monotonicNanos() - lastVideoNanos.load(ordering: .relaxed)) / 1e9
-        guard silence >= timing.offlineAfter.seconds, !stopRequested.load(ordering: .relaxed) else { return }
-        if !offlineReported.exchange(true, ordering: .relaxed) {
-            report(.offline(reason: String(format: "no frame for %.0f s (%@)", silence, state.rawValue)))
-        }
+        guard isOfflineDue, !offlineReported.exchange(true, ordering: .relaxed) else { return }
+        report(.offline(reason: String(format: "no frame for %.0f s (%@)", silence, state.rawValue)))
     }
+
+    /// Whether ``checkOffline()`` would report `offline` now. Cheap and never blocks.
+    public var isOfflineDue: Bool {
+        silence >= timing.offlineAfter.seconds && !stopRequested.load(ordering: .relaxed)
+            && !offlineReported.load(ordering: .relaxed)
+    }
+
+    /// Seconds since the last video frame (or since the worker started).
+    private var silence: Double { Double(monotonicNanos() - lastVideoNanos.load(ordering: .relaxed)) / 1e9 }
 
     private var isStopping: Bool { stopRequested.load(ordering: .relaxed) }
 

@@ -9,6 +9,7 @@ import VigilDetector
 import VigilIngest
 import VigilPipeline
 import VigilReporter
+import VigilSQLite
 import VigilStore
 
 /// `vigil run`: the daemon. Watches every enabled camera of the registry, each on its own thread,
