@@ -4,8 +4,8 @@ import ServiceLifecycle
 import VigilStore
 
 /// Applies the snapshot retention (`SnapshotStore.prune`) at start and then every `interval`,
-/// until the group shuts down. A pass walks the snapshot directory (a few milliseconds for
-/// thousands of files), so it runs inline on the cooperative pool.
+/// until the group shuts down. A pass walks and deletes files (a few milliseconds for thousands of
+/// files, longer on a slow disk), so it runs on a dispatch thread, not on the cooperative pool.
 public struct SnapshotPruner: Service {
     private let store: SnapshotStore
     private let interval: Duration
@@ -19,7 +19,10 @@ public struct SnapshotPruner: Service {
 
     public func run() async throws {
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
-            let pass = store.prune()
+            let store = store
+            let pass = await withCheckedContinuation { continuation in
+                DispatchQueue.global(qos: .utility).async { continuation.resume(returning: store.prune()) }
+            }
             let summary = "\(pass.keptFiles) snapshots kept (\(pass.keptBytes / 1_000_000) MB)"
             if pass.removedFiles > 0 {
                 let removed = "removed \(pass.removedFiles) snapshots (\(pass.removedBytes / 1_000_000) MB)"
