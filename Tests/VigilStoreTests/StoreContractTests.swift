@@ -26,43 +26,13 @@ private func temporaryStatePath() throws -> String {
 private let contractRoot = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-contract-\(getpid())").path
 private let cleanUpAtExit: Void = { _ = atexit { try? FileManager.default.removeItem(atPath: contractRoot) } }()
 
-/// ``StoreContract`` against each backend; a second backend adds itself to `backends`.
+/// Every ``StoreContract`` check against each backend; a second backend adds itself to `backends`.
 @Suite("store contract")
 struct StoreContractTests {
     static let backends = [sqliteBackend]
 
-    @Test("registry: cameras are added, listed, updated and removed", arguments: backends)
-    func registryEdits(_ backend: StoreBackend) async throws {
-        try await StoreContract.registryEdits(backend)
-    }
-
-    @Test("registry: records never carry credentials; only the enabled cameras' connections do", arguments: backends)
-    func registryCredentials(_ backend: StoreBackend) async throws {
-        try await StoreContract.registryCredentials(backend)
-    }
-
-    @Test("registry: the generation moves with every change and only then", arguments: backends)
-    func registryGeneration(_ backend: StoreBackend) async throws {
-        try await StoreContract.registryGeneration(backend)
-    }
-
-    @Test("queue: alerts are read in order per sink, acknowledged, dead-lettered and counted", arguments: backends)
-    func queueDelivery(_ backend: StoreBackend) async throws {
-        try await StoreContract.queueDeliveryAndAcknowledgement(backend)
-    }
-
-    @Test("queue: a commit wakes a waiting sink", arguments: backends)
-    func queueCommitWakesSinks(_ backend: StoreBackend) async throws {
-        try await StoreContract.queueCommitWakesSinks(backend)
-    }
-
-    @Test("queue: with concurrent producers the delivery cursor never skips a late commit", arguments: backends)
-    func queueCursor(_ backend: StoreBackend) async throws {
-        try await StoreContract.queueCursorNeverSkipsALateCommit(backend)
-    }
-
-    @Test("queue: reopening keeps undelivered alerts and each sink's position", arguments: backends)
-    func queueReopen(_ backend: StoreBackend) async throws {
-        try await StoreContract.queueSurvivesReopening(backend)
+    @Test("each backend passes each registry and queue check of the contract", arguments: backends, StoreContract.checks)
+    func contract(_ backend: StoreBackend, _ check: StoreContract.Check) async throws {
+        try await check.run(backend)
     }
 }

@@ -31,6 +31,26 @@ public struct StoreBackend: Sendable, CustomStringConvertible {
 /// The registry and queue contract every backend passes: each check makes its own stores with the
 /// backend's factories and records failures with `#expect`.
 public enum StoreContract {
+    /// One check of the contract, named for the test report.
+    public struct Check: Sendable, CustomStringConvertible {
+        public let description: String
+        public let run: @Sendable (StoreBackend) async throws -> Void
+    }
+
+    /// Every check: pass them with the backends to a parameterised test.
+    public static let checks: [Check] = [
+        Check(description: "registry: cameras are added, listed, updated and removed", run: registryEdits),
+        Check(description: "registry: records never carry credentials; only enabled cameras' connections do",
+              run: registryCredentials),
+        Check(description: "registry: the generation moves with every change and only then", run: registryGeneration),
+        Check(description: "queue: alerts are read in order per sink, acknowledged, dead-lettered and counted",
+              run: queueDeliveryAndAcknowledgement),
+        Check(description: "queue: a commit wakes a waiting sink", run: queueCommitWakesSinks),
+        Check(description: "queue: with concurrent producers the delivery cursor never skips a late commit",
+              run: { try await queueCursorNeverSkipsALateCommit($0) }),
+        Check(description: "queue: reopening keeps undelivered alerts and each sink's position", run: queueSurvivesReopening),
+    ]
+
     // MARK: Registry
 
     /// A camera record as the contract tests use it.
