@@ -6,7 +6,8 @@ import Foundation
 /// Implemented by the SQLite `CameraRegistry` (module VigilSQLite); a shared database (PostgreSQL,
 /// with camera leases) is meant to be a second implementation. Every method is async and must not
 /// block the cooperative pool: an implementation runs its database work on threads of its own
-/// (GRDB's dispatch queues, a connection pool's event loop).
+/// (GRDB's dispatch queues, a connection pool's event loop). With several nodes sharing one
+/// database, this is where camera leases belong: "enabled cameras" becomes "cameras this node holds".
 public protocol CameraSource: Sendable {
     /// Every enabled camera, ordered by id, with its connect URLs. The one read that returns
     /// credentials: the caller registers them for redaction and never logs them.
