@@ -3,6 +3,7 @@ import PackageDescription
 
 /// Layers, each importing only those below it:
 /// `vigil` (CLI) -> VigilPipeline / VigilReporter -> VigilIngest / VigilStore -> VigilDetector -> CFFmpeg (shim) / CVigilKernels.
+/// VigilSQLite implements VigilStore's protocols; only the CLI (which composes the daemon) and tests import it.
 let strictSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
@@ -58,15 +59,25 @@ let package = Package(
             dependencies: ["CFFmpeg", "VigilDetector", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
-        // Registry and durable alert queue on SQLite (GRDB), and the state directory.
+        // What is stored and the protocols that store it (CameraSource, AlertProducer,
+        // AlertDeliveryStore): camera records, alerts, the state directory. No database code.
         .target(
             name: "VigilStore",
             dependencies: [
                 "VigilDetector",
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CSV", package: "CSV.swift"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // The SQLite (GRDB) backend of VigilStore's protocols: the registry and the durable alert queue.
+        .target(
+            name: "VigilSQLite",
+            dependencies: [
+                "VigilStore",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
@@ -110,6 +121,7 @@ let package = Package(
             name: "vigil",
             dependencies: [
                 "VigilDaemon", "VigilCompliance", "VigilPipeline", "VigilIngest", "VigilDetector", "VigilStore", "VigilReporter",
+                "VigilSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -132,7 +144,7 @@ let package = Package(
                           swiftSettings: strictSettings),
         .target(
             name: "VigilTestSupport",
-            dependencies: ["VigilIngest", "VigilPipeline"],
+            dependencies: ["VigilIngest", "VigilPipeline", "VigilStore", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Tests/VigilTestSupport",
             swiftSettings: strictSettings
         ),
@@ -149,14 +161,14 @@ let package = Package(
         // A producer for the queue's crash tests, SIGKILLed by them at random moments.
         .executableTarget(
             name: "QueueTorture",
-            dependencies: ["VigilStore", "VigilDetector"],
+            dependencies: ["VigilStore", "VigilSQLite", "VigilDetector"],
             path: "Tests/QueueTorture",
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "VigilQueueTests",
             dependencies: [
-                "VigilStore", "VigilReporter", "VigilDetector", "VigilTestSupport", "QueueTorture", "vigil",
+                "VigilStore", "VigilSQLite", "VigilReporter", "VigilDetector", "VigilTestSupport", "QueueTorture", "vigil",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
             ],
@@ -164,13 +176,14 @@ let package = Package(
         ),
         .testTarget(
             name: "VigilStoreTests",
-            dependencies: ["vigil", "VigilStore", "VigilTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["vigil", "VigilStore", "VigilSQLite", "VigilTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "VigilDaemonTests",
             dependencies: [
-                "VigilDaemon", "VigilPipeline", "VigilIngest", "VigilStore", "VigilDetector", "VigilReporter", "VigilTestSupport",
+                "VigilDaemon", "VigilPipeline", "VigilIngest", "VigilStore", "VigilSQLite", "VigilDetector", "VigilReporter",
+                "VigilTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "InMemoryLogging", package: "swift-log"),

@@ -9,12 +9,14 @@ import VigilStore
 
 /// Turns what camera workers learn into alerts in the durable queue, and logs one line per happening.
 ///
-/// Called synchronously on the workers' threads: `AlertQueue.enqueue` waits a bounded time for the
-/// commit, so a full or slow disk never stalls a camera's decode loop for long. Keeps each worker's
-/// open motion event id, shared by its `motion_started` and `motion_ended` (two workers of one camera,
-/// one stopping and its replacement, never share one), and saves the event's snapshot under that id
-/// before the `motion_ended` alert names it. Each alert queued becomes its camera's last alert on the
-/// status board and counts in `vigil_alerts_total{kind}`.
+/// ``publish(camera:worker:event:)`` is called synchronously on the workers' threads: the producer's
+/// blocking `enqueue` waits a bounded time for the commit, so a full or slow disk never stalls a
+/// camera's decode loop for long. Its service loop enqueues with the async `enqueue`, which holds
+/// no thread of the cooperative pool while the commit is slow. Keeps each worker's open motion event
+/// id, shared by its `motion_started` and `motion_ended` (two workers of one camera, one stopping and
+/// its replacement, never share one), and saves the event's snapshot under that id before the
+/// `motion_ended` alert names it. Each alert queued becomes its camera's last alert on the status
+/// board and counts in `vigil_alerts_total{kind}`.
 ///
 /// Floods and storms: a camera's motion events beyond `motionEventsPerMinute` in a minute are held
 /// back and summed up in one `motion_flood` alert per flood window (see ``MotionFloodGuard``); many
@@ -22,7 +24,7 @@ import VigilStore
 /// closes flood windows when their minute is over, and all of them when the group shuts down (after
 /// the cameras: place it before the supervisor in the group).
 public final class AlertBridge: Service, Sendable {
-    private let queue: AlertQueue
+    private let queue: any AlertProducer
     private let snapshots: SnapshotStore?
     private let logger: Logger
     private let motionEventsPerMinute: @Sendable () -> Int
@@ -46,7 +48,7 @@ public final class AlertBridge: Service, Sendable {
 
     /// Without `snapshots`, snapshots the workers took are dropped. `motionEventsPerMinute` is read
     /// for each event (it follows a config reload); `clock` gives the alerts' time (tests set it).
-    public init(queue: AlertQueue, snapshots: SnapshotStore? = nil,
+    public init(queue: any AlertProducer, snapshots: SnapshotStore? = nil,
                 motionEventsPerMinute: @escaping @Sendable () -> Int,
                 clock: @escaping @Sendable () -> Date = { Date() }, board: CameraStatusBoard? = nil, logger: Logger) {
         self.queue = queue
@@ -60,14 +62,14 @@ public final class AlertBridge: Service, Sendable {
     /// Closes flood windows whose minute is over, each second, until the group shuts down; then all.
     public func run() async throws {
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
-            closeFloods()
+            await closeFloods()
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
         }
-        closeFloods(all: true)
+        await closeFloods(all: true)
     }
 
     /// Writes the `motion_flood` summary of every flood window over by now (every one with `all`).
-    public func closeFloods(all: Bool = false) {
+    public func closeFloods(all: Bool = false) async {
         let now = clock()
         for (camera, flood) in state.withLock({ $0.floods.closeFloods(at: now, all: all) }) {
             let span = "between \(AlertTime.format(flood.first)) and \(AlertTime.format(flood.last))"
@@ -77,7 +79,13 @@ public final class AlertBridge: Service, Sendable {
                               count: flood.events)
             logger.warning("motion flood over: \(flood.events) motion events \(span) summed up in one motion_flood alert",
                            metadata: ["camera": "\(camera)"])
-            enqueue(alert, metadata: ["camera": "\(camera)"])
+            let outcome: Result<EnqueueOutcome, QueueError>
+            do {
+                outcome = .success(try await queue.enqueue(alert))
+            } catch {
+                outcome = .failure(error)
+            }
+            log(outcome, of: alert, metadata: ["camera": "\(camera)"])
         }
     }
 
@@ -182,17 +190,16 @@ public final class AlertBridge: Service, Sendable {
                           message: "the camera has no stream at the configured path (\(reason)); fix its url")
             logger.error("no stream at the configured path: \(reason)", metadata: metadata)
         }
-        enqueue(alert, metadata: metadata)
+        log(Result { () throws(QueueError) in try queue.enqueue(alert) }, of: alert, metadata: metadata)
     }
 
-    private func enqueue(_ alert: Alert, metadata: Logger.Metadata) {
-        do {
-            let outcome = try queue.enqueue(alert)
+    /// Records a queued alert on the board and logs an enqueue that did not simply commit.
+    private func log(_ outcome: Result<EnqueueOutcome, QueueError>, of alert: Alert, metadata: Logger.Metadata) {
+        switch outcome {
+        case .success(let outcome):
             recordRaised(alert)
-            if outcome != .enqueued {
-                logger.warning("alert \(alert.kind) \(outcome)", metadata: metadata)
-            }
-        } catch {
+            if outcome != .enqueued { logger.warning("alert \(alert.kind) \(outcome)", metadata: metadata) }
+        case .failure(let error):
             logger.error("cannot enqueue alert \(alert.kind): \(error)", metadata: metadata)
         }
     }

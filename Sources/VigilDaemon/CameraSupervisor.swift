@@ -9,11 +9,13 @@ import VigilStore
 
 /// Runs one `CameraWorker` per enabled camera of the registry and keeps them in step with it.
 ///
-/// The registry is re-read every `pollInterval` (and at once after `requestReload()`, on SIGHUP),
-/// so `vigil camera ...` changes take effect within seconds without a restart; only cameras whose
-/// stream or detection changed are restarted (a new name or purpose reaches the status board without
-/// one). Each second the supervisor lets every worker check whether it has been without frames long
-/// enough to be reported offline, and restarts a worker that stopped showing signs of life.
+/// The registry's generation is read every `pollInterval`, and the cameras only when it moved (or at
+/// once after `requestReload()`, on SIGHUP, or when a worker ended), so `vigil camera ...` changes take
+/// effect within seconds without a restart; only cameras whose stream or detection changed are
+/// restarted (a new name or purpose reaches the status board without one). Each second the supervisor
+/// lets every worker whose frames stopped long enough report itself offline, on threads of their own
+/// (see ``checkOffline()``), and restarts a worker that stopped showing signs of life. Nothing here
+/// blocks the cooperative pool.
 ///
 /// A camera has at most one worker at any time: a worker asked to stop stays in the table as
 /// stopping until its thread has ended, and only then is a replacement started. Stopping waits for
@@ -28,7 +30,7 @@ public final class CameraSupervisor: Service, Sendable {
     /// for the worker; called on the workers' threads, and on the supervisor's for `offline`.
     public typealias EventSink = @Sendable (_ camera: Camera, _ worker: Int, _ event: WorkerEvent) -> Void
 
-    private let registry: CameraRegistry
+    private let registry: any CameraSource
     private let timing: TimingProvider
     private let pollInterval: Duration
     private let settings: SettingsProvider
@@ -42,6 +44,8 @@ public final class CameraSupervisor: Service, Sendable {
     private let nextWorker = Atomic<Int>(1)
     /// Monotonic nanoseconds of the supervisor's last tick: the daemon makes progress while it moves.
     private let lastTick = Atomic<Int64>(monotonicNanos())
+    /// The registry's generation the workers were last matched to.
+    private let matched = Mutex<RegistryGeneration?>(nil)
 
     /// A worker and what it was started from, to notice changes.
     private struct Running: Sendable {
@@ -65,7 +69,7 @@ public final class CameraSupervisor: Service, Sendable {
 
     /// With `snapshots`, every worker sends a JPEG of each motion event's peak frame with its `motionEnded`.
     /// `stopTimeout` is how long stopping waits for workers (all of them together) before giving up on them.
-    public init(registry: CameraRegistry, timing: @escaping TimingProvider, pollInterval: Duration = .seconds(2),
+    public init(registry: any CameraSource, timing: @escaping TimingProvider, pollInterval: Duration = .seconds(2),
                 settings: @escaping SettingsProvider, snapshots: Bool = false, board: CameraStatusBoard = CameraStatusBoard(),
                 stopTimeout: Duration = .seconds(3), logger: Logger, sink: @escaping EventSink) {
         self.registry = registry
@@ -81,18 +85,18 @@ public final class CameraSupervisor: Service, Sendable {
 
     public func run() async throws {
         var sincePoll = Duration.zero
-        await reconcile()
+        await reconcile(force: true)
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
             lastTick.store(monotonicNanos(), ordering: .relaxed)
             sincePoll += .seconds(1)
-            let active = workers.withLock { $0.values.filter { !$0.stopping }.map(\.worker) }
-            for worker in active { worker.checkOffline() }
+            await checkOffline()
             restartStuckWorkers()
             let ended = removeEndedWorkers()
-            if sincePoll >= pollInterval || ended || reloadRequested.exchange(false, ordering: .relaxed) {
+            let reload = reloadRequested.exchange(false, ordering: .relaxed)
+            if sincePoll >= pollInterval || ended || reload {
                 sincePoll = .zero
-                await reconcile()
+                await reconcile(force: ended || reload)
             }
         }
         await stopAll()
@@ -119,9 +123,31 @@ public final class CameraSupervisor: Service, Sendable {
         Double(monotonicNanos() - lastTick.load(ordering: .relaxed)) / 1e9 < seconds
     }
 
-    /// Starts, restarts and stops workers so they match the enabled cameras of the registry.
-    func reconcile() async {
-        guard let wanted = wantedCameras() else { return }
+    /// Lets the workers whose frames stopped long enough report `offline`, each on a thread of its
+    /// own and all at once: a report waits for its alert's commit, so cameras going offline together
+    /// share one commit instead of taking the cooperative pool's threads one fsync at a time.
+    private func checkOffline() async {
+        let due = workers.withLock { $0.values.filter { !$0.stopping }.map(\.worker) }.filter(\.isOfflineDue)
+        guard !due.isEmpty else { return }
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            let group = DispatchGroup()
+            for worker in due {
+                group.enter()
+                Thread {
+                    ThreadName.setCurrent("vigil-offline")
+                    worker.checkOffline()
+                    group.leave()
+                }.start()
+            }
+            group.notify(queue: .global()) { done.resume() }
+        }
+    }
+
+    /// Starts, restarts and stops workers so they match the enabled cameras of the registry. Without
+    /// `force` (a reload, a worker that ended), the cameras are read only when the registry's
+    /// generation moved.
+    func reconcile(force: Bool) async {
+        guard let wanted = await wantedCameras(force: force) else { return }
         let stopping = workers.withLock { running in
             var stopping: [CameraWorker] = []
             for (id, current) in running where !current.stopping {
@@ -141,30 +167,36 @@ public final class CameraSupervisor: Service, Sendable {
         startMissing(wanted)
     }
 
-    /// The enabled cameras of the registry with what their workers start from, by id; nil (logged)
-    /// when the registry cannot be read. Keeps the board's camera set in step with the registry.
-    private func wantedCameras() -> [String: (Camera, Setup)]? {
-        var wanted: [String: (Camera, Setup)] = [:]
+    /// The enabled cameras of the registry with what their workers start from, by id; nil when the
+    /// registry's generation did not move (without `force`) or it cannot be read (logged). Keeps the
+    /// board's camera set in step with the registry.
+    private func wantedCameras(force: Bool) async -> [String: (Camera, Setup)]? {
+        let generation: RegistryGeneration
+        let cameras: [WatchedCamera]
         do {
-            let cameras = try registry.cameras()
-            board.retain(cameras: cameras.map { ($0.id, $0.name) })
-            for camera in cameras {
-                guard camera.enabled else {
-                    board.setConnection(.stopped, camera: camera.id)
-                    continue
-                }
-                let urls = try registry.connectURLs(for: camera)
-                if let credentials = urls.credentials {
-                    Redactor.shared.register(secret: credentials.password, user: credentials.username)
-                }
-                wanted[camera.id] = (camera, Setup(streamURL: camera.streamURL, detectURL: camera.detectURL,
-                                                   connectURL: urls.detect ?? urls.stream,
-                                                   settings: settings(camera), timing: timing(camera)))
-            }
+            generation = try await registry.generation()
+            if !force, matched.withLock({ $0 }) == generation { return nil }
+            cameras = try await registry.watchList()
         } catch {
             logger.error("cannot read the camera registry: \(error); keeping the cameras as they are")
             return nil
         }
+        board.retain(cameras: cameras.map { ($0.camera.id, $0.camera.name) })
+        var wanted: [String: (Camera, Setup)] = [:]
+        for watched in cameras {
+            let camera = watched.camera
+            guard camera.enabled else {
+                board.setConnection(.stopped, camera: camera.id)
+                continue
+            }
+            if let credentials = watched.credentials {
+                Redactor.shared.register(secret: credentials.password, user: credentials.username)
+            }
+            wanted[camera.id] = (camera, Setup(streamURL: camera.streamURL, detectURL: camera.detectURL,
+                                               connectURL: watched.analysedURL,
+                                               settings: settings(camera), timing: timing(camera)))
+        }
+        matched.withLock { $0 = generation }
         return wanted
     }
 

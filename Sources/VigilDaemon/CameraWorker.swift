@@ -151,8 +151,9 @@ public final class CameraWorker: Sendable {
 
     /// Raises `offline` once when no frame came for the threshold. Called periodically from outside,
     /// so a worker blocked in a long open still goes offline on time.
+    /// The report waits for the alert's commit: call it from a thread of its own.
     public func checkOffline() {
-        guard silence >= timing.offlineAfter.seconds, !offlineReported.load(ordering: .relaxed) else { return }
+        guard isOfflineDue else { return }
         reportOffline { String(format: "no frame for %.0f s (%@)", $0, self.state.rawValue) }
     }
 
@@ -160,11 +161,6 @@ public final class CameraWorker: Sendable {
     /// thread is stuck, and the supervisor restarts it.
     public func reportStuck() {
         reportOffline { String(format: "the camera's worker was stuck for %.0f s; restarting it", $0) }
-    }
-
-    /// Seconds since video last arrived.
-    private var silence: Double {
-        Double(monotonicNanos() - lastVideoNanos.load(ordering: .relaxed)) / 1e9
     }
 
     /// Reports `offline` once, with the reason made from the seconds of silence. The flag, the board and
@@ -193,6 +189,15 @@ public final class CameraWorker: Sendable {
             report(.online)
         }
     }
+
+    /// Whether ``checkOffline()`` would report `offline` now. Cheap and never blocks.
+    public var isOfflineDue: Bool {
+        silence >= timing.offlineAfter.seconds && !stopRequested.load(ordering: .relaxed)
+            && !offlineReported.load(ordering: .relaxed)
+    }
+
+    /// Seconds since the last video frame (or since the worker started).
+    private var silence: Double { Double(monotonicNanos() - lastVideoNanos.load(ordering: .relaxed)) / 1e9 }
 
     private var isStopping: Bool { stopRequested.load(ordering: .relaxed) }
 

@@ -13,7 +13,7 @@ import VigilStore
 /// writes) runs on a serial dispatch queue of its own, never on the cooperative pool.
 public struct SnapshotPruner: Service {
     private let store: SnapshotStore?
-    private let queue: AlertQueue?
+    private let queue: (any AlertDeliveryStore)?
     private let state: StateDirectory
     private let cameras: @Sendable () throws -> [Camera]
     private let interval: Duration
@@ -23,7 +23,7 @@ public struct SnapshotPruner: Service {
     /// `store` nil: snapshots are off, only queued alerts are pruned; `queue` nil: only snapshots.
     /// `cameras` reads the registry at each pass (a failed read skips the pass: nothing is deleted
     /// on a guess).
-    public init(store: SnapshotStore?, queue: AlertQueue?, state: StateDirectory,
+    public init(store: SnapshotStore?, queue: (any AlertDeliveryStore)?, state: StateDirectory,
                 cameras: @escaping @Sendable () throws -> [Camera], interval: Duration = .seconds(3600),
                 logger: Logger) {
         self.store = store

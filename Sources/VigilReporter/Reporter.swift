@@ -33,17 +33,17 @@ public final class Reporter: Sendable {
     }
 
     public let configuration: Configuration
-    private let queue: AlertQueue
+    private let queue: any AlertDeliveryStore
     private let logger: Logger
     private let logSink: AlertLogSink
     private let sinks: [any AlertSink]
     private let runners = Mutex<[SinkRunner]>([])
     private let lifecycle = Mutex<(task: Task<Void, Never>?, stopped: Bool)>((nil, false))
 
-    /// Opens (and repairs) the alert log. `queue` must be open with ``AlertQueue/Access/deliver`` access.
-    public init(queue: AlertQueue, configuration: Configuration,
+    /// Opens (and repairs) the alert log. `queue` must be open for delivering (``AlertDeliveryStore/canDeliver``).
+    public init(queue: any AlertDeliveryStore, configuration: Configuration,
                 logger: Logger = Logger(label: "vigil.reporter")) throws(ReporterError) {
-        guard queue.access.contains(.deliver) else {
+        guard queue.canDeliver else {
             throw ReporterError("the alert queue must be opened for delivering")
         }
         self.queue = queue
@@ -77,7 +77,7 @@ public final class Reporter: Sendable {
                        fallbackPoll: configuration.fallbackPoll, logger: logger)
         }
         self.runners.withLock { $0 = runners }
-        logger.info("delivering alerts from \(queue.path) to \(sinks.map(describe).joined(separator: ", "))")
+        logger.info("delivering alerts from \(queue.location) to \(sinks.map(describe).joined(separator: ", "))")
         let task = Task {
             await withTaskGroup(of: Void.self) { group in
                 for runner in runners { group.addTask { await runner.run() } }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VigilReporter
+import VigilSQLite
 import VigilStore
 
 /// `vigil alerts`: look at the alerts Vigil raised.

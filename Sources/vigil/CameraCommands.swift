@@ -3,6 +3,7 @@ import Foundation
 import VigilDetector
 import VigilIngest
 import VigilPipeline
+import VigilSQLite
 import VigilStore
 
 /// `vigil camera`: the private registry of cameras.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VigilCompliance
+import VigilSQLite
 import VigilStore
 
 /// `vigil register keygen`: an Ed25519 key pair for signing the published register.

@@ -5,6 +5,7 @@ import Synchronization
 import Testing
 import VigilDaemon
 import VigilDetector
+import VigilSQLite
 import VigilStore
 import VigilTestSupport
 
@@ -71,7 +72,7 @@ struct MotionFloodTests {
             bench.advance(2)
         }
         bench.event(calm)
-        bench.bridge.closeFloods()
+        await bench.bridge.closeFloods()
         var alerts = try await bench.alerts()
         #expect(alerts.filter { $0.camera == "rain-cam" }.map(\.kind) == [.motionStarted, .motionEnded, .motionStarted, .motionEnded,
                                                                          .motionStarted, .motionEnded])
@@ -80,8 +81,8 @@ struct MotionFloodTests {
 
         // The window's minute ends: one summary for the seven events held back (started at 9 s ... 27 s).
         bench.advance(60)
-        bench.bridge.closeFloods()
-        bench.bridge.closeFloods()
+        await bench.bridge.closeFloods()
+        await bench.bridge.closeFloods()
         alerts = try await bench.alerts()
         let floods = alerts.filter { $0.kind == .motionFlood }
         #expect(floods.count == 1)
@@ -98,7 +99,7 @@ struct MotionFloodTests {
 
         // After the window, events are alerted again up to the limit; a flood under way at shutdown is summed up too.
         for _ in 0..<5 { bench.event(flooding) }
-        bench.bridge.closeFloods(all: true)
+        await bench.bridge.closeFloods(all: true)
         alerts = try await bench.alerts()
         #expect(alerts.suffix(7).map(\.kind) == [.motionStarted, .motionEnded, .motionStarted, .motionEnded,
                                                  .motionStarted, .motionEnded, .motionFlood])

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VigilSQLite
 import VigilStore
 import VigilTestSupport
 
@@ -10,7 +11,7 @@ struct AlertChainTests {
     static func deliver(_ count: Int, to state: TestState, expected: Int) async throws {
         let queue = try state.queue(.produce)
         for index in 0..<count {
-            #expect(try queue.enqueue(index % 2 == 0 ? TestAlerts.health("cam-\(index)") : TestAlerts.started("cam-\(index)"))
+            #expect(try await queue.enqueue(index % 2 == 0 ? TestAlerts.health("cam-\(index)") : TestAlerts.started("cam-\(index)"))
                     == .enqueued)
         }
         queue.close()

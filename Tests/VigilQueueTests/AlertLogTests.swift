@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VigilDetector
+import VigilSQLite
 import VigilStore
 import VigilTestSupport
 
@@ -124,7 +125,7 @@ struct AlertLogTests {
         let state = try TestState()
         let queue = try state.queue(.produce)
         let first = TestAlerts.health("a"), second = TestAlerts.started("b"), third = TestAlerts.health("c")
-        for alert in [first, second, third] { #expect(try queue.enqueue(alert) == .enqueued) }
+        for alert in [first, second, third] { #expect(try await queue.enqueue(alert) == .enqueued) }
         queue.close()
         // As after a crash: `first` written but not acknowledged, `second` torn halfway.
         let torn = String(second.jsonLine().prefix(40))
@@ -143,14 +144,14 @@ struct AlertLogTests {
         let queue = try state.queue(.produce)
         let reporter = try state.startReporter()
         let before = TestAlerts.health("a")
-        #expect(try queue.enqueue(before) == .enqueued)
+        #expect(try await queue.enqueue(before) == .enqueued)
         #expect(await waitUntil(timeout: 10) { state.logLines().count == 1 })
         let rotated = state.alertLog.appendingPathExtension("1")
         try FileManager.default.moveItem(at: state.alertLog, to: rotated)
         reporter.send(SIGHUP)
         #expect(await waitUntil(timeout: 10) { reporter.stderrText.contains("reopened the alert log") })
         let after = TestAlerts.health("b")
-        #expect(try queue.enqueue(after) == .enqueued)
+        #expect(try await queue.enqueue(after) == .enqueued)
         #expect(await waitUntil(timeout: 10) { state.logLines().count == 1 })
         reporter.send(SIGTERM)
         #expect(await reporter.waitForExit(timeout: 10) == 0)
@@ -166,7 +167,7 @@ struct AlertLogTests {
         try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
         let queue = try state.queue(.produce)
         let alert = TestAlerts.health("a")
-        #expect(try queue.enqueue(alert) == .enqueued)
+        #expect(try await queue.enqueue(alert) == .enqueued)
         queue.close()
         var environment = ProcessInfo.processInfo.environment
         environment["LOGS_DIRECTORY"] = logs
@@ -222,7 +223,7 @@ struct AlertLogTests {
         let state = try TestState()
         let queue = try state.queue(.produce)
         let alert = TestAlerts.started("b")
-        #expect(try queue.enqueue(alert) == .enqueued)
+        #expect(try await queue.enqueue(alert) == .enqueued)
         queue.close()
         try writeLog([], to: state.alertLog, extra: String(alert.jsonLine().prefix(30)))
         let reporter = try state.startReporter()

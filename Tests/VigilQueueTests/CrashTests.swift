@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VigilDetector
+import VigilSQLite
 import VigilStore
 import VigilTestSupport
 
@@ -76,8 +77,8 @@ struct CrashTests {
 
         // An event that ended normally is not closed again, nor is the one already closed.
         let started = TestAlerts.started("gate")
-        #expect(try queue.enqueue(started) == .enqueued)
-        #expect(try queue.enqueue(TestAlerts.ended(started)) == .enqueued)
+        #expect(try await queue.enqueue(started) == .enqueued)
+        #expect(try await queue.enqueue(TestAlerts.ended(started)) == .enqueued)
         queue.close()
         let reopened = try state.queue(.produce)
         #expect(reopened.interruptedEvents.isEmpty)
@@ -102,7 +103,7 @@ struct CrashTests {
     func fileModes() async throws {
         let state = try TestState()
         let queue = try state.queue(.produce)
-        #expect(try queue.enqueue(TestAlerts.health("a")) == .enqueued)
+        #expect(try await queue.enqueue(TestAlerts.health("a")) == .enqueued)
         func mode(_ path: String) throws -> Int {
             try (FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber)?.intValue ?? -1
         }

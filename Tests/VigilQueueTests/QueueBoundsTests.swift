@@ -3,6 +3,7 @@ import GRDB
 import InMemoryLogging
 import Logging
 import Testing
+import VigilSQLite
 import VigilStore
 import VigilTestSupport
 
@@ -21,7 +22,7 @@ struct QueueBoundsTests {
             let alert = TestAlerts.health("cam-\(sent.count % 3)", .cameraDark)
             sent.append(alert)
             let started = Date()
-            if try queue.enqueue(alert) == .delayed { delayed += 1 }
+            if try await queue.enqueue(alert) == .delayed { delayed += 1 }
             #expect(Date().timeIntervalSince(started) < 1, "enqueue blocked the caller")
         }
         #expect(delayed == 4, "the simulated disk never filled up")
@@ -47,13 +48,13 @@ struct QueueBoundsTests {
         let state = try TestState()
         let logs = InMemoryLogHandler()
         let queue = try state.queue([.produce, .deliver], logs: logs) { $0.maxAlerts = 20 }
-        for _ in 0..<20 { #expect(try queue.enqueue(TestAlerts.health("filler", .cameraOnline)) == .enqueued) }
+        for _ in 0..<20 { #expect(try await queue.enqueue(TestAlerts.health("filler", .cameraOnline)) == .enqueued) }
         let firstGate = TestAlerts.started("gate")
-        #expect(try queue.enqueue(firstGate) == .coalesced)
-        for _ in 1..<30 { #expect(try queue.enqueue(TestAlerts.started("gate")) == .coalesced) }
+        #expect(try await queue.enqueue(firstGate) == .coalesced)
+        for _ in 1..<30 { #expect(try await queue.enqueue(TestAlerts.started("gate")) == .coalesced) }
         let offline = TestAlerts.health("gate", .cameraOffline)
-        #expect(try queue.enqueue(offline) == .enqueued)
-        for _ in 0..<10 { #expect(try queue.enqueue(TestAlerts.started("yard")) == .coalesced) }
+        #expect(try await queue.enqueue(offline) == .enqueued)
+        for _ in 0..<10 { #expect(try await queue.enqueue(TestAlerts.started("yard")) == .coalesced) }
         #expect(queue.status().coalesced == 40)
         #expect(logs.entries.contains { $0.level == .warning && "\($0.message)".contains("coalescing motion alerts of camera gate") })
 
@@ -100,7 +101,7 @@ struct QueueBoundsTests {
         try #require(locked.wait(timeout: .now() + 10) == .success, "the other connection never took the lock")
         let alert = TestAlerts.health("slow")
         let started = Date()
-        #expect(try queue.enqueue(alert) == .delayed)
+        #expect(try await queue.enqueue(alert) == .delayed)
         #expect(Date().timeIntervalSince(started) < 1, "enqueue waited for the lock")
         #expect(queue.status().delayed == 1)
         #expect(queue.flush(timeout: 10))
@@ -116,7 +117,7 @@ struct QueueBoundsTests {
         let health = Alert(kind: .cameraCovered, camera: "a", time: old)
         let fresh = TestAlerts.ended(TestAlerts.started("a"))
         let first = try state.queue(.produce)
-        for alert in [motion, health, fresh] { #expect(try first.enqueue(alert) == .enqueued) }
+        for alert in [motion, health, fresh] { #expect(try await first.enqueue(alert) == .enqueued) }
         let expiredByFirst = first.status().expired
         first.close()
         // The writer looks for old alerts when it starts, then every max_age / 4 (at most every minute).

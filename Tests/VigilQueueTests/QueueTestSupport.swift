@@ -3,6 +3,7 @@ import GRDB
 import InMemoryLogging
 import Logging
 import VigilDetector
+import VigilSQLite
 import VigilStore
 import VigilTestSupport
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VigilSQLite
 import VigilStore
 import VigilTestSupport
 
@@ -38,7 +39,7 @@ struct WebhookTests {
                 alert = TestAlerts.started(camera)
                 open[camera] = alert
             }
-            #expect(try queue.enqueue(alert) == .enqueued)
+            #expect(try await queue.enqueue(alert) == .enqueued)
             sent.append(alert)
         }
         let enqueuedAll = Date()
@@ -92,7 +93,7 @@ struct WebhookTests {
                                        retry: "    initial_backoff: 0.05\n    max_backoff: 0.1\n    dead_after: 2\n")
         let queue = try state.queue(.produce)
         let sent = [TestAlerts.health("north"), TestAlerts.started("south"), TestAlerts.health("east", .credentialsRejected)]
-        for alert in sent { #expect(try queue.enqueue(alert) == .enqueued) }
+        for alert in sent { #expect(try await queue.enqueue(alert) == .enqueued) }
         queue.close()
         let reporter = try state.startReporter(["--config", config])
         let reader = try state.queue(.read)
@@ -122,7 +123,7 @@ struct WebhookTests {
         let out = state.root.path + "/exec.out"
         let queue = try state.queue(.produce)
         let sent = [TestAlerts.started("north"), TestAlerts.health("south")]
-        for alert in sent { #expect(try queue.enqueue(alert) == .enqueued) }
+        for alert in sent { #expect(try await queue.enqueue(alert) == .enqueued) }
         queue.close()
         let reporter = try state.startReporter(["--exec", "printf '%s ' \"$VIGIL_ALERT_ID\" >> \(out); cat >> \(out)"])
         let expected = sent.map { "\($0.id) \($0.jsonLine())" }.joined(separator: "\n") + "\n"
@@ -138,7 +139,7 @@ struct WebhookTests {
         try Data("reporter:\n  exec:\n    command: sleep 30\n    timeout: 0.3\n    dead_after: 1\n".utf8)
             .write(to: URL(fileURLWithPath: config))
         let queue = try state.queue(.produce)
-        #expect(try queue.enqueue(TestAlerts.health("north")) == .enqueued)
+        #expect(try await queue.enqueue(TestAlerts.health("north")) == .enqueued)
         queue.close()
         let started = Date()
         let reporter = try state.startReporter(["--config", config])
@@ -163,7 +164,7 @@ struct WebhookTests {
 
             """)
         let queue = try state.queue(.produce)
-        for index in 0..<count { #expect(try queue.enqueue(TestAlerts.health("cam\(index)")) == .enqueued) }
+        for index in 0..<count { #expect(try await queue.enqueue(TestAlerts.health("cam\(index)")) == .enqueued) }
         queue.close()
         let reporter = try state.startReporter(["--config", config])
         let reader = try state.queue(.read)
@@ -212,7 +213,7 @@ struct WebhookTests {
         let state = try TestState()
         let out = state.root.path + "/signals.out"
         let queue = try state.queue(.produce)
-        #expect(try queue.enqueue(TestAlerts.health("north")) == .enqueued)
+        #expect(try await queue.enqueue(TestAlerts.health("north")) == .enqueued)
         queue.close()
         // grep is the shell's child: it shows what the command inherited.
         let reporter = try state.startReporter(["--exec", "grep -E '^Sig(Blk|Ign)' /proc/self/status > \(out).part && mv \(out).part \(out)"])
@@ -235,7 +236,7 @@ struct WebhookTests {
         try Data("reporter:\n  exec:\n    command: \"\(line)\"\n    timeout: 0.3\n    dead_after: 1\n".utf8)
             .write(to: URL(fileURLWithPath: config))
         let queue = try state.queue(.produce)
-        #expect(try queue.enqueue(TestAlerts.health("north")) == .enqueued)
+        #expect(try await queue.enqueue(TestAlerts.health("north")) == .enqueued)
         queue.close()
         let reporter = try state.startReporter(["--config", config])
         let reader = try state.queue(.read)
