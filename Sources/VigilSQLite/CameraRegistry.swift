@@ -95,11 +95,10 @@ public final class CameraRegistry: Sendable {
                 table.add(column: "declared", .text)
             }
         }
-<<<<<<< HEAD:Sources/VigilStore/Registry/CameraRegistry.swift
         migrator.registerMigration("v3: legal exception to the retention limit") { db in
             try db.alter(table: "camera") { table in table.add(column: "legalException", .text) }
-=======
-        migrator.registerMigration("v3: generation") { db in
+        }
+        migrator.registerMigration("v4: generation") { db in
             // One counter every change to a camera or its credentials moves, in the same transaction
             // (also the CLI's, in another process): what `generation()` reads.
             try db.execute(sql: """
@@ -114,7 +113,6 @@ public final class CameraRegistry: Sendable {
                         """)
                 }
             }
->>>>>>> cbd10ac85215cfb74e32c8ee066d1cb515da9ed7:Sources/VigilSQLite/CameraRegistry.swift
         }
         return migrator
     }
