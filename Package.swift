@@ -3,7 +3,7 @@ import PackageDescription
 
 /// Layers, each importing only those below it:
 /// `vigil` (CLI) -> VigilPipeline / VigilReporter -> VigilIngest / VigilStore -> VigilDetector -> CFFmpeg (shim) / CVigilKernels.
-/// VigilSQLite implements VigilStore's protocols; only the CLI (which composes the daemon) and tests import it.
+/// VigilSQLite implements VigilStore's protocols; only the composition (VigilDaemon's `Daemon`, the CLI) and tests import it.
 let strictSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
@@ -107,7 +107,7 @@ let package = Package(
         .target(
             name: "VigilDaemon",
             dependencies: [
-                "VigilPipeline", "VigilIngest", "VigilDetector", "VigilStore", "VigilReporter",
+                "VigilPipeline", "VigilIngest", "VigilDetector", "VigilStore", "VigilReporter", "VigilSQLite",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

@@ -7,6 +7,7 @@ import VigilDetector
 import VigilIngest
 import VigilPipeline
 import VigilReporter
+import VigilSQLite
 import VigilStore
 
 /// The daemon `vigil run` runs, composed in one place: the durable alert queue, the reporter that

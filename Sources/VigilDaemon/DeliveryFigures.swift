@@ -8,13 +8,13 @@ import VigilStore
 /// Posts the sinks' delivery figures (backlog, dead letters since start) and the queue's problem, if
 /// any, to the status board every `interval` until the group shuts down.
 public struct DeliveryFigures: Service {
-    private let queue: AlertQueue
+    private let queue: any AlertProducer & AlertDeliveryStore
     private let reporter: Reporter
     private let board: CameraStatusBoard
     private let interval: Duration
     private let logger: Logger
 
-    public init(queue: AlertQueue, reporter: Reporter, board: CameraStatusBoard, interval: Duration = .seconds(1),
+    public init(queue: any AlertProducer & AlertDeliveryStore, reporter: Reporter, board: CameraStatusBoard, interval: Duration = .seconds(1),
                 logger: Logger) {
         self.queue = queue
         self.reporter = reporter

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import VigilSQLite
 import VigilStore
 
 /// Applies the retention by law at start and then every `interval`, until the group shuts down:

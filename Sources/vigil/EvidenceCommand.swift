@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import VigilCompliance
 import VigilReporter
+import VigilSQLite
 import VigilStore
 
 /// `vigil evidence`: keep events as evidence past their retention, and export bundles.

@@ -3,6 +3,7 @@ import InMemoryLogging
 import Logging
 import Testing
 import VigilDaemon
+import VigilSQLite
 import VigilStore
 import VigilTestSupport
 
@@ -32,7 +33,7 @@ struct RetentionPassTests {
             events[name] = event
             let path = try store.save([0xFF, 0xD8, 0x01], camera: camera, event: event, at: time)
             try FileManager.default.setAttributes([.modificationDate: time], ofItemAtPath: path)
-            try queue.enqueue(Alert(kind: .motionStarted, camera: camera, time: time, event: event))
+            _ = try await queue.enqueue(Alert(kind: .motionStarted, camera: camera, time: time, event: event))
         }
         #expect(queue.flush(timeout: 5))
         try EvidenceHolds(directory: state).place(EvidenceHold(event: events["short-held"]!, camera: "short",

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VigilSQLite
 import VigilStore
 import VigilTestSupport
 
@@ -118,7 +119,7 @@ struct RetentionTests {
             Alert(kind: .motionStarted, camera: "cam", time: recent, event: AlertID.make(at: recent)),
             Alert(kind: .motionStarted, camera: "other", time: old, event: AlertID.make(at: old)),
         ]
-        for alert in alerts { try queue.enqueue(alert) }
+        for alert in alerts { _ = try await queue.enqueue(alert) }
         #expect(queue.flush(timeout: 5))
         let lines = try await queue.alerts(after: 0, limit: 100)
         let deletions = try await queue.expire(under: RetentionPolicy(days: ["cam": 3, "other": 30], held: [heldEvent]),

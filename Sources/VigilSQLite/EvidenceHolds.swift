@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import VigilStore
 
 /// A motion event kept as evidence: its snapshot and alerts are never deleted while the hold is active.
 public struct EvidenceHold: Sendable, Equatable, Codable {
