@@ -153,13 +153,15 @@ public final class CameraWorker: Sendable {
     /// so a worker blocked in a long open still goes offline on time.
     public func checkOffline() {
         guard silence >= timing.offlineAfter.seconds, !offlineReported.load(ordering: .relaxed) else { return }
-        reportOffline { String(format: "no frame for %.0f s (%@)", $0, self.state.rawValue) }
+        reportOffline(reconnectReason: nil) { String(format: "no frame for %.0f s (%@)", $0, self.state.rawValue) }
     }
 
     /// Raises `offline` (unless it already was) because the worker stopped showing signs of life: its
     /// thread is stuck, and the supervisor restarts it.
     public func reportStuck() {
-        reportOffline { String(format: "the camera's worker was stuck for %.0f s; restarting it", $0) }
+        reportOffline(reconnectReason: "stuck") {
+            String(format: "the camera's worker was stuck for %.0f s; restarting it", $0)
+        }
     }
 
     /// Seconds since video last arrived.
@@ -167,17 +169,18 @@ public final class CameraWorker: Sendable {
         Double(monotonicNanos() - lastVideoNanos.load(ordering: .relaxed)) / 1e9
     }
 
-    /// Reports `offline` once, with the reason made from the seconds of silence. The flag, the board and
-    /// the report change together under `offlineTransition`, so a frame arriving meanwhile reports
-    /// `online` only after this `offline` is queued.
-    private func reportOffline(reason: (Double) -> String) {
+    /// Reports `offline` once, with the reason made from the seconds of silence (`reconnectReason` counts a
+    /// reconnection on the board when the camera was streaming). The flag, the board and the report change
+    /// together under `offlineTransition`, so a frame arriving meanwhile reports `online` only after this
+    /// `offline` is queued.
+    private func reportOffline(reconnectReason: String?, reason: (Double) -> String) {
         guard !stopRequested.load(ordering: .relaxed) else { return }
         // Not waiting for the lock: whoever holds it is reporting `online` (frames flow), or is a worker
         // stuck in that report, which must not stall the supervisor too.
         _ = offlineTransition.withLockIfAvailable { _ in
             guard !offlineReported.load(ordering: .relaxed) else { return }
             offlineReported.store(true, ordering: .relaxed)
-            board.setConnection(.offline, camera: camera.id)
+            board.setConnection(.offline, camera: camera.id, reason: reconnectReason)
             report(.offline(reason: reason(silence)))
         }
     }

@@ -242,6 +242,7 @@ struct SupervisorTests {
         // No sign of life for open + read deadline + 5 s (7 s): reported offline, asked to stop.
         #expect(await waitUntil(timeout: 15) { bench.count("camera worker stuck") == 1 }, "\(bench.log)")
         #expect(record.names(of: "cam").contains { $0.hasPrefix("offline") && $0.contains("stuck") }, "\(record.all)")
+        #expect(bench.board.status(of: "cam")?.reconnects == ["stuck": 1])
         let pings = notify.messages.filter { $0 == "WATCHDOG=1" }.count
         #expect(await waitUntil(timeout: 5) { notify.messages.filter { $0 == "WATCHDOG=1" }.count > pings + 1 },
                 "the watchdog stopped for one stuck camera")
