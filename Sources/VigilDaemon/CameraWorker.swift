@@ -7,7 +7,7 @@ import VigilIngest
 import VigilPipeline
 import VigilStore
 
-/// What a worker is doing, for the daemon's status line and watchdog.
+/// What a worker is doing (the status board shows it as the camera's `CameraConnection`).
 public enum WorkerState: String, Sendable {
     case connecting, streaming, backoff
     case credentialsRejected = "credentials rejected"
