@@ -163,6 +163,9 @@ public final class CameraSupervisor: Service, Sendable {
         if !stopping.isEmpty {
             await stop(stopping)
             _ = removeEndedWorkers()
+            for worker in stopping where wanted[worker.camera.id] == nil {
+                board.setConnection(.stopped, camera: worker.camera.id)
+            }
         }
         startMissing(wanted)
     }
@@ -245,7 +248,6 @@ public final class CameraSupervisor: Service, Sendable {
         for (worker, silent) in stuck {
             logger.error("camera worker stuck: no sign of life for \(Int(silent)) s; restarting it",
                          metadata: ["camera": "\(worker.camera.id)"])
-            board.setConnection(.offline, camera: worker.camera.id, reason: "stuck")
             worker.reportStuck()
             worker.requestStop()
         }

@@ -7,7 +7,7 @@ import VigilIngest
 import VigilPipeline
 import VigilStore
 
-/// What a worker is doing, for the daemon's status line and watchdog.
+/// What a worker is doing (the status board shows it as the camera's `CameraConnection`).
 public enum WorkerState: String, Sendable {
     case connecting, streaming, backoff
     case credentialsRejected = "credentials rejected"
@@ -154,26 +154,29 @@ public final class CameraWorker: Sendable {
     /// The report waits for the alert's commit: call it from a thread of its own.
     public func checkOffline() {
         guard isOfflineDue else { return }
-        reportOffline { String(format: "no frame for %.0f s (%@)", $0, self.state.rawValue) }
+        reportOffline(reconnectReason: nil) { String(format: "no frame for %.0f s (%@)", $0, self.state.rawValue) }
     }
 
     /// Raises `offline` (unless it already was) because the worker stopped showing signs of life: its
     /// thread is stuck, and the supervisor restarts it.
     public func reportStuck() {
-        reportOffline { String(format: "the camera's worker was stuck for %.0f s; restarting it", $0) }
+        reportOffline(reconnectReason: "stuck") {
+            String(format: "the camera's worker was stuck for %.0f s; restarting it", $0)
+        }
     }
 
-    /// Reports `offline` once, with the reason made from the seconds of silence. The flag, the board and
-    /// the report change together under `offlineTransition`, so a frame arriving meanwhile reports
-    /// `online` only after this `offline` is queued.
-    private func reportOffline(reason: (Double) -> String) {
+    /// Reports `offline` once, with the reason made from the seconds of silence (`reconnectReason` counts a
+    /// reconnection on the board when the camera was streaming). The flag, the board and the report change
+    /// together under `offlineTransition`, so a frame arriving meanwhile reports `online` only after this
+    /// `offline` is queued.
+    private func reportOffline(reconnectReason: String?, reason: (Double) -> String) {
         guard !stopRequested.load(ordering: .relaxed) else { return }
         // Not waiting for the lock: whoever holds it is reporting `online` (frames flow), or is a worker
         // stuck in that report, which must not stall the supervisor too.
         _ = offlineTransition.withLockIfAvailable { _ in
             guard !offlineReported.load(ordering: .relaxed) else { return }
             offlineReported.store(true, ordering: .relaxed)
-            board.setConnection(.offline, camera: camera.id)
+            board.setConnection(.offline, camera: camera.id, reason: reconnectReason)
             report(.offline(reason: reason(silence)))
         }
     }

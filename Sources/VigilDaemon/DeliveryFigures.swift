@@ -14,7 +14,7 @@ public struct DeliveryFigures: Service {
     private let interval: Duration
     private let logger: Logger
 
-    public init(queue: any AlertProducer & AlertDeliveryStore, reporter: Reporter, board: CameraStatusBoard, interval: Duration = .seconds(1),
+    public init(queue: any AlertProducer & AlertDeliveryStore, reporter: Reporter, board: CameraStatusBoard, interval: Duration = .seconds(2),
                 logger: Logger) {
         self.queue = queue
         self.reporter = reporter

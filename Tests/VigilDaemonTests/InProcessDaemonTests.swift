@@ -56,7 +56,7 @@ extension InProcessDaemonTests {
         #expect(Self.status(running, "walk")?.connection == .stopped)
     }
 
-    @Test("a new name reaches the board without a restart; a new stream restarts the worker and the counters go on (defect 7)")
+    @Test("a new name reaches the board without a restart; a new stream restarts the worker and the counters go on; disabled it shows stopped (defect 7)")
     func countersSurviveRestarts() async throws {
         let setup = try DaemonSetup()
         try setup.addCamera("walk", url: Fixtures.path("one_crossing.mp4"))
@@ -74,6 +74,8 @@ extension InProcessDaemonTests {
         let before = Self.status(running, "walk")?.frames ?? 0
         #expect(before >= 30, "the restart reset the counters")
         #expect(await waitUntil(timeout: 10) { (Self.status(running, "walk")?.frames ?? 0) > before + 15 })
+        try #require(try runVigil(["camera", "disable", "walk", "--state-dir", setup.state.path]).status == 0)
+        #expect(await waitUntil(timeout: 10) { Self.status(running, "walk")?.connection == .stopped })
         _ = try await running.stop()
     }
 }

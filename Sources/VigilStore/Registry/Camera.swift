@@ -82,17 +82,6 @@ public struct Camera: Sendable, Equatable, Codable {
         self.createdAt = createdAt
         self.updatedAt = updatedAt
     }
-
-    /// Whether two records describe the same camera setup (ignoring timestamps): the daemon restarts
-    /// a camera's worker only when this changes.
-    public func hasSameSetup(as other: Camera) -> Bool {
-        var mine = self, theirs = other
-        mine.createdAt = .distantPast
-        mine.updatedAt = .distantPast
-        theirs.createdAt = .distantPast
-        theirs.updatedAt = .distantPast
-        return mine == theirs
-    }
 }
 
 extension Camera {
