@@ -8,6 +8,7 @@ import VigilDaemon
 import VigilDetector
 import VigilIngest
 import VigilPipeline
+import VigilSQLite
 import VigilStore
 import VigilTestSupport
 
