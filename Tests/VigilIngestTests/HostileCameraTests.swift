@@ -3,6 +3,7 @@ import Logging
 import Testing
 import VigilIngest
 import VigilTestSupport
+import VigilTesting
 
 @Suite("hostile cameras and bad links: bounded by the shim, measured by the feed", .serialized)
 struct HostileCameraTests {

@@ -3,6 +3,7 @@ import Testing
 import VigilDetector
 import VigilStore
 import VigilTestSupport
+import VigilTesting
 
 @Suite("the alert log and vigil alerts tail")
 struct AlertLogTests {
@@ -102,8 +103,8 @@ struct AlertLogTests {
         let state = try TestState()
         try FileManager.default.createDirectory(atPath: state.path, withIntermediateDirectories: true)
         try writeLog([Self.fixed[0]], to: state.alertLog)
-        let follower = try RunningProcess(vigilExecutable, ["alerts", "tail", "-f", "--json", "--alert-log", state.alertLog.path])
-        #expect(await waitUntil(timeout: 10) { follower.stdoutText.split(separator: "\n").count == 1 })
+        let follower = try TestProcess(vigilExecutable, ["alerts", "tail", "-f", "--json", "--alert-log", state.alertLog.path])
+        #expect(await eventually(within: 10) { follower.stdoutText.split(separator: "\n").count == 1 })
         let handle = try FileHandle(forWritingTo: state.alertLog)
         try handle.seekToEnd()
         try handle.write(contentsOf: Data(Self.fixed[1].jsonLine().utf8))
@@ -111,10 +112,10 @@ struct AlertLogTests {
         #expect(follower.stdoutText.split(separator: "\n").count == 1, "a line without its newline was printed")
         try handle.write(contentsOf: Data("\n".utf8))
         try handle.close()
-        #expect(await waitUntil(timeout: 5) { follower.stdoutText.split(separator: "\n").count == 2 })
+        #expect(await eventually(within: 5) { follower.stdoutText.split(separator: "\n").count == 2 })
         try FileManager.default.moveItem(at: state.alertLog, to: state.alertLog.appendingPathExtension("1"))
         try writeLog([Self.fixed[2]], to: state.alertLog)
-        #expect(await waitUntil(timeout: 5) { follower.stdoutText.split(separator: "\n").count == 3 })
+        #expect(await eventually(within: 5) { follower.stdoutText.split(separator: "\n").count == 3 })
         #expect(follower.stdoutText == Self.fixed[0...2].map { $0.jsonLine() + "\n" }.joined())
         follower.kill()
     }
@@ -130,7 +131,7 @@ struct AlertLogTests {
         let torn = String(second.jsonLine().prefix(40))
         try writeLog([first], to: state.alertLog, extra: torn)
         let reporter = try state.startReporter()
-        #expect(await waitUntil(timeout: 10) { state.logLines().count >= 3 })
+        #expect(await eventually(within: 10) { state.logLines().count >= 3 })
         reporter.send(SIGTERM)
         #expect(await reporter.waitForExit(timeout: 10) == 0)
         #expect(try state.logAlerts() == [first, second, third])
@@ -144,14 +145,14 @@ struct AlertLogTests {
         let reporter = try state.startReporter()
         let before = TestAlerts.health("a")
         #expect(try queue.enqueue(before) == .enqueued)
-        #expect(await waitUntil(timeout: 10) { state.logLines().count == 1 })
+        #expect(await eventually(within: 10) { state.logLines().count == 1 })
         let rotated = state.alertLog.appendingPathExtension("1")
         try FileManager.default.moveItem(at: state.alertLog, to: rotated)
         reporter.send(SIGHUP)
-        #expect(await waitUntil(timeout: 10) { reporter.stderrText.contains("reopened the alert log") })
+        #expect(await eventually(within: 10) { reporter.stderrText.contains("reopened the alert log") })
         let after = TestAlerts.health("b")
         #expect(try queue.enqueue(after) == .enqueued)
-        #expect(await waitUntil(timeout: 10) { state.logLines().count == 1 })
+        #expect(await eventually(within: 10) { state.logLines().count == 1 })
         reporter.send(SIGTERM)
         #expect(await reporter.waitForExit(timeout: 10) == 0)
         queue.close()
@@ -170,9 +171,9 @@ struct AlertLogTests {
         queue.close()
         var environment = ProcessInfo.processInfo.environment
         environment["LOGS_DIRECTORY"] = logs
-        let reporter = try RunningProcess(vigilExecutable, ["report", "--state-dir", state.path], environment: environment)
+        let reporter = try TestProcess(vigilExecutable, ["report", "--state-dir", state.path], environment: environment)
         let path = logs + "/alerts.jsonl"
-        #expect(await waitUntil(timeout: 10) {
+        #expect(await eventually(within: 10) {
             (try? unchained(String(contentsOfFile: path, encoding: .utf8).split(separator: "\n"))) == [alert]
         })
         reporter.send(SIGINT)
@@ -200,7 +201,7 @@ struct AlertLogTests {
             let path = state.root.path + "/" + name
             if let content { try Data(content.utf8).write(to: URL(fileURLWithPath: path)) }
             let before = try Data(contentsOf: URL(fileURLWithPath: path))
-            let reporter = try RunningProcess(vigilExecutable, ["report", "--state-dir", state.path, "--alert-log", path])
+            let reporter = try TestProcess(vigilExecutable, ["report", "--state-dir", state.path, "--alert-log", path])
             let status = await reporter.waitForExit(timeout: 20)
             if status == nil { reporter.kill() }
             #expect(status == 1, "\(name): \(reporter.stderrText)")
@@ -208,7 +209,7 @@ struct AlertLogTests {
             #expect(reporter.stderrText.split(separator: "\n").count == 1, "\(reporter.stderrText)")
             #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before, "\(name) was changed")
         }
-        let daemon = try RunningProcess(vigilExecutable, ["run", "--state-dir", state.path, "--alert-log", link])
+        let daemon = try TestProcess(vigilExecutable, ["run", "--state-dir", state.path, "--alert-log", link])
         let status = await daemon.waitForExit(timeout: 30)
         if status == nil { daemon.kill() }
         #expect(status == 1)
@@ -226,7 +227,7 @@ struct AlertLogTests {
         queue.close()
         try writeLog([], to: state.alertLog, extra: String(alert.jsonLine().prefix(30)))
         let reporter = try state.startReporter()
-        #expect(await waitUntil(timeout: 10) { (try? state.logAlerts()) == [alert] })
+        #expect(await eventually(within: 10) { (try? state.logAlerts()) == [alert] })
         reporter.send(SIGTERM)
         #expect(await reporter.waitForExit(timeout: 10) == 0)
         #expect(try state.logAlerts() == [alert])

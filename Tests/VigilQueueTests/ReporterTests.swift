@@ -3,6 +3,7 @@ import Testing
 import VigilReporter
 import VigilStore
 import VigilTestSupport
+import VigilTesting
 
 @Suite("Reporter as a long-running component")
 struct ReporterTests {
@@ -17,7 +18,7 @@ struct ReporterTests {
         let first = TestAlerts.health("a")
         #expect(try queue.enqueue(first) == .enqueued)
         // The status counts an alert once its batch is written and synced, just after the line appears.
-        #expect(await waitUntil(timeout: 120) { reporter.status().first?.delivered == 1 })
+        #expect(await eventually(within: 120) { reporter.status().first?.delivered == 1 })
         #expect(state.logLines().count == 1)
         #expect(reporter.status().map(\.name) == ["log"])
         let second = TestAlerts.started("b")

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import VigilStore
 import VigilTestSupport
+import VigilTesting
 
 /// Hostile and careless input to the registry commands (issue 12), through the real `vigil` binary.
 @Suite("registry input from a bad day")

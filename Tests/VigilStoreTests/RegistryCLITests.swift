@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import VigilStore
 import VigilTestSupport
+import VigilTesting
 
 /// A state directory with a camera registry, driven through the real `vigil` binary.
 final class RegistryFixture {

@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 import VigilStore
 import VigilTestSupport
+import VigilTesting
 
 @Suite("credentials never leave the registry", .serialized)
 struct SecretLeakTests {
