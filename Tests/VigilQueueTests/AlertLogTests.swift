@@ -108,7 +108,11 @@ struct AlertLogTests {
         let handle = try FileHandle(forWritingTo: state.alertLog)
         try handle.seekToEnd()
         try handle.write(contentsOf: Data(Self.fixed[1].jsonLine().utf8))
-        try await Task.sleep(for: .milliseconds(500))
+        // Once the follower has read past the torn line (its read position in the file says so), it
+        // must still have printed only the first.
+        let size = try handle.offset()
+        #expect(await eventually(within: 5) { (follower.readPosition(inFileAt: state.alertLog.path) ?? 0) >= size },
+                "the follower never read the torn line")
         #expect(follower.stdoutText.split(separator: "\n").count == 1, "a line without its newline was printed")
         try handle.write(contentsOf: Data("\n".utf8))
         try handle.close()
