@@ -16,13 +16,13 @@ public final class CameraRegistry: Sendable {
         do {
             try directory.prepare()
         } catch {
-            throw RegistryError(error.description)
+            throw RegistryError(.cannotOpen, error.description)
         }
         do {
             pool = try SQLiteFile.openPool(at: directory.file(Self.fileName), label: "registry")
             try Self.migrator.migrate(pool)
         } catch {
-            throw RegistryError("cannot open registry \(directory.file(Self.fileName).path): \(error)")
+            throw RegistryError(.cannotOpen, "cannot open registry \(directory.file(Self.fileName).path): \(error)")
         }
     }
 
@@ -33,7 +33,7 @@ public final class CameraRegistry: Sendable {
     public init(readingFrom directory: StateDirectory) throws(RegistryError) {
         let file = directory.file(Self.fileName)
         guard FileManager.default.fileExists(atPath: file.path) else {
-            throw RegistryError("no registry at \(file.path), and the state directory is not writable; "
+            throw RegistryError(.notFound, "no registry at \(file.path), and the state directory is not writable; "
                                 + "pass --state-dir DIR")
         }
         var configuration = Configuration()
@@ -46,7 +46,7 @@ public final class CameraRegistry: Sendable {
                                     configuration: configuration)
             _ = try pool.read { db in try Camera.fetchCount(db) }
         } catch {
-            throw RegistryError("cannot read registry \(file.path): \(error)")
+            throw RegistryError(.cannotOpen, "cannot read registry \(file.path): \(error)")
         }
     }
 
@@ -135,7 +135,7 @@ public final class CameraRegistry: Sendable {
         try write { db in
             for entry in entries {
                 if try Camera.exists(db, key: entry.camera.id) {
-                    throw RegistryError("camera '\(entry.camera.id)' already exists; use 'vigil camera update'")
+                    throw RegistryError(.duplicateCamera, "camera '\(entry.camera.id)' already exists; use 'vigil camera update'")
                 }
                 try entry.camera.insert(db)
                 if let credentials = entry.credentials {
@@ -189,24 +189,44 @@ public final class CameraRegistry: Sendable {
     }
 }
 
-/// A registry operation that failed; `description` is one line naming the camera or field.
+/// A registry operation that failed; `description` is one line naming the camera or field, for
+/// people; `code` is for programs. New codes may be added: switch with a `default`.
 public struct RegistryError: Error, CustomStringConvertible, Equatable {
+    /// The kind of failure.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        public let description: String
+
+        /// The state directory or the registry database cannot be opened, created or migrated.
+        public static let cannotOpen = Code(description: "cannot open")
+        /// There is no registry to read (read-only access never creates one).
+        public static let notFound = Code(description: "not found")
+        /// No camera has the id given.
+        public static let unknownCamera = Code(description: "unknown camera")
+        /// A camera with the id given already exists.
+        public static let duplicateCamera = Code(description: "duplicate camera")
+        /// SQLite failed (disk full, I/O error, locked...), or the database gave back what Vigil
+        /// cannot use.
+        public static let database = Code(description: "database")
+    }
+
+    public let code: Code
     public let description: String
 
-    public init(_ description: String) {
+    public init(_ code: Code, _ description: String) {
+        self.code = code
         self.description = description
     }
 
     static func unknownCamera(_ id: String) -> RegistryError {
-        RegistryError("no camera '\(TextFile.quoted(id))'; 'vigil camera list' shows the registered ones")
+        RegistryError(.unknownCamera, "no camera '\(TextFile.quoted(id))'; 'vigil camera list' shows the registered ones")
     }
 
     static func wrapping(_ error: any Error) -> RegistryError {
         if let registryError = error as? RegistryError { return registryError }
         if let databaseError = error as? DatabaseError {
-            return RegistryError("registry database error: \(databaseError.message ?? "\(databaseError.resultCode)")")
+            return RegistryError(.database, "registry database error: \(databaseError.message ?? "\(databaseError.resultCode)")")
         }
-        return RegistryError("registry error: \(error)")
+        return RegistryError(.database, "registry error: \(error)")
     }
 }
 
