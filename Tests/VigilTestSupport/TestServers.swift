@@ -143,11 +143,11 @@ public final class HostileRTSPServer: @unchecked Sendable {
     /// `rtsp://127.0.0.1:PORT/cam`.
     public var url: String { "rtsp://127.0.0.1:\(port)/cam" }
 
-    /// Connections accepted and bytes of SDP sent so far.
-    public func counts() throws -> (connections: Int, sdpBytes: Int) {
+    /// Connections accepted, bytes of SDP sent and connections ended so far.
+    public func counts() throws -> (connections: Int, sdpBytes: Int, closed: Int) {
         let fields = try process.command("count").split(separator: " ").compactMap { Int($0) }
-        guard fields.count == 2 else { throw SupportError("bad count answer") }
-        return (fields[0], fields[1])
+        guard fields.count == 3 else { throw SupportError("bad count answer") }
+        return (fields[0], fields[1], fields[2])
     }
 }
 
