@@ -111,9 +111,10 @@ struct DaemonTests {
         let proxy = try TCPFaultProxy(target: server.port)
         let setup = try DaemonSetup()
         try setup.addCamera("proxied", url: server.url("cam", port: proxy.port))
-        let daemon = try setup.start()
-        #expect(await eventually(within: 15) { daemon.log.contains("camera=proxied connected") })
-        try await Task.sleep(for: .seconds(1))
+        let notify = try NotifySocket(directory: setup.files)
+        let daemon = try setup.start(environment: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "2000000"])
+        // Frames flow (the worker is streaming) before the link stalls.
+        #expect(await notify.waitFor(timeout: 15) { $0.hasPrefix("STATUS=1/1 cameras streaming") }, "\(daemon.log)")
         try proxy.stall()
         let stalledAt = Date()
         let detected = await eventually(within: 10) { daemon.log.contains("stalled: no data within the read deadline") }
