@@ -8,11 +8,8 @@ import VigilPipeline
 public struct FakeFrameSource {
     public var scene: SyntheticScene
     public let framesPerSecond: Double
-    /// Frames produced so far; the next frame's presentation time is `frameIndex / framesPerSecond`
-    /// plus `timeOffset`.
+    /// Frames produced so far; the next frame's presentation time is `frameIndex / framesPerSecond`.
     public private(set) var frameIndex = 0
-    /// Added to every presentation time from now on (a camera whose clock jumps).
-    public var timeOffset = 0.0
 
     public init(width: Int = 640, height: Int = 360, framesPerSecond: Double = 15) {
         scene = SyntheticScene(width: width, height: height)
@@ -20,7 +17,7 @@ public struct FakeFrameSource {
     }
 
     /// The presentation time the next frame will carry.
-    public var nextPresentationTime: Double { Double(frameIndex) / framesPerSecond + timeOffset }
+    public var nextPresentationTime: Double { Double(frameIndex) / framesPerSecond }
 
     /// Renders the next picture with `patches` on the background and passes it to `analyzer`;
     /// `isCorrupt` marks it as a picture the decoder flagged as damaged. Returns the analyzer's output.

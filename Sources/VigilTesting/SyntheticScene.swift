@@ -32,7 +32,7 @@ public struct SyntheticScene: Sendable {
     }
 
     /// The next value of the seeded noise, in -3...4.
-    public mutating func noise() -> Int {
+    private mutating func noise() -> Int {
         seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
         return Int(seed >> 61) - 3
     }
