@@ -21,10 +21,7 @@ public final class DaemonProcess: Sendable {
 
     /// The alerts in the alert log, parsed; only those of `kind` and `camera` when given.
     public func alerts(kind: String? = nil, camera: String? = nil) -> [[String: Any]] {
-        guard let text = try? String(contentsOfFile: alertLogPath, encoding: .utf8) else { return [] }
-        return text.split(separator: "\n").compactMap {
-            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
-        }.filter {
+        readAlertLog(alertLogPath).filter {
             (kind == nil || $0["kind"] as? String == kind) && (camera == nil || $0["camera"] as? String == camera)
         }
     }
@@ -58,5 +55,13 @@ public final class DaemonProcess: Sendable {
     /// Resident memory in kB and open file descriptors, from /proc.
     public func resources() -> (rssKB: Int, fileDescriptors: Int) {
         process.resources()
+    }
+}
+
+/// Every alert in the alert log at `path`, parsed (none when there is no log yet).
+public func readAlertLog(_ path: String) -> [[String: Any]] {
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
+    return text.split(separator: "\n").compactMap {
+        try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
     }
 }
