@@ -142,20 +142,28 @@ let package = Package(
                           swiftSettings: strictSettings),
         .executableTarget(name: "FuzzRedactor", dependencies: ["FuzzSupport", "VigilIngest"], path: "fuzz/redactor",
                           swiftSettings: strictSettings),
+        // What tests need to drive Vigil: one poller, one process wrapper, a manual clock, a camera
+        // without FFmpeg, a stand-in for systemd's notify socket. Used only by tests.
+        .target(
+            name: "VigilTesting",
+            dependencies: ["VigilDetector", "VigilIngest", "VigilPipeline"],
+            swiftSettings: strictSettings
+        ),
+        // The project's fixtures and test servers (RTSP, fault proxy, webhook) and `vigil run` as a process.
         .target(
             name: "VigilTestSupport",
-            dependencies: ["VigilIngest", "VigilPipeline", "VigilStore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["VigilIngest", "VigilPipeline", "VigilStore", "VigilTesting", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Tests/VigilTestSupport",
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "VigilDetectorTests",
-            dependencies: ["VigilDetector", "CVigilKernels", "VigilTestSupport"],
+            dependencies: ["VigilDetector", "CVigilKernels", "VigilPipeline", "VigilIngest", "VigilTestSupport", "VigilTesting"],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "VigilIngestTests",
-            dependencies: ["VigilIngest", "VigilDetector", "VigilTestSupport"],
+            dependencies: ["VigilIngest", "VigilDetector", "VigilTestSupport", "VigilTesting"],
             swiftSettings: strictSettings
         ),
         // A producer for the queue's crash tests, SIGKILLed by them at random moments.
@@ -168,7 +176,7 @@ let package = Package(
         .testTarget(
             name: "VigilQueueTests",
             dependencies: [
-                "VigilStore", "VigilSQLite", "VigilReporter", "VigilDetector", "VigilTestSupport", "QueueTorture", "vigil",
+                "VigilStore", "VigilSQLite", "VigilReporter", "VigilDetector", "VigilTestSupport", "VigilTesting", "QueueTorture", "vigil",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
             ],
@@ -176,14 +184,14 @@ let package = Package(
         ),
         .testTarget(
             name: "VigilStoreTests",
-            dependencies: ["vigil", "VigilStore", "VigilSQLite", "VigilTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["vigil", "VigilStore", "VigilSQLite", "VigilTestSupport", "VigilTesting", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "VigilDaemonTests",
             dependencies: [
                 "VigilDaemon", "VigilPipeline", "VigilIngest", "VigilStore", "VigilSQLite", "VigilDetector", "VigilReporter",
-                "VigilTestSupport",
+                "VigilTestSupport", "VigilTesting",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
@@ -192,7 +200,7 @@ let package = Package(
         ),
         .testTarget(
             name: "VigilCLITests",
-            dependencies: ["vigil", "VigilPipeline", "VigilDetector", "VigilIngest", "VigilTestSupport"],
+            dependencies: ["vigil", "VigilPipeline", "VigilDetector", "VigilIngest", "VigilTestSupport", "VigilTesting"],
             swiftSettings: strictSettings
         ),
     ]

@@ -52,12 +52,12 @@ struct ExecSink: HookSink {
             }?.terminate()
         }
         let ended = try result.get()
-        if ended.timedOut { throw DeliveryError("killed after the \(timeout) s timeout") }
+        if ended.timedOut { throw DeliveryError(.timedOut, "killed after the \(timeout) s timeout") }
         // The wait status: the low 7 bits are the signal that ended the command, else 0 and the exit code above.
         let signal = ended.status & 0x7F
-        if signal != 0 { throw DeliveryError("killed by signal \(signal)") }
+        if signal != 0 { throw DeliveryError(.commandFailed, "killed by signal \(signal)") }
         let code = (ended.status >> 8) & 0xFF
-        guard code == 0 else { throw DeliveryError("exited with status \(code)") }
+        guard code == 0 else { throw DeliveryError(.commandFailed, "exited with status \(code)") }
     }
 }
 
@@ -69,7 +69,7 @@ private struct ChildProcess: Sendable {
 
     init(shellCommand: String, environment: [String: String]) throws(DeliveryError) {
         var input: [Int32] = [0, 0]
-        guard pipe(&input) == 0 else { throw DeliveryError("cannot create a pipe: \(String(cString: strerror(errno)))") }
+        guard pipe(&input) == 0 else { throw DeliveryError(.cannotRun, "cannot create a pipe: \(String(cString: strerror(errno)))") }
         defer { close(input[0]) }
         _ = fcntl(input[1], F_SETFD, FD_CLOEXEC)
         var actions = posix_spawn_file_actions_t()
@@ -99,7 +99,7 @@ private struct ChildProcess: Sendable {
         let result = posix_spawn(&pid, "/bin/sh", &actions, &attributes, arguments, variables)
         guard result == 0 else {
             close(input[1])
-            throw DeliveryError("cannot run /bin/sh: \(String(cString: strerror(result)))")
+            throw DeliveryError(.cannotRun, "cannot run /bin/sh: \(String(cString: strerror(result)))")
         }
         self.pid = pid
         stdin = input[1]

@@ -21,13 +21,13 @@ public final class CameraRegistry: Sendable {
         do {
             try directory.prepare()
         } catch {
-            throw RegistryError(error.description)
+            throw RegistryError(.cannotOpen, error.description)
         }
         do {
             pool = try SQLiteFile.openPool(at: directory.file(Self.fileName), label: "registry")
             try Self.migrator.migrate(pool)
         } catch {
-            throw RegistryError("cannot open registry \(directory.file(Self.fileName).path): \(error)")
+            throw RegistryError(.cannotOpen, "cannot open registry \(directory.file(Self.fileName).path): \(error)")
         }
     }
 
@@ -38,7 +38,7 @@ public final class CameraRegistry: Sendable {
     public init(readingFrom directory: StateDirectory) throws(RegistryError) {
         let file = directory.file(Self.fileName)
         guard FileManager.default.fileExists(atPath: file.path) else {
-            throw RegistryError("no registry at \(file.path), and the state directory is not writable; "
+            throw RegistryError(.notFound, "no registry at \(file.path), and the state directory is not writable; "
                                 + "pass --state-dir DIR")
         }
         var configuration = Configuration()
@@ -51,7 +51,7 @@ public final class CameraRegistry: Sendable {
                                     configuration: configuration)
             _ = try pool.read { db in try Camera.fetchCount(db) }
         } catch {
-            throw RegistryError("cannot read registry \(file.path): \(error)")
+            throw RegistryError(.cannotOpen, "cannot read registry \(file.path): \(error)")
         }
     }
 
@@ -163,7 +163,7 @@ public final class CameraRegistry: Sendable {
         try write { db in
             for entry in entries {
                 if try Camera.exists(db, key: entry.camera.id) {
-                    throw RegistryError("camera '\(entry.camera.id)' already exists; use 'vigil camera update'")
+                    throw RegistryError(.duplicateCamera, "camera '\(entry.camera.id)' already exists; use 'vigil camera update'")
                 }
                 try entry.camera.insert(db)
                 if let credentials = entry.credentials {
@@ -248,9 +248,9 @@ extension RegistryError {
     static func wrapping(_ error: any Error) -> RegistryError {
         if let registryError = error as? RegistryError { return registryError }
         if let databaseError = error as? DatabaseError {
-            return RegistryError("registry database error: \(databaseError.message ?? "\(databaseError.resultCode)")")
+            return RegistryError(.database, "registry database error: \(databaseError.message ?? "\(databaseError.resultCode)")")
         }
-        return RegistryError("registry error: \(error)")
+        return RegistryError(.database, "registry error: \(error)")
     }
 }
 

@@ -3,6 +3,7 @@ import Testing
 import VigilDetector
 import VigilPipeline
 import VigilTestSupport
+import VigilTesting
 
 @Suite("manual pages")
 struct ManualTests {

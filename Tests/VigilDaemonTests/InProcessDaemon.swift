@@ -7,6 +7,7 @@ import VigilPipeline
 import VigilReporter
 import VigilStore
 import VigilTestSupport
+import VigilTesting
 
 /// A `Daemon` run in-process on a `DaemonSetup`'s state directory and config, its log kept in memory.
 final class InProcessDaemon: @unchecked Sendable {

@@ -3,6 +3,7 @@ import Testing
 import VigilDaemon
 import VigilPipeline
 import VigilTestSupport
+import VigilTesting
 
 @Suite("Daemon: composed in VigilDaemon and run in-process")
 struct InProcessDaemonTests {
@@ -11,7 +12,7 @@ struct InProcessDaemonTests {
         let setup = try DaemonSetup()
         try setup.addCamera("walk", url: Fixtures.path("one_crossing.mp4"))
         let running = try InProcessDaemon(setup: setup)
-        let ended = await waitUntil(timeout: 30) { !running.alerts(kind: "motion_ended", camera: "walk").isEmpty }
+        let ended = await eventually(within: 30) { !running.alerts(kind: "motion_ended", camera: "walk").isEmpty }
         #expect(ended, "no motion_ended: \(running.log)")
         let seconds = try await running.stop()
         #expect(seconds < 5, "the graceful shutdown took \(seconds) s")
@@ -37,7 +38,7 @@ extension InProcessDaemonTests {
         let notify = try NotifySocket(directory: setup.files)
         let running = try InProcessDaemon(setup: setup, notifier: SystemdNotifier(
             environment: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "2000000"]))
-        #expect(await waitUntil(timeout: 30) { Self.status(running, "walk")?.lastAlert?.kind == "motion_ended" },
+        #expect(await eventually(within: 30) { Self.status(running, "walk")?.lastAlert?.kind == "motion_ended" },
                 "\(running.log)")
         let walk = try #require(Self.status(running, "walk"))
         print("board after the first crossing: \(walk.frames) frames, \(walk.packets) packets, "
@@ -48,10 +49,10 @@ extension InProcessDaemonTests {
         #expect(walk.width == 640 && walk.height == 360)
         #expect(walk.lastAlert?.id == running.alerts(kind: "motion_ended", camera: "walk").last?["id"] as? String)
         #expect(Self.status(running, "off")?.connection == .stopped)
-        #expect(await waitUntil(timeout: 5) { running.board.snapshot().sinks.map(\.name) == ["log"] })
-        #expect(await waitUntil(timeout: 5) { running.board.snapshot().sinks.first?.backlog == 0 })
-        #expect(notify.waitFor { $0 == "STATUS=1/1 cameras streaming" }, "\(notify.messages)")
-        #expect(notify.waitFor { $0 == "WATCHDOG=1" })
+        #expect(await eventually(within: 5) { running.board.snapshot().sinks.map(\.name) == ["log"] })
+        #expect(await eventually(within: 5) { running.board.snapshot().sinks.first?.backlog == 0 })
+        #expect(await notify.waitFor { $0 == "STATUS=1/1 cameras streaming" }, "\(notify.messages)")
+        #expect(await notify.waitFor { $0 == "WATCHDOG=1" })
         _ = try await running.stop()
         #expect(Self.status(running, "walk")?.connection == .stopped)
     }
@@ -61,21 +62,21 @@ extension InProcessDaemonTests {
         let setup = try DaemonSetup()
         try setup.addCamera("walk", url: Fixtures.path("one_crossing.mp4"))
         let running = try InProcessDaemon(setup: setup)
-        #expect(await waitUntil(timeout: 15) { (Self.status(running, "walk")?.frames ?? 0) >= 30 }, "\(running.log)")
+        #expect(await eventually(within: 15) { (Self.status(running, "walk")?.frames ?? 0) >= 30 }, "\(running.log)")
         let renamed = try runVigil(["camera", "update", "walk", "--name", "Grote Markt", "--purpose", "traffic",
                                     "--state-dir", setup.state.path])
         try #require(renamed.status == 0, "\(renamed.stderrText)")
-        #expect(await waitUntil(timeout: 10) { Self.status(running, "walk")?.name == "Grote Markt" })
+        #expect(await eventually(within: 10) { Self.status(running, "walk")?.name == "Grote Markt" })
         #expect(running.workersStarted("walk") == 1, "\(running.log)")
         let moved = try runVigil(["camera", "update", "walk", "--url", Fixtures.path("dark.mp4"),
                                   "--state-dir", setup.state.path])
         try #require(moved.status == 0, "\(moved.stderrText)")
-        #expect(await waitUntil(timeout: 10) { running.workersStarted("walk") == 2 }, "\(running.log)")
+        #expect(await eventually(within: 10) { running.workersStarted("walk") == 2 }, "\(running.log)")
         let before = Self.status(running, "walk")?.frames ?? 0
         #expect(before >= 30, "the restart reset the counters")
-        #expect(await waitUntil(timeout: 10) { (Self.status(running, "walk")?.frames ?? 0) > before + 15 })
+        #expect(await eventually(within: 10) { (Self.status(running, "walk")?.frames ?? 0) > before + 15 })
         try #require(try runVigil(["camera", "disable", "walk", "--state-dir", setup.state.path]).status == 0)
-        #expect(await waitUntil(timeout: 10) { Self.status(running, "walk")?.connection == .stopped })
+        #expect(await eventually(within: 10) { Self.status(running, "walk")?.connection == .stopped })
         _ = try await running.stop()
     }
 }

@@ -1,13 +1,13 @@
 import Foundation
 import InMemoryLogging
 import Logging
-import Synchronization
 import Testing
 import VigilDaemon
 import VigilDetector
 import VigilSQLite
 import VigilStore
 import VigilTestSupport
+import VigilTesting
 
 @Suite("motion floods and storms in the daemon's alert path")
 struct MotionFloodTests {
@@ -16,15 +16,15 @@ struct MotionFloodTests {
         let directory: TemporaryDirectory
         let queue: AlertQueue
         let logs = InMemoryLogHandler()
-        let clock = TestClock()
+        let clock = ManualClock()
         let bridge: AlertBridge
         var now: Date { clock.now }
 
         init(limit: Int) throws {
             directory = try TemporaryDirectory()
             queue = try AlertQueue(directory: StateDirectory(option: directory.path), access: [.produce, .deliver])
-            let logs = self.logs, clock = self.clock
-            bridge = AlertBridge(queue: queue, motionEventsPerMinute: { limit }, clock: { clock.now },
+            let logs = self.logs
+            bridge = AlertBridge(queue: queue, motionEventsPerMinute: { limit }, clock: clock.read,
                                  logger: Logger(label: "vigil") { _ in logs })
         }
 
@@ -48,13 +48,6 @@ struct MotionFloodTests {
         func logLines(containing text: String) -> [String] {
             logs.entries.map { "\($0.message)" }.filter { $0.contains(text) }
         }
-    }
-
-    /// A clock that moves only when told.
-    final class TestClock: Sendable {
-        private let time = Mutex(Date(timeIntervalSince1970: 1_800_000_000))
-        var now: Date { time.withLock { $0 } }
-        func advance(_ seconds: Double) { time.withLock { $0 = $0.addingTimeInterval(seconds) } }
     }
 
     static func camera(_ id: String, in municipality: String = "Gent") -> Camera {

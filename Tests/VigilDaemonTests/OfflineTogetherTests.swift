@@ -44,7 +44,7 @@ struct OfflineTogetherTests {
         let started = ContinuousClock.now
 
         // One after another they would take `cameras` enqueue timeouts (30 s); together, about one.
-        let together = await waitUntil(timeout: 2 + 2 * enqueueTimeout) { queue.status().held >= cameras }
+        let together = await eventually(within: 2 + 2 * enqueueTimeout) { queue.status().held >= cameras }
         print("\(queue.status().held) of \(cameras) offline reports against a locked queue handed over after \(ContinuousClock.now - started)")
         #expect(together, "only \(queue.status().held) of \(cameras) offline reports handed over")
 

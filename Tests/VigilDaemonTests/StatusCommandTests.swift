@@ -2,19 +2,20 @@ import Foundation
 import Testing
 import VigilPipeline
 import VigilTestSupport
+import VigilTesting
 
 @Suite("vigil status: what a running daemon does, from status.json")
 struct StatusCommandTests {
     @Test("vigil status shows a running daemon's file camera and its sink; --json gives the board; stopped it says not running")
-    func againstARunningDaemon() throws {
+    func againstARunningDaemon() async throws {
         let setup = try DaemonSetup()
         let clip = Fixtures.path("one_crossing.mp4")
         try setup.addCamera("walk", url: clip)
         let daemon = try setup.start()
         let statusPath = setup.state.path + "/status.json"
-        #expect(daemon.wait(timeout: 30) {
+        #expect(await eventually(within: 30) {
             ((try? String(contentsOfFile: statusPath, encoding: .utf8)) ?? "").contains("\"lastAlert\"")
-        } != nil, "\(daemon.log)")
+        }, "\(daemon.log)")
         let attributes = try FileManager.default.attributesOfItem(atPath: statusPath)
         #expect((attributes[.posixPermissions] as? Int) == 0o644)
         let text = try runVigil(["status", "--state-dir", setup.state.path])
@@ -30,7 +31,7 @@ struct StatusCommandTests {
         let snapshot = try StatusFile.decode(Data(json.stdoutText.utf8))
         #expect(snapshot.cameras.map(\.id) == ["walk"] && snapshot.cameras[0].frames > 0)
         #expect(!json.stdoutText.contains(clip), "the status file holds the camera's URL")
-        #expect(daemon.terminate() == 0)
+        #expect(await daemon.terminate()?.status == 0)
         let stopped = try runVigil(["status", "--state-dir", setup.state.path])
         #expect(stopped.status == 3)
         #expect(stopped.stderrText.hasPrefix("vigil: vigil is not running (stopped"), "\(stopped.stderrText)")

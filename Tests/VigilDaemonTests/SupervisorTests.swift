@@ -129,7 +129,7 @@ struct SupervisorTests {
         try bench.start(sink: { _, _, event in
             if case .healthStarted = event { gate.hold() }
         })
-        #expect(await waitUntil(timeout: 20) { gate.held == 2 }, "\(bench.log)")
+        #expect(await eventually(within: 20) { gate.held == 2 }, "\(bench.log)")
         let seconds = try await bench.stop()
         print("two hung workers: the supervisor stopped in \(String(format: "%.2f", seconds)) s")
         #expect(seconds < 4.5, "stopping took \(seconds) s")
@@ -148,19 +148,19 @@ struct SupervisorTests {
             record.add(camera, worker, event)
             if case .healthStarted = event { gate.hold() }
         })
-        #expect(await waitUntil(timeout: 20) { gate.held == 1 }, "\(bench.log)")
+        #expect(await eventually(within: 20) { gate.held == 1 }, "\(bench.log)")
         // A new stream restarts the worker; the old one is stuck in its report.
         let update = try runVigil(["camera", "update", "cam", "--url", Fixtures.path("covered.mp4"),
                                    "--state-dir", setup.state.path])
         try #require(update.status == 0, "\(update.stderrText)")
-        #expect(await waitUntil(timeout: 10) { bench.count("did not stop within") >= 1 }, "\(bench.log)")
+        #expect(await eventually(within: 10) { bench.count("did not stop within") >= 1 }, "\(bench.log)")
         #expect(bench.supervisor.stoppingCameras == ["cam"])
         // Several registry polls (1 s) later, still no second worker.
         try await Task.sleep(for: .seconds(3))
         #expect(bench.workersStarted("cam") == 1, "\(bench.log)")
         #expect(bench.supervisor.states["cam"] == nil)
         gate.open()
-        #expect(await waitUntil(timeout: 10) { bench.workersStarted("cam") == 2 }, "\(bench.log)")
+        #expect(await eventually(within: 10) { bench.workersStarted("cam") == 2 }, "\(bench.log)")
         #expect(bench.supervisor.stoppingCameras.isEmpty)
         #expect(Set(record.all.map(\.worker)).count <= 2)
         _ = try await bench.stop()
@@ -209,13 +209,13 @@ struct SupervisorTests {
             }
             record.add(camera, worker, event)
         })
-        #expect(await waitUntil(timeout: 15) { bench.supervisor.states["cam"] == .streaming }, "\(bench.log)")
+        #expect(await eventually(within: 15) { bench.supervisor.states["cam"] == .streaming }, "\(bench.log)")
         server.kill()
-        #expect(await waitUntil(timeout: 10) { offlineArrived.load(ordering: .relaxed) }, "\(bench.log)")
+        #expect(await eventually(within: 10) { offlineArrived.load(ordering: .relaxed) }, "\(bench.log)")
         try server.start()
-        #expect(await waitUntil(timeout: 15) { bench.supervisor.states["cam"] == .streaming }, "\(bench.log)")
+        #expect(await eventually(within: 15) { bench.supervisor.states["cam"] == .streaming }, "\(bench.log)")
         gate.open()
-        #expect(await waitUntil(timeout: 10) { record.names(of: "cam").contains("online") }, "\(record.all)")
+        #expect(await eventually(within: 10) { record.names(of: "cam").contains("online") }, "\(record.all)")
         let order = record.names(of: "cam").filter { $0 == "online" || $0.hasPrefix("offline") }
         #expect(order.count == 2 && order.first?.hasPrefix("offline") == true && order.last == "online", "\(order)")
         #expect(bench.board.snapshot().cameras.first?.connection == .streaming)
@@ -239,17 +239,17 @@ struct SupervisorTests {
             [HealthNotifier(notifier: notifier, board: board, logger: logger,
                             isAlive: { supervisor.isMakingProgress() }, queueStatus: { (true, nil) })]
         })
-        #expect(await waitUntil(timeout: 20) { gate.held == 1 }, "\(bench.log)")
+        #expect(await eventually(within: 20) { gate.held == 1 }, "\(bench.log)")
         // No sign of life for open + read deadline + 5 s (7 s): reported offline, asked to stop.
-        #expect(await waitUntil(timeout: 15) { bench.count("camera worker stuck") == 1 }, "\(bench.log)")
+        #expect(await eventually(within: 15) { bench.count("camera worker stuck") == 1 }, "\(bench.log)")
         #expect(record.names(of: "cam").contains { $0.hasPrefix("offline") && $0.contains("stuck") }, "\(record.all)")
         #expect(bench.board.status(of: "cam")?.reconnects == ["stuck": 1])
         let pings = notify.messages.filter { $0 == "WATCHDOG=1" }.count
-        #expect(await waitUntil(timeout: 5) { notify.messages.filter { $0 == "WATCHDOG=1" }.count > pings + 1 },
+        #expect(await eventually(within: 5) { notify.messages.filter { $0 == "WATCHDOG=1" }.count > pings + 1 },
                 "the watchdog stopped for one stuck camera")
         #expect(notify.messages.contains { $0.hasPrefix("STATUS=0/1 cameras streaming, 1 offline") }, "\(notify.messages)")
         gate.open()
-        #expect(await waitUntil(timeout: 10) { bench.workersStarted("cam") == 2 }, "\(bench.log)")
+        #expect(await eventually(within: 10) { bench.workersStarted("cam") == 2 }, "\(bench.log)")
         _ = try await bench.stop()
     }
 }

@@ -3,6 +3,7 @@ import Testing
 import VigilSQLite
 import VigilStore
 import VigilTestSupport
+import VigilTesting
 
 /// The alert log's hash chain, written by a real `vigil report` and checked by `vigil alerts verify`.
 @Suite("tamper-evident alert log")
@@ -16,7 +17,7 @@ struct AlertChainTests {
         }
         queue.close()
         let reporter = try state.startReporter()
-        #expect(await waitUntil(timeout: 20) { state.logLines().count >= expected })
+        #expect(await eventually(within: 20) { state.logLines().count >= expected })
         reporter.send(SIGTERM)
         #expect(await reporter.waitForExit(timeout: 10) == 0)
     }

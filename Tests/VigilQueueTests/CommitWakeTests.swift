@@ -4,6 +4,7 @@ import VigilReporter
 import VigilSQLite
 import VigilStore
 import VigilTestSupport
+import VigilTesting
 
 @Suite("sinks woken by the queue's commits, not by a poll", .timeLimit(.minutes(1)))
 struct CommitWakeTests {
@@ -64,7 +65,7 @@ struct CommitWakeTests {
             sent.append(alert)
             let start = Date()
             #expect(try await queue.enqueue(alert) == .enqueued)
-            #expect(await waitUntil(timeout: 20) { reporter.status().first?.delivered == sent.count },
+            #expect(await eventually(within: 20) { reporter.status().first?.delivered == sent.count },
                     "alert \(sent.count) not delivered: the sinks were not woken by the commit")
             print("commit wake-up: alert \(sent.count) in the log \(Int(Date().timeIntervalSince(start) * 1000)) ms after its enqueue returned")
         }
@@ -86,7 +87,7 @@ struct CommitWakeTests {
         let alert = TestAlerts.health("a")
         #expect(try await producing.enqueue(alert) == .enqueued)
         #expect(delivering.commitCount == 0, "the delivering queue saw no commit of its own")
-        #expect(await waitUntil(timeout: 20) { (try? state.logAlerts()) == [alert] })
+        #expect(await eventually(within: 20) { (try? state.logAlerts()) == [alert] })
         reporter.stop()
         try await running.value
         producing.close()

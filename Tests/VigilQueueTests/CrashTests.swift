@@ -4,6 +4,7 @@ import VigilDetector
 import VigilSQLite
 import VigilStore
 import VigilTestSupport
+import VigilTesting
 
 @Suite("the queue across crashes", .serialized)
 struct CrashTests {
@@ -14,7 +15,7 @@ struct CrashTests {
         var reporter = try state.startReporter()
         var reporterKills = 0
         for _ in 0..<25 {
-            let producer = try RunningProcess(tortureExecutable, ["flood", "--state-dir", state.path, "--record", record])
+            let producer = try TestProcess(tortureExecutable, ["flood", "--state-dir", state.path, "--record", record])
             try await Task.sleep(for: .seconds(Double.random(in: 0.02...0.5)))
             producer.kill()
             if Bool.random() {
@@ -30,7 +31,7 @@ struct CrashTests {
         // The record's last line may be torn by the kill: only whole ids count.
         let committed = Set(try String(contentsOfFile: record, encoding: .utf8).split(separator: "\n")
             .map(String.init).filter(AlertID.isValid))
-        let caughtUp = await waitUntil(timeout: 60) {
+        let caughtUp = await eventually(within: 60) {
             let logged = (try? state.logAlerts()) ?? []
             let ended = Set(logged.filter { $0.kind == .motionEnded }.compactMap(\.event))
             return Set(logged.map(\.id)).isSuperset(of: committed)
@@ -57,8 +58,8 @@ struct CrashTests {
     @Test("a motion event whose producer was killed gets a motion_ended with interrupted: true after restart")
     func crashClosure() async throws {
         let state = try TestState()
-        let producer = try RunningProcess(tortureExecutable, ["open-event", "--state-dir", state.path, "--camera", "door"])
-        #expect(await waitUntil(timeout: 20) { producer.stdoutText.hasPrefix("STARTED ") }, "\(producer.stderrText)")
+        let producer = try TestProcess(tortureExecutable, ["open-event", "--state-dir", state.path, "--camera", "door"])
+        #expect(await eventually(within: 20) { producer.stdoutText.hasPrefix("STARTED ") }, "\(producer.stderrText)")
         let event = String(producer.stdoutText.dropFirst("STARTED ".count).prefix(26))
         producer.kill()
 

@@ -35,7 +35,7 @@ struct PoolResponsivenessTests {
         }
         // All of them are handed over and waiting at once (blocking enqueues would get there two
         // at a time, one timeout apart, and starve this poll of a thread); a new task runs at once.
-        #expect(await waitUntil(timeout: timeout / 2) { queue.status().held == cameras })
+        #expect(await eventually(within: timeout / 2) { queue.status().held == cameras })
         let probe = ContinuousClock.now
         let probeRan = await Task { ContinuousClock.now }.value - probe
         let outcomes = await producing.value

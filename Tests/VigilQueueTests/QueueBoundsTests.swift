@@ -6,6 +6,7 @@ import Testing
 import VigilSQLite
 import VigilStore
 import VigilTestSupport
+import VigilTesting
 
 @Suite("the queue's bounds: full queue, full disk, slow disk, old alerts")
 struct QueueBoundsTests {
@@ -70,7 +71,7 @@ struct QueueBoundsTests {
         _ = try await queue.registerSinks(["log"])
         try await queue.acknowledge(sink: "log", through: stored[21].sequence)
         var yard: Alert?
-        let written = try await waitUntil(timeout: 15) {
+        let written = try await eventually(within: 15) {
             yard = try await queue.alerts(after: stored[21].sequence, limit: 10).first.map { try Alert(jsonLine: $0.line) }
             return yard != nil
         }
@@ -122,7 +123,7 @@ struct QueueBoundsTests {
         first.close()
         // The writer looks for old alerts when it starts, then every max_age / 4 (at most every minute).
         let queue = try state.queue(.produce) { $0.maxAge = 86_400 }
-        #expect(await waitUntil(timeout: 10) { expiredByFirst + queue.status().expired == 1 })
+        #expect(await eventually(within: 10) { expiredByFirst + queue.status().expired == 1 })
         #expect(try await queue.alerts(after: 0, limit: 5).map(\.id) == [health.id, fresh.id])
         queue.close()
     }

@@ -4,6 +4,7 @@ import VigilReporter
 import VigilSQLite
 import VigilStore
 import VigilTestSupport
+import VigilTesting
 
 @Suite("Reporter as a long-running component")
 struct ReporterTests {
@@ -18,7 +19,7 @@ struct ReporterTests {
         let first = TestAlerts.health("a")
         #expect(try await queue.enqueue(first) == .enqueued)
         // The status counts an alert once its batch is written and synced, just after the line appears.
-        #expect(await waitUntil(timeout: 120) { reporter.status().first?.delivered == 1 })
+        #expect(await eventually(within: 120) { reporter.status().first?.delivered == 1 })
         #expect(state.logLines().count == 1)
         #expect(reporter.status().map(\.name) == ["log"])
         let second = TestAlerts.started("b")

@@ -3,6 +3,7 @@ import Testing
 import VigilSQLite
 import VigilStore
 import VigilTestSupport
+import VigilTesting
 
 @Suite("the webhook and exec sinks")
 struct WebhookTests {
@@ -43,9 +44,9 @@ struct WebhookTests {
             sent.append(alert)
         }
         let enqueuedAll = Date()
-        #expect(await waitUntil(timeout: 10) { state.logLines().count >= sent.count })
+        #expect(await eventually(within: 10) { state.logLines().count >= sent.count })
         #expect(try state.logAlerts() == sent)
-        let allArrived = try await waitUntil(timeout: 30) {
+        let allArrived = try await eventually(within: 30) {
             Set(try server.requests().filter { $0.status == 200 }.compactMap(\.key)) == Set(sent.map(\.id))
         }
         #expect(allArrived)
@@ -97,7 +98,7 @@ struct WebhookTests {
         queue.close()
         let reporter = try state.startReporter(["--config", config])
         let reader = try state.queue(.read)
-        #expect(try await waitUntil(timeout: 20) { try reader.deadLetters().count == sent.count })
+        #expect(try await eventually(within: 20) { try reader.deadLetters().count == sent.count })
         reporter.send(SIGTERM)
         #expect(await reporter.waitForExit(timeout: 10) == 0)
         #expect(try state.logAlerts() == sent, "the log got every alert anyway")
@@ -127,7 +128,7 @@ struct WebhookTests {
         queue.close()
         let reporter = try state.startReporter(["--exec", "printf '%s ' \"$VIGIL_ALERT_ID\" >> \(out); cat >> \(out)"])
         let expected = sent.map { "\($0.id) \($0.jsonLine())" }.joined(separator: "\n") + "\n"
-        #expect(await waitUntil(timeout: 10) { (try? String(contentsOfFile: out, encoding: .utf8)) == expected })
+        #expect(await eventually(within: 10) { (try? String(contentsOfFile: out, encoding: .utf8)) == expected })
         reporter.send(SIGTERM)
         #expect(await reporter.waitForExit(timeout: 10) == 0)
     }
@@ -144,7 +145,7 @@ struct WebhookTests {
         let started = Date()
         let reporter = try state.startReporter(["--config", config])
         let reader = try state.queue(.read)
-        #expect(try await waitUntil(timeout: 30) { try !reader.deadLetters().isEmpty })
+        #expect(try await eventually(within: 30) { try !reader.deadLetters().isEmpty })
         let letter = try #require(try reader.deadLetters().first)
         #expect(letter.reason == "killed after the 0.3 s timeout")
         #expect(letter.deadAt.timeIntervalSince(started) < 5, "the reporter gave up only \(letter.deadAt.timeIntervalSince(started)) s after it started")
@@ -168,7 +169,7 @@ struct WebhookTests {
         queue.close()
         let reporter = try state.startReporter(["--config", config])
         let reader = try state.queue(.read)
-        #expect(try await waitUntil(timeout: seconds) { try reader.deadLetters().count == count })
+        #expect(try await eventually(within: seconds) { try reader.deadLetters().count == count })
         reporter.send(SIGTERM)
         #expect(await reporter.waitForExit(timeout: 10) == 0)
         return (try reader.deadLetters(), reporter.stderrText)
@@ -217,7 +218,7 @@ struct WebhookTests {
         queue.close()
         // grep is the shell's child: it shows what the command inherited.
         let reporter = try state.startReporter(["--exec", "grep -E '^Sig(Blk|Ign)' /proc/self/status > \(out).part && mv \(out).part \(out)"])
-        #expect(await waitUntil(timeout: 10) { FileManager.default.fileExists(atPath: out) })
+        #expect(await eventually(within: 10) { FileManager.default.fileExists(atPath: out) })
         reporter.send(SIGTERM)
         #expect(await reporter.waitForExit(timeout: 10) == 0)
         let text = try String(contentsOfFile: out, encoding: .utf8)
@@ -240,7 +241,7 @@ struct WebhookTests {
         queue.close()
         let reporter = try state.startReporter(["--config", config])
         let reader = try state.queue(.read)
-        #expect(try await waitUntil(timeout: 30) { try !reader.deadLetters().isEmpty })
+        #expect(try await eventually(within: 30) { try !reader.deadLetters().isEmpty })
         func survivors() -> [String] {
             let pids = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
             return pids.filter { Int($0) != nil }.compactMap { pid in
@@ -249,7 +250,7 @@ struct WebhookTests {
                 return line.contains("." + marker) ? line : nil
             }
         }
-        #expect(await waitUntil(timeout: 5) { survivors().isEmpty }, "left behind: \(survivors())")
+        #expect(await eventually(within: 5) { survivors().isEmpty }, "left behind: \(survivors())")
         reporter.send(SIGTERM)
         #expect(await reporter.waitForExit(timeout: 10) == 0)
     }

@@ -3,6 +3,7 @@ import GRDB
 import Testing
 import VigilStore
 import VigilTestSupport
+import VigilTesting
 
 /// The camera law's declaration fields, `vigil register check`, and OSM tags in the GeoJSON register.
 @Suite("declaration-ready register")

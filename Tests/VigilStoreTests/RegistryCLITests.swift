@@ -3,6 +3,7 @@ import Testing
 import VigilSQLite
 import VigilStore
 import VigilTestSupport
+import VigilTesting
 
 /// A state directory with a camera registry, driven through the real `vigil` binary.
 final class RegistryFixture {

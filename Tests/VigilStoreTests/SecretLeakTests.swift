@@ -4,6 +4,7 @@ import Testing
 import VigilSQLite
 import VigilStore
 import VigilTestSupport
+import VigilTesting
 
 @Suite("credentials never leave the registry", .serialized)
 struct SecretLeakTests {
