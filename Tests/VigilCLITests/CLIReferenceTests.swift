@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VigilTestSupport
+import VigilTesting
 
 /// A command of the binary as swift-argument-parser describes it (`--experimental-dump-help`).
 private struct CommandInfo: Decodable {

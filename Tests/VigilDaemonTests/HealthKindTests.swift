@@ -4,6 +4,7 @@ import VigilDetector
 import VigilPipeline
 import VigilStore
 import VigilTestSupport
+import VigilTesting
 
 @Suite("one table from the detector's picture states to alert kinds")
 struct HealthKindTests {

@@ -6,6 +6,7 @@ import VigilDetector
 import VigilSQLite
 import VigilStore
 import VigilTestSupport
+import VigilTesting
 
 /// Defect 5 of issue 18: the supervisor's offline reports wait for their commit; they must not
 /// wait one after another on the cooperative pool.

@@ -6,6 +6,7 @@ import VigilDaemon
 import VigilSQLite
 import VigilStore
 import VigilTestSupport
+import VigilTesting
 
 @Suite("the daemon's retention pass")
 struct RetentionPassTests {

@@ -11,6 +11,7 @@ import VigilPipeline
 import VigilSQLite
 import VigilStore
 import VigilTestSupport
+import VigilTesting
 
 /// A supervisor over a real registry (cameras added through the CLI) whose events go to `sink`, run
 /// in its own service group with the test's other services.

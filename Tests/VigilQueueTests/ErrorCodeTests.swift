@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Testing
 @testable import VigilReporter
+import VigilSQLite
 import VigilStore
 import VigilTestSupport
 import VigilTesting
@@ -78,7 +79,7 @@ struct ErrorCodeTests {
 
         let state = try TestState()
         let queue = try state.queue([.produce, .deliver])
-        _ = try queue.enqueue(Alert(kind: .cameraOffline, camera: "door"))
+        _ = try await queue.enqueue(Alert(kind: .cameraOffline, camera: "door"))
         let queued = try await queue.alerts(after: 0, limit: 1)
         let exec = ExecSink(configuration: ExecConfiguration(target: "exit 3", timeout: 5))
         do {

@@ -3,6 +3,7 @@ import Testing
 import VigilSQLite
 import VigilStore
 import VigilTestSupport
+import VigilTesting
 
 /// Defect 5 of issue 18: producing alerts from async code must not hold the cooperative pool's
 /// threads (two on this machine) while commits are slow.

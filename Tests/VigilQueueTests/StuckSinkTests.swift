@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VigilReporter
+import VigilSQLite
 import VigilStore
 import VigilTestSupport
 import VigilTesting
@@ -21,7 +22,7 @@ struct StuckSinkTests {
         let running = Task { try await reporter.run() }
 
         let health = (0..<10).map { TestAlerts.health("cam\($0)", .cameraOnline) }
-        for alert in health { #expect(try queue.enqueue(alert) == .enqueued) }
+        for alert in health { #expect(try await queue.enqueue(alert) == .enqueued) }
         // The log gets every alert although the exec sink is stuck on the first.
         #expect(await eventually(within: 20) { state.logLines().count == 10 }, "\(state.logLines().count) lines")
         let counted = try await eventually(within: 5) { try await queue.backlog() == ["log": 0, "exec": 10] }
@@ -31,9 +32,9 @@ struct StuckSinkTests {
 
         // The exec sink's undelivered alerts fill the queue: motion is coalesced, health still goes in
         // and reaches the log.
-        #expect(try queue.enqueue(TestAlerts.started("gate")) == .coalesced)
+        #expect(try await queue.enqueue(TestAlerts.started("gate")) == .coalesced)
         let offline = TestAlerts.health("gate", .cameraOffline)
-        #expect(try queue.enqueue(offline) == .enqueued)
+        #expect(try await queue.enqueue(offline) == .enqueued)
         #expect(await eventually(within: 10) { (try? state.logAlerts().last?.id) == offline.id })
 
         // The stop does not wait for the hung command beyond the drain time.

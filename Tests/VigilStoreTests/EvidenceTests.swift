@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import VigilStore
 import VigilTestSupport
+import VigilTesting
 
 /// A state directory with two cameras, their snapshots and a chained alert log, for the evidence commands.
 final class EvidenceFixture {

@@ -3,6 +3,7 @@ import Testing
 import VigilSQLite
 import VigilStore
 import VigilTestSupport
+import VigilTesting
 
 /// The SHA-256 of a file as coreutils computes it: an oracle independent of Vigil's own hashing.
 func sha256sum(_ path: String) throws -> String {
