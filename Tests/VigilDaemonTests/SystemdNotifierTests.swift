@@ -37,8 +37,9 @@ struct SystemdNotifierTests {
         /// Whether a socket bound to `path` is still open in this process (/proc/net/unix keeps the
         /// name of a bound socket until its last descriptor closes, even after the file is removed).
         func isOpen() throws -> Bool {
-            try String(contentsOfFile: "/proc/self/net/unix", encoding: .utf8).split(separator: "\n")
-                .contains { $0.hasSuffix(" " + path) }
+            // Read to the end: procfs files report no size, and a single read may stop at a page.
+            let table = try #require(FileHandle(forReadingAtPath: "/proc/self/net/unix")).readToEnd() ?? Data()
+            return String(decoding: table, as: UTF8.self).split(separator: "\n").contains { $0.hasSuffix(" " + path) }
         }
         let openWhileHeld = try withExtendedLifetime(socket) { try isOpen() }
         #expect(openWhileHeld)
