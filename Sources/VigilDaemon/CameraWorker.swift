@@ -158,12 +158,13 @@ public final class CameraWorker: Sendable {
         var policy = timing.reconnect
         var credentialsReported = false, notFoundReported = false
         var lag = LagMonitor()
+        var account = StageAccount()
         let probe = ReachabilityProbe(url: connectURL)
         while !isStopping {
             setState(.connecting)
             beat()
             var deliveredFrames = false
-            let failure = runSession(lag: &lag, onFrames: {
+            let failure = runSession(lag: &lag, account: &account, onFrames: {
                 deliveredFrames = true
                 policy.sessionDeliveredFrames()
                 credentialsReported = false
@@ -224,8 +225,9 @@ public final class CameraWorker: Sendable {
         }
     }
 
-    /// One connection: open, then frames until something fails. Returns why it ended.
-    private func runSession(lag: inout LagMonitor, onFrames: () -> Void) -> MediaError {
+    /// One connection: open, then frames until something fails. Returns why it ended. Every
+    /// `StageAccount.logInterval` the stage figures go to the log at debug level.
+    private func runSession(lag: inout LagMonitor, account: inout StageAccount, onFrames: () -> Void) -> MediaError {
         let source: MediaSource
         do {
             source = try MediaSource(url: connectURL, options: SourceOptions(
@@ -238,7 +240,11 @@ public final class CameraWorker: Sendable {
                     metadata: ["camera": "\(camera.id)"])
         let feed = FrameFeed(source: source, adaptive: timing.adaptive, maximumLag: isFile ? nil : timing.maximumLag,
                              onPacket: { [self] in videoArrived() })
-        defer { countPackets(source.counters) }
+        account.sessionStarted()
+        defer {
+            countPackets(source.counters)
+            account.takeDemux(source.counters)
+        }
         let analyzer = CameraAnalyzer(settings: settings, nominalFrameRate: source.info.framesPerSecond)
         var pacer = isFile ? RealTimePacer() : nil
         var deliveredFrames = false
@@ -246,11 +252,14 @@ public final class CameraWorker: Sendable {
         var peak = takesSnapshots ? LumaSnapshot() : nil
         /// Presentation time (or nil) and monotonic time of the last frame analysed.
         var lastAnalysed: (media: Double?, wall: Double)?
+        var nextAccountLine = monotonicSeconds() + StageAccount.logInterval
         defer { handle(analyzer.finish(), of: analyzer, peak: peak, cut: .streamLost) }
         while true {
             let frame: DecodedFrame
+            let wantsEveryFrame = analyzer.wantsEveryFrame
             do {
-                frame = try feed.nextFrame(wantsEveryFrame: analyzer.wantsEveryFrame)
+                frame = try feed.nextFrame(wantsEveryFrame: wantsEveryFrame)
+                account.frameDecoded(by: feed, wantedEveryFrame: wantsEveryFrame)
             } catch {
                 if error.code == .fellBehind {
                     staleCount.add(feed.framesSkippedToLiveEdge, ordering: .relaxed)
@@ -295,6 +304,11 @@ public final class CameraWorker: Sendable {
             if !output.isEmpty { handle(output, of: analyzer, peak: peak, cut: nil) }
             // After `handle`: an event split on this frame ends with the previous peak.
             if output.isNewPeak { peak?.copy(from: frame) }
+            account.frameAnalysed()
+            if now >= nextAccountLine {
+                nextAccountLine = now + StageAccount.logInterval
+                logger.debug("\(account.line(threadSeconds: threadCPUTime()))", metadata: ["camera": "\(camera.id)"])
+            }
         }
     }
 
