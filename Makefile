@@ -99,11 +99,13 @@ leak-check: deps
 	scripts/leak-check.sh
 
 ## bench: CPU per frame (decode only vs vigil) on 1080p15, then the daemon with 4, 8, 16 RTSP cameras, the
-## per-stage account of one live camera against ffmpeg and the floor, then bench-scale (about 25 minutes)
+## per-stage account of one live camera against ffmpeg and the floor (with a 2 s quiet tail, and every frame
+## decoded, for comparison), then bench-scale (about 30 minutes)
 STAGE_SECONDS ?= 120
 bench: release
 	bench/run.sh .build/release/vigil
-	bench/stages.sh .build/release/vigil --seconds $(STAGE_SECONDS)
+	bench/stages.sh .build/release/vigil --seconds $(STAGE_SECONDS) \
+	    --variant 'adaptive_quiet_seconds: 2' --variant 'adaptive_decoding: false'
 	$(MAKE) bench-scale
 
 ## bench-scale: per-camera CPU and RSS of 1, 4, 16, 32 live cameras of the 1080p stream and of its 360p sub-stream

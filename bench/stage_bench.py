@@ -17,7 +17,8 @@ media factory, so any number of clients get the same live stream.
    per event. Also the alert onset:
    motion on screen (the server announces each loop) to `motion_started` in the alert log.
 2. Scaling (`--scale 1,4,16,32`): N cameras of MAIN, then N cameras whose detection stream is SUB: per camera
-   CPU and RSS, frames decoded against expected, and the ratio to ffmpeg decoding the same stream alone (its
+   CPU and RSS, frames decoded against sent (adaptive decoding leaves most undecoded), frames skipped to keep to
+   the live edge (cameras that fell behind), and the ratio to ffmpeg decoding the same stream alone (its
    every-frame and keyframe-only references, measured beside the daemon's first run of each stream).
 
 The machine may be shared: the load average is printed with every run.
@@ -47,6 +48,7 @@ GOP_SECONDS = 50 / FPS
 STAGE_LINE = re.compile(r"camera=(?P<camera>\S+) stage cpu ms: demux (?P<demux>\d+), keyframes (?P<keyframes>\d+), "
                         r"catch-up (?P<catchup>\d+), busy (?P<busy>\d+), quiet full (?P<quiet>\d+), "
                         r"analysis (?P<analysis>\d+), thread (?P<thread>\d+), packets (?P<packets>\d+)")
+SKIPPED = re.compile(r"(?P<skipped>\d+) packets or frames skipped to keep to the live edge")
 STAGES = [("demux", "ingest and demux"), ("keyframes", "keyframe decoding (quiet)"),
           ("catchup", "catch-up decoding (GOP after a wake-up)"), ("busy", "busy decoding (event under way)"),
           ("quiet", "quiet full decoding (tail, first seconds)"), ("analysis", "detector and events")]
@@ -134,14 +136,15 @@ def register(vigil: str, state: str, cameras: int, url: str, detect_url: str | N
 
 
 def run(vigil: str, server: Server, cameras: int, mount: str, seconds: float, intervals: list[list[float]],
-        references: bool) -> dict:
+        references: bool, daemon_keys: tuple[str, ...] = ()) -> dict:
     """The daemon on `cameras` cameras detecting on /`mount` (with /main as their stream URL), and with
-    `references` the three ffmpeg clients of /`mount` beside it, over a window of `seconds` after the warm-up."""
+    `references` the three ffmpeg clients of /`mount` beside it, over a window of `seconds` after the warm-up.
+    `daemon_keys` ("key: value") are added to the config's daemon section."""
     detect_url = server.url(mount) if mount != "main" else None
     with tempfile.TemporaryDirectory(prefix="vigil-stages-") as state:
         register(vigil, state, cameras, server.url("main"), detect_url)
         config = Path(state) / "bench.yaml"
-        config.write_text("daemon:\n  queue_durability: full\n")
+        config.write_text("daemon:\n  queue_durability: full\n" + "".join(f"  {key}\n" for key in daemon_keys))
         lines: list[tuple[float, str]] = []
         daemon = subprocess.Popen([vigil, "run", "--state-dir", state, "--config", str(config), "--log-level", "debug"],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -191,6 +194,7 @@ def run(vigil: str, server: Server, cameras: int, mount: str, seconds: float, in
     result["stages"] = stage_account(lines, start, start + window)
     stops = [match for match in (STOP_LINE.search(line) for _, line in lines) if match]
     result["decoded"] = sum(int(stop["frames"]) for stop in stops)
+    result["skipped"] = sum(int(match["skipped"]) for match in (SKIPPED.search(line) for _, line in lines) if match)
     result["expected"] = int(cameras * FPS * (WARMUP_SECONDS + window - 1))
     onsets = []
     for alert in alerts:
@@ -250,7 +254,7 @@ def print_stages(result: dict, duty: float, events_per_second: float) -> None:
     refs = result["references"]
     stages = result["stages"]
     print(f"window {result['window']:.0f} s; load average before / after the run: {result['load']}")
-    print(f"{'stage':44} {'% of a core':>11} {'share':>7}")
+    print(f"{'stage':50} {'% of a core':>11} {'share':>7}")
     total = result["cpu"]
     rows = []
     if stages:
@@ -262,21 +266,21 @@ def print_stages(result: dict, duty: float, events_per_second: float) -> None:
     counted = sum(value for _, value in rows)
     rows.append(("everything else (reporter and runtime on the pool)", max(0.0, total - counted)))
     for label, value in rows:
-        print(f"{label:44} {percent(value):>11} {100 * value / total if total else 0:6.0f}%")
-    print(f"{'daemon, whole process (/proc)':44} {percent(total):>11}   100%")
-    print(f"{'  of which camera thread (/proc)':44} {percent(result['groups'].get('camera', 0)):>11}")
+        print(f"{label:50} {percent(value):>11} {100 * value / total if total else 0:6.0f}%")
+    print(f"{'daemon, whole process (/proc)':50} {percent(total):>11}   100%")
+    print(f"{'  of which camera thread (/proc)':50} {percent(result['groups'].get('camera', 0)):>11}")
     print()
     print("references, the same stream in the same run (ffmpeg, one thread, no loop filter):")
     for name, label in (("demux", "ffmpeg -c copy -f null (demux only)"),
                         ("keyframes", "ffmpeg -skip_frame nokey (keyframes only)"),
                         ("decode", "ffmpeg decode only (every frame)")):
-        print(f"{label:44} {percent(refs[name]):>11} {total / refs[name] if refs[name] else 0:6.2f}x daemon/ref")
+        print(f"{label:50} {percent(refs[name]):>11} {total / refs[name] if refs[name] else 0:6.2f}x daemon/ref")
     decode_extra = refs["decode"] - refs["keyframes"]
     floor = refs["keyframes"] + duty * decode_extra
     floor_catchup = floor + events_per_second * GOP_SECONDS * decode_extra
-    print(f"{'floor: keyframes + duty x every frame':44} {percent(floor):>11} {total / floor:6.2f}x daemon/floor"
+    print(f"{'floor: keyframes + duty x every frame':50} {percent(floor):>11} {total / floor:6.2f}x daemon/floor"
           f"   ({100 / (100 * floor):.0f} cameras per core)")
-    print(f"{'floor with one GOP of catch-up per event':44} {percent(floor_catchup):>11} "
+    print(f"{'floor with one GOP of catch-up per event':50} {percent(floor_catchup):>11} "
           f"{total / floor_catchup:6.2f}x daemon/floor   ({1 / floor_catchup:.0f} cameras per core)")
     print(f"daemon: {1 / total:.1f} cameras per core; duty {100 * duty:.0f}%; "
           f"frames decoded {result['decoded']} of {result['expected']} sent")
@@ -288,7 +292,8 @@ def print_stages(result: dict, duty: float, events_per_second: float) -> None:
 
 
 SCALING_HEADER = (f"{'stream':6} {'cameras':>7} {'CPU %/camera':>13} {'x decode-only':>14} {'x floor':>8} "
-                  f"{'RSS MiB':>8} {'MiB/camera':>11} {'decoded/sent':>17} {'events':>7}  load average before / after")
+                  f"{'RSS MiB':>8} {'MiB/camera':>11} {'decoded/sent':>17} {'skipped':>8} {'events':>7}  "
+                  "load average before / after")
 
 
 def print_scaling(rows: list[tuple[str, dict, dict]]) -> None:
@@ -299,7 +304,7 @@ def print_scaling(rows: list[tuple[str, dict, dict]]) -> None:
               f"{per_camera / refs['decode'] if refs.get('decode') else 0:>14.2f} "
               f"{per_camera / floor if floor else 0:>8.2f} {result['rss_mib']:>8.1f} "
               f"{result['rss_mib'] / result['cameras']:>11.1f} {result['decoded']:>8}/{result['expected']:<8} "
-              f"{result['events']:>7}  {result['load']}", flush=True)
+              f"{result['skipped']:>8} {result['events']:>7}  {result['load']}", flush=True)
 
 
 def main() -> int:
@@ -312,6 +317,9 @@ def main() -> int:
     parser.add_argument("--scale", default="")
     parser.add_argument("--scale-seconds", type=float, default=60)
     parser.add_argument("--skip-stages", action="store_true")
+    parser.add_argument("--variant", action="append", default=[], metavar="KEY: VALUE",
+                        help="run the stage account again with this daemon config key (repeatable), e.g. "
+                             "'adaptive_quiet_seconds: 2' or 'adaptive_decoding: false'")
     args = parser.parse_args()
     truth = json.loads(args.truth.read_text())
     intervals = truth["motion"]
@@ -325,6 +333,10 @@ def main() -> int:
                   f"(1080p15, constant 4 Mbit/s, GOP 50, {100 * duty:.0f}% motion), the daemon's defaults")
             print_stages(run(args.vigil, server, 1, "main", args.seconds, intervals, references=True),
                          duty, events_per_second)
+            for variant in args.variant:
+                print(f"\n== The same with daemon.{variant}")
+                print_stages(run(args.vigil, server, 1, "main", args.seconds, intervals, references=True,
+                                 daemon_keys=(variant,)), duty, events_per_second)
         counts = [int(value) for value in args.scale.split(",") if value]
         if counts:
             print(f"\n== Scaling: N cameras of one shared stream, {args.scale_seconds:.0f} s after a "
