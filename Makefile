@@ -8,7 +8,7 @@ APT_PACKAGES = systemd libcurl4-openssl-dev libavformat-dev libavcodec-dev libsw
 	gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav \
 	dpkg-dev lintian debootstrap systemd-container
 
-.PHONY: deps build release run test doc-check bench bench-queue soak leak-check install deb man systemd-test clean fuzz fuzz-build fuzz-check
+.PHONY: deps build release run test doc-check bench bench-scale bench-queue soak leak-check install deb man systemd-test clean fuzz fuzz-build fuzz-check
 PREFIX ?= /usr/local
 DESTDIR ?=
 
@@ -103,9 +103,21 @@ leak-check: deps
 	$(SWIFT) build --sanitize=address --scratch-path .build-asan --product vigil
 	scripts/leak-check.sh
 
-## bench: CPU per frame (decode only vs vigil) on 1080p15, then the daemon with 4, 8, 16 RTSP cameras
+## bench: CPU per frame (decode only vs vigil) on 1080p15, then the daemon with 4, 8, 16 RTSP cameras, the
+## per-stage account of one live camera against ffmpeg and the floor (with a 2 s quiet tail, and every frame
+## decoded, for comparison), then bench-scale (about 30 minutes)
+STAGE_SECONDS ?= 120
 bench: release
 	bench/run.sh .build/release/vigil
+	bench/stages.sh .build/release/vigil --seconds $(STAGE_SECONDS) \
+	    --variant 'adaptive_quiet_seconds: 2' --variant 'adaptive_decoding: false'
+	$(MAKE) bench-scale
+
+## bench-scale: per-camera CPU and RSS of 1, 4, 16, 32 live cameras of the 1080p stream and of its 360p sub-stream
+SCALE_CAMERAS ?= 1,4,16,32
+SCALE_SECONDS ?= 60
+bench-scale: release
+	bench/stages.sh .build/release/vigil --skip-stages --scale $(SCALE_CAMERAS) --scale-seconds $(SCALE_SECONDS)
 
 ## soak: the daemon with 16 RTSP cameras under faults (kills, stalls, resets, a wrong password, SIGHUP each
 ## minute) for $(SOAK_MINUTES) minutes; prints RSS, fds, threads and alerts lost; fails on a loss or growth

@@ -397,8 +397,24 @@ static void make_room_for(vg_source *source, const AVPacket *packet) {
     }
 }
 
-/// Demuxes the next packet of the video stream into the GOP buffer.
+/// CPU time of the calling thread, in nanoseconds.
+static int64_t thread_cpu_ns(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+    return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+}
+
+static vg_status demux_packet_untimed(vg_source *source, vg_packet_info *info, char *error, size_t size);
+
+/// Demuxes the next packet of the video stream into the GOP buffer, counting the thread's CPU time.
 static vg_status demux_packet(vg_source *source, vg_packet_info *info, char *error, size_t size) {
+    int64_t start = thread_cpu_ns();
+    vg_status status = demux_packet_untimed(source, info, error, size);
+    source->counters.demux_cpu_ns += thread_cpu_ns() - start;
+    return status;
+}
+
+static vg_status demux_packet_untimed(vg_source *source, vg_packet_info *info, char *error, size_t size) {
     AVPacket *packet = source->packet;
     for (;;) {
         int code = av_read_frame(source->format, packet);

@@ -241,6 +241,7 @@ public final class CameraWorker: Sendable {
         var policy = timing.reconnect
         var credentialsReported = false, notFoundReported = false
         var lag = LagMonitor()
+        var account = StageAccount()
         let probe = ReachabilityProbe(url: connectURL)
         /// Why the last session ended, when it is reconnected at once (a looped file, a dropped backlog).
         var reconnectReason: String?
@@ -248,7 +249,7 @@ public final class CameraWorker: Sendable {
             setState(.connecting, reason: reconnectReason)
             beat()
             var deliveredFrames = false
-            let failure = runSession(lag: &lag, onFrames: {
+            let failure = runSession(lag: &lag, account: &account, onFrames: {
                 deliveredFrames = true
                 policy.sessionDeliveredFrames()
                 credentialsReported = false
@@ -316,8 +317,9 @@ public final class CameraWorker: Sendable {
         }
     }
 
-    /// One connection: open, then frames until something fails. Returns why it ended.
-    private func runSession(lag: inout LagMonitor, onFrames: () -> Void) -> MediaError {
+    /// One connection: open, then frames until something fails. Returns why it ended. Every
+    /// `StageAccount.logInterval` the stage figures go to the log at debug level.
+    private func runSession(lag: inout LagMonitor, account: inout StageAccount, onFrames: () -> Void) -> MediaError {
         let source: MediaSource
         do {
             source = try MediaSource(url: connectURL, options: SourceOptions(
@@ -333,9 +335,11 @@ public final class CameraWorker: Sendable {
         var figures = StreamFigures(camera: camera.id, counters: source.counters, at: monotonicSeconds())
         let decodeTimer = Metrics.Timer(label: "vigil_decode_seconds")
         let detectTimer = Metrics.Timer(label: "vigil_detect_seconds")
+        account.sessionStarted()
         defer {
             figures.post(to: board, counters: source.counters, at: monotonicSeconds())
             countPackets(source.counters)
+            account.takeDemux(source.counters)
         }
         let analyzer = CameraAnalyzer(settings: settings, nominalFrameRate: source.info.framesPerSecond)
         var pacer = isFile ? RealTimePacer() : nil
@@ -344,13 +348,15 @@ public final class CameraWorker: Sendable {
         var peak = takesSnapshots ? LumaSnapshot() : nil
         /// Presentation time (or nil) and monotonic time of the last frame analysed.
         var lastAnalysed: (media: Double?, wall: Double)?
+        var nextAccountLine = monotonicSeconds() + StageAccount.logInterval
         defer { handle(analyzer.finish(), of: analyzer, peak: peak, cut: .streamLost) }
         while true {
             let frame: DecodedFrame
+            let wantsEveryFrame = analyzer.wantsEveryFrame
             do {
-                let cpu = threadCPUNanos()
-                frame = try feed.nextFrame(wantsEveryFrame: analyzer.wantsEveryFrame)
-                decodeTimer.recordNanoseconds(threadCPUNanos() - cpu)
+                frame = try feed.nextFrame(wantsEveryFrame: wantsEveryFrame)
+                let reading = account.frameDecoded(by: feed, wantedEveryFrame: wantsEveryFrame)
+                decodeTimer.recordNanoseconds(Int64(reading * 1e9))
             } catch {
                 if error.code == .fellBehind {
                     staleCount.add(feed.framesSkippedToLiveEdge, ordering: .relaxed)
@@ -401,6 +407,11 @@ public final class CameraWorker: Sendable {
             if !output.isEmpty { handle(output, of: analyzer, peak: peak, cut: nil) }
             // After `handle`: an event split on this frame ends with the previous peak.
             if output.isNewPeak { peak?.copy(from: frame) }
+            account.frameAnalysed()
+            if now >= nextAccountLine {
+                nextAccountLine = now + StageAccount.logInterval
+                logger.debug("\(account.line(threadSeconds: threadCPUTime()))", metadata: ["camera": "\(camera.id)"])
+            }
         }
     }
 
@@ -517,13 +528,6 @@ private struct StreamFigures {
         posted = counters
         since = now
     }
-}
-
-/// CPU time the calling thread has used, in nanoseconds (waiting for the network costs none).
-func threadCPUNanos() -> Int64 {
-    var now = timespec()
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now)
-    return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
 }
 
 func monotonicNanos() -> Int64 {

@@ -96,6 +96,8 @@ public struct SourceCounters: Sendable, Equatable {
     public var packetsRejected: Int
     /// Packets released without ever being decoded (adaptive decoding skipped them).
     public var packetsSkipped: Int
+    /// CPU seconds the reading thread spent demuxing (network reads, depacketizing, buffering).
+    public var demuxSeconds: Double = 0
 }
 
 /// A video file or network stream, decoded frame by frame through the C shim.
@@ -188,7 +190,8 @@ public final class MediaSource {
         vg_source_get_counters(handle, &counters)
         return SourceCounters(packetsRead: Int(counters.packets_read), packetsDecoded: Int(counters.packets_decoded),
                               packetsRejected: Int(counters.packets_rejected),
-                              packetsSkipped: Int(counters.packets_skipped))
+                              packetsSkipped: Int(counters.packets_skipped),
+                              demuxSeconds: Double(counters.demux_cpu_ns) / 1e9)
     }
 
     private func withErrorBuffer(_ body: (UnsafeMutablePointer<CChar>, Int) -> vg_status) -> vg_status {
