@@ -32,6 +32,8 @@ public struct VigilConfig: Sendable, Equatable {
     public var reporter = ReporterSettings()
     /// The daemon's deadlines, thresholds and queue durability.
     public var daemon = DaemonSettings()
+    /// The HTTP surface: health, metrics, API, status and register pages.
+    public var http = HTTPSettings()
     /// The `detector:` section as written (YAML), for merging overrides that arrive later (the registry's).
     private var defaultsYAML = ""
 
@@ -69,7 +71,7 @@ public struct VigilConfig: Sendable, Equatable {
         }
         guard let root else { return config }
         guard let top = root.mapping else { throw LoadError(description: "config \(origin) must be a mapping") }
-        try checkKeys(of: top, allowed: ["detector", "cameras", "reporter", "daemon"], in: origin, section: nil)
+        try checkKeys(of: top, allowed: ["detector", "cameras", "reporter", "daemon", "http"], in: origin, section: nil)
         let defaults = try settingsMapping(top["detector"], in: origin, section: "detector")
         config.defaults = try decodeSettings(defaults, in: origin, section: "detector")
         config.defaultsYAML = (try? Yams.serialize(node: .mapping(defaults))) ?? ""
@@ -90,6 +92,13 @@ public struct VigilConfig: Sendable, Equatable {
         }
         if let daemon = top["daemon"] {
             config.daemon = try parseDaemon(daemon, in: origin)
+        }
+        if let http = top["http"] {
+            try checkSection(http, allowed: HTTPSettings.keys, in: origin, section: "http")
+            config.http = try decode(HTTPSettings.self, from: http, in: origin, section: "http")
+            if let problem = config.http.problem {
+                throw LoadError(description: "config \(origin): http.\(problem)")
+            }
         }
         return config
     }

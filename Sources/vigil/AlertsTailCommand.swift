@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import CDispatch
 import VigilStore
 
 /// `vigil alerts tail`: the alert log for people, one line per alert, or its raw JSON lines.

@@ -6,6 +6,7 @@ import Synchronization
 import UnixSignals
 import VigilDaemon
 import VigilDetector
+import VigilHTTP
 import VigilIngest
 import VigilPipeline
 import VigilReporter
@@ -29,6 +30,11 @@ struct RunCommand: AsyncParsableCommand {
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.")
     var logLevel: Logger.Level = .info
+
+    @Option(name: .customLong("http"), help: ArgumentHelp(
+        "Serve health, metrics, the API, the status and register pages on ADDR:PORT (overrides http.listen).",
+        valueName: "ADDR:PORT"))
+    var httpListen: String?
 
     func run() async throws {
         try await reportingFailures {
@@ -72,10 +78,21 @@ struct RunCommand: AsyncParsableCommand {
                 reporter.reopenAlertLog()
             }
             let pruner: [any Service] = snapshots.map { [SnapshotPruner(store: $0, logger: logger)] } ?? []
+            let board = CameraStatusBoard()
+            let http: [any Service] = try httpServer(settings: settings.current.http, logger: logger).map { configuration in
+                [HTTPServer(configuration: configuration, sources: HTTPSources(
+                    board: board, registry: registry, queue: queue, alertLog: reporter.configuration.alertLog,
+                    snapshots: snapshots, notReady: { readiness(queue: queue, reporter: reporter) }), logger: logger,
+                    onListening: { port in
+                        var endpoint = configuration.endpoint
+                        endpoint.port = port
+                        logger.notice("http: serving on http://\(endpoint)/")
+                    })]
+            } ?? []
             // Graceful shutdown runs in reverse order: the cameras stop (closing their events), then the
             // bridge writes its open flood summaries, then the reporter drains the queue into the log.
             let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-                services: [ReporterService(reporter: reporter), bridge, supervisor, health, reload] + pruner,
+                services: [ReporterService(reporter: reporter), bridge, supervisor, health, reload] + pruner + http,
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             logger.info("vigil starting: state \(log.state.directory.path), alert log \(reporter.configuration.alertLog.path)")
             do {
@@ -89,6 +106,36 @@ struct RunCommand: AsyncParsableCommand {
             logger.info("stopped\(unsent > 0 ? "; \(unsent) alerts were not yet committed" : "")")
         }
     }
+
+    /// The HTTP server's configuration when `--http` or `http.listen` asks for one: token read, address checked.
+    private func httpServer(settings: HTTPSettings, logger: Logger) throws -> HTTPServerConfiguration? {
+        guard let listen = httpListen ?? settings.listen else { return nil }
+        do {
+            let endpoint = try HTTPSettings.endpoint(listen).get()
+            let token = try settings.tokenFile.map { path throws(HTTPConfigurationError) in
+                try HTTPServerConfiguration.readToken(path: path)
+            }
+            return try HTTPServerConfiguration(endpoint: endpoint, token: token, maxConnections: settings.maxConnections,
+                                               headerTimeout: .milliseconds(Int64(settings.headerTimeout * 1000)))
+        } catch let problem as HTTPSettings.EndpointProblem {
+            throw Failure("--http: \(problem.description)")
+        } catch {
+            throw Failure("\(error)")
+        }
+    }
+}
+
+/// Why the daemon is not ready to serve (for `/readyz`), or nil: the queue writer progresses and is
+/// not degraded, and the reporter runs with no sink failing.
+private func readiness(queue: AlertQueue, reporter: Reporter) -> String? {
+    let health = queue.health()
+    if let summary = health.summary { return summary }
+    let sinks = reporter.status()
+    if sinks.isEmpty { return "the reporter has not started yet" }
+    if let failing = sinks.first(where: { $0.failures > 0 }) {
+        return "the \(failing.name) sink failed \(failing.failures) times in a row"
+    }
+    return nil
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}

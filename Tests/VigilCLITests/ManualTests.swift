@@ -13,6 +13,7 @@ struct ManualTests {
         ("daemon", DaemonSettings.keys),
         ("daemon.cameras", DaemonSettings.CameraTiming.keys),
         ("reporter", ReporterSettings.keys + ["url_file", "command"] + HookSettings.retryKeys),
+        ("http", HTTPSettings.keys),
     ]
 
     @Test("vigil.yaml(5) documents every key the config parser accepts")
