@@ -23,8 +23,11 @@ struct HTTPReply: CustomStringConvertible {
 /// header), so hostile requests reach the server as written.
 final class RawConnection {
     let descriptor: Int32
+    /// How long ``receive(until:)`` reads at most.
+    let timeout: Double
 
     init(port: Int, timeout: Double = 10) throws {
+        self.timeout = timeout
         descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw SupportError("socket: \(errno)") }
         var address = sockaddr_in()
@@ -59,11 +62,12 @@ final class RawConnection {
         return true
     }
 
-    /// Reads what arrives until `done` holds for it, the server closes, or the receive timeout.
+    /// Reads what arrives until `done` holds for it, the server closes, or the timeout passed.
     func receive(until done: (Data) -> Bool = { _ in false }) -> Data {
         var received = Data()
         var buffer = [UInt8](repeating: 0, count: 65_536)
-        while !done(received) {
+        let end = Date().addingTimeInterval(timeout)
+        while !done(received) && Date() < end {
             let count = recv(descriptor, &buffer, buffer.count, 0)
             guard count > 0 else { break }
             received.append(contentsOf: buffer[0..<count])
