@@ -8,7 +8,7 @@ APT_PACKAGES = systemd libcurl4-openssl-dev libavformat-dev libavcodec-dev libsw
 	gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav \
 	dpkg-dev lintian debootstrap systemd-container curl chromium
 
-.PHONY: deps build release run test bench bench-queue soak leak-check install deb man systemd-test clean fuzz fuzz-build fuzz-check
+.PHONY: deps build release run test doc-check bench bench-queue soak leak-check install deb man systemd-test clean fuzz fuzz-build fuzz-check
 PREFIX ?= /usr/local
 DESTDIR ?=
 
@@ -28,7 +28,7 @@ build: deps
 release: deps
 	$(SWIFT) build -c release --static-swift-stdlib
 
-## run: the demo: replay the bundled fixture clips and print their motion events
+## run: the demo: the daemon on its embedded default (state in ./var) with two demo cameras; Ctrl-C stops it
 run: release
 	@scripts/demo.sh .build/release/vigil
 
@@ -37,8 +37,13 @@ run: release
 ## only two threads, so tests run in parallel would starve each other and measure each other's load.
 test: deps fuzz-check
 	$(SWIFT) build --build-tests
+	$(MAKE) doc-check
 	$(MAKE) systemd-test
 	$(SWIFT) test --skip-build --no-parallel
+
+## doc-check: every command shown in README.md and docs/*.md runs (in a scratch directory) and succeeds
+doc-check:
+	$(PYTHON) scripts/check-doc-commands.py --vigil $$($(SWIFT) build --show-bin-path)/vigil
 
 ## man: manual pages for vigil and each subcommand, generated from the command definitions
 man:
@@ -119,6 +124,7 @@ install: release
 	[ -f $(DESTDIR)/etc/vigil/vigil.yaml ] || install -D -m 0640 systemd/vigil.example.yaml $(DESTDIR)/etc/vigil/vigil.yaml
 	chgrp $$(awk -F: '$$1 == "vigil" { print $$3 }' $(DESTDIR)/etc/group) $(DESTDIR)/etc/vigil/vigil.yaml
 	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/vigil/README.md
+	install -d $(DESTDIR)$(PREFIX)/share/doc/vigil/docs && install -m 0644 docs/*.md $(DESTDIR)$(PREFIX)/share/doc/vigil/docs/
 
 ## bench-queue: alerts per second committed with synchronous=FULL and NORMAL, on the disk of ./var
 bench-queue: release

@@ -3,6 +3,7 @@ import PackageDescription
 
 /// Layers, each importing only those below it:
 /// `vigil` (CLI) -> VigilPipeline / VigilReporter -> VigilIngest / VigilStore -> VigilDetector -> CFFmpeg (shim) / CVigilKernels.
+/// VigilSQLite implements VigilStore's protocols; only the composition (VigilDaemon's `Daemon`, the CLI) and tests import it.
 let strictSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
@@ -24,7 +25,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
-        .package(url: "https://github.com/apple/swift-metrics", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.0.0"),
@@ -63,15 +64,25 @@ let package = Package(
             dependencies: ["CFFmpeg", "VigilDetector", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
-        // Registry and durable alert queue on SQLite (GRDB), and the state directory.
+        // What is stored and the protocols that store it (CameraSource, AlertProducer,
+        // AlertDeliveryStore): camera records, alerts, the state directory. No database code.
         .target(
             name: "VigilStore",
             dependencies: [
                 "VigilDetector",
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CSV", package: "CSV.swift"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // The SQLite (GRDB) backend of VigilStore's protocols: the registry and the durable alert queue.
+        .target(
+            name: "VigilSQLite",
+            dependencies: [
+                "VigilStore",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
@@ -101,10 +112,11 @@ let package = Package(
         .target(
             name: "VigilDaemon",
             dependencies: [
-                "VigilPipeline", "VigilIngest", "VigilDetector", "VigilStore", "VigilReporter",
+                "VigilPipeline", "VigilIngest", "VigilDetector", "VigilStore", "VigilReporter", "VigilSQLite",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ],
             swiftSettings: strictSettings
         ),
@@ -113,7 +125,7 @@ let package = Package(
         .target(
             name: "VigilHTTP",
             dependencies: [
-                "VigilPipeline", "VigilStore", "VigilCompliance",
+                "VigilPipeline", "VigilStore", "VigilSQLite",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -132,7 +144,7 @@ let package = Package(
             name: "vigil",
             dependencies: [
                 "VigilDaemon", "VigilHTTP", "VigilCompliance", "VigilPipeline", "VigilIngest", "VigilDetector", "VigilStore",
-                "VigilReporter",
+                "VigilReporter", "VigilSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -153,33 +165,41 @@ let package = Package(
                           swiftSettings: strictSettings),
         .executableTarget(name: "FuzzRedactor", dependencies: ["FuzzSupport", "VigilIngest"], path: "fuzz/redactor",
                           swiftSettings: strictSettings),
+        // What tests need to drive Vigil: one poller, one process wrapper, a manual clock, a camera
+        // without FFmpeg, a stand-in for systemd's notify socket. Used only by tests.
+        .target(
+            name: "VigilTesting",
+            dependencies: ["VigilDetector", "VigilIngest", "VigilPipeline"],
+            swiftSettings: strictSettings
+        ),
+        // The project's fixtures and test servers (RTSP, fault proxy, webhook) and `vigil run` as a process.
         .target(
             name: "VigilTestSupport",
-            dependencies: ["VigilIngest", "VigilPipeline"],
+            dependencies: ["VigilIngest", "VigilPipeline", "VigilStore", "VigilTesting", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Tests/VigilTestSupport",
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "VigilDetectorTests",
-            dependencies: ["VigilDetector", "CVigilKernels", "VigilTestSupport"],
+            dependencies: ["VigilDetector", "CVigilKernels", "VigilPipeline", "VigilIngest", "VigilTestSupport", "VigilTesting"],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "VigilIngestTests",
-            dependencies: ["VigilIngest", "VigilDetector", "VigilTestSupport"],
+            dependencies: ["VigilIngest", "VigilDetector", "VigilTestSupport", "VigilTesting"],
             swiftSettings: strictSettings
         ),
         // A producer for the queue's crash tests, SIGKILLed by them at random moments.
         .executableTarget(
             name: "QueueTorture",
-            dependencies: ["VigilStore", "VigilDetector"],
+            dependencies: ["VigilStore", "VigilSQLite", "VigilDetector"],
             path: "Tests/QueueTorture",
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "VigilQueueTests",
             dependencies: [
-                "VigilStore", "VigilReporter", "VigilDetector", "VigilTestSupport", "QueueTorture", "vigil",
+                "VigilStore", "VigilSQLite", "VigilReporter", "VigilDetector", "VigilTestSupport", "VigilTesting", "QueueTorture", "vigil",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
             ],
@@ -187,27 +207,29 @@ let package = Package(
         ),
         .testTarget(
             name: "VigilStoreTests",
-            dependencies: ["vigil", "VigilStore", "VigilTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["vigil", "VigilStore", "VigilSQLite", "VigilTestSupport", "VigilTesting", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "VigilDaemonTests",
             dependencies: [
-                "VigilDaemon", "VigilPipeline", "VigilIngest", "VigilStore", "VigilDetector", "VigilTestSupport",
+                "VigilDaemon", "VigilPipeline", "VigilIngest", "VigilStore", "VigilSQLite", "VigilDetector", "VigilReporter",
+                "VigilTestSupport", "VigilTesting",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "VigilHTTPTests",
-            dependencies: ["vigil", "VigilHTTP", "VigilPipeline", "VigilStore", "VigilTestSupport",
+            dependencies: ["vigil", "VigilHTTP", "VigilPipeline", "VigilStore", "VigilTestSupport", "VigilTesting",
                            .product(name: "Yams", package: "Yams")],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "VigilCLITests",
-            dependencies: ["vigil", "VigilPipeline", "VigilDetector", "VigilIngest", "VigilTestSupport"],
+            dependencies: ["vigil", "VigilPipeline", "VigilDetector", "VigilIngest", "VigilTestSupport", "VigilTesting"],
             swiftSettings: strictSettings
         ),
     ]

@@ -16,7 +16,7 @@ doc=$root/usr/share/doc/vigil
 install -D -m 0755 "$binary" "$root/usr/bin/vigil"
 strip --strip-unneeded --remove-section=.comment --remove-section=.note "$root/usr/bin/vigil"
 sed -e 's|/usr/local/bin/vigil|/usr/bin/vigil|' \
-    -e 's|^Documentation=.*|Documentation=man:vigil(1) man:vigil.yaml(5) file:///usr/share/doc/vigil/README.md.gz|' \
+    -e 's|^Documentation=.*|Documentation=man:vigil(1) man:vigil.yaml(5) file:///usr/share/doc/vigil/docs/operating.md.gz|' \
     -e 's|Installed by `make install`|Installed by the vigil package|' \
     "$top/systemd/vigil.service" > "$work/vigil.service"
 install -D -m 0644 "$work/vigil.service" "$root/lib/systemd/system/vigil.service"
@@ -41,8 +41,10 @@ install -d "$root/usr/share/bash-completion/completions" "$root/usr/share/zsh/ve
 "$binary" --generate-completion-script zsh > "$root/usr/share/zsh/vendor-completions/_vigil"
 "$binary" --generate-completion-script fish > "$root/usr/share/fish/vendor_completions.d/vigil.fish"
 
-install -d "$doc"
+install -d "$doc/docs"
 gzip -9n < "$top/README.md" > "$doc/README.md.gz"
+# The reference (operating guide, configuration, alerts, CLI, ...), beside the README as in the source tree.
+for page in "$top"/docs/*.md; do gzip -9n < "$page" > "$doc/docs/$(basename "$page").gz"; done
 install -m 0644 "$top/packaging/deb/copyright" "$doc/copyright"
 install -D -m 0644 "$top/packaging/deb/lintian-overrides" "$root/usr/share/lintian/overrides/vigil"
 commit=$("$binary" --version | sed -n 's/.*commit \([^)]*\)).*/\1/p')

@@ -17,8 +17,8 @@ in the chosen mode:
                all are sent or the client goes away.
 
 Commands on stdin, one per line, answered on stdout:
-    count      "OK count <connections> <bytes>": connections accepted and bytes
-               of SDP body sent so far.
+    count      "OK count <connections> <bytes> <closed>": connections accepted,
+               bytes of SDP body sent and connections ended, so far.
 
 EOF on stdin, SIGTERM or SIGINT end it (exit 0).
 """
@@ -39,11 +39,13 @@ class Stats:
         self.lock = threading.Lock()
         self.connections = 0
         self.body_bytes = 0
+        self.closed = 0
 
-    def add(self, connections: int = 0, body_bytes: int = 0) -> None:
+    def add(self, connections: int = 0, body_bytes: int = 0, closed: int = 0) -> None:
         with self.lock:
             self.connections += connections
             self.body_bytes += body_bytes
+            self.closed += closed
 
 
 def read_request(conn: socket.socket, pending: bytearray) -> tuple[str, str]:
@@ -63,25 +65,33 @@ def read_request(conn: socket.socket, pending: bytearray) -> tuple[str, str]:
 
 
 def serve(conn: socket.socket, args: argparse.Namespace, port: int, stats: Stats, serial: int) -> None:
-    """Answer one client until it goes away."""
+    """Answer one client until it goes away; counts the connection as closed when it is."""
+    try:
+        answer(conn, args, port, stats, serial)
+    finally:
+        conn.close()
+        stats.add(closed=1)
+
+
+def answer(conn: socket.socket, args: argparse.Namespace, port: int, stats: Stats, serial: int) -> None:
+    """The requests of one client and their answers."""
     pending = bytearray()
-    with conn:
-        try:
-            while True:
-                method, cseq = read_request(conn, pending)
-                if not method:
-                    return
-                if method == "OPTIONS":
-                    conn.sendall(f"RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\n"
-                                 "Public: OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN\r\n\r\n".encode())
-                elif args.mode == "redirect":
-                    conn.sendall(f"RTSP/1.0 302 Found\r\nCSeq: {cseq}\r\n"
-                                 f"Location: rtsp://{LISTEN_ADDRESS}:{port}/again{serial}\r\n\r\n".encode())
-                else:
-                    send_huge_sdp(conn, cseq, args.sdp_bytes, stats)
-                    return
-        except OSError:
-            return
+    try:
+        while True:
+            method, cseq = read_request(conn, pending)
+            if not method:
+                return
+            if method == "OPTIONS":
+                conn.sendall(f"RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\n"
+                             "Public: OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN\r\n\r\n".encode())
+            elif args.mode == "redirect":
+                conn.sendall(f"RTSP/1.0 302 Found\r\nCSeq: {cseq}\r\n"
+                             f"Location: rtsp://{LISTEN_ADDRESS}:{port}/again{serial}\r\n\r\n".encode())
+            else:
+                send_huge_sdp(conn, cseq, args.sdp_bytes, stats)
+                return
+    except OSError:
+        return
 
 
 def send_huge_sdp(conn: socket.socket, cseq: str, size: int, stats: Stats) -> None:
@@ -130,7 +140,7 @@ def main(argv: list[str]) -> int:
         for command in sys.stdin:
             if command.strip() == "count":
                 with stats.lock:
-                    print(f"OK count {stats.connections} {stats.body_bytes}", flush=True)
+                    print(f"OK count {stats.connections} {stats.body_bytes} {stats.closed}", flush=True)
             elif command.strip():
                 print(f"ERR {command.strip()}", flush=True)
     except KeyboardInterrupt:

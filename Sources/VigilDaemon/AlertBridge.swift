@@ -1,16 +1,22 @@
 import Foundation
 import Logging
+import Metrics
 import ServiceLifecycle
 import Synchronization
 import VigilDetector
+import VigilPipeline
 import VigilStore
 
 /// Turns what camera workers learn into alerts in the durable queue, and logs one line per happening.
 ///
-/// Called synchronously on the workers' threads: `AlertQueue.enqueue` waits a bounded time for the
-/// commit, so a full or slow disk never stalls a camera's decode loop for long. Keeps each camera's
-/// open motion event id, shared by its `motion_started` and `motion_ended`, and saves the event's
-/// snapshot under that id before the `motion_ended` alert names it.
+/// ``publish(camera:worker:event:)`` is called synchronously on the workers' threads: the producer's
+/// blocking `enqueue` waits a bounded time for the commit, so a full or slow disk never stalls a
+/// camera's decode loop for long. Its service loop enqueues with the async `enqueue`, which holds
+/// no thread of the cooperative pool while the commit is slow. Keeps each worker's open motion event
+/// id, shared by its `motion_started` and `motion_ended` (two workers of one camera, one stopping and
+/// its replacement, never share one), and saves the event's snapshot under that id before the
+/// `motion_ended` alert names it. Each alert queued becomes its camera's last alert on the status
+/// board and counts in `vigil_alerts_total{kind}`.
 ///
 /// Floods and storms: a camera's motion events beyond `motionEventsPerMinute` in a minute are held
 /// back and summed up in one `motion_flood` alert per flood window (see ``MotionFloodGuard``); many
@@ -18,27 +24,35 @@ import VigilStore
 /// closes flood windows when their minute is over, and all of them when the group shuts down (after
 /// the cameras: place it before the supervisor in the group).
 public final class AlertBridge: Service, Sendable {
-    private let queue: AlertQueue
+    private let queue: any AlertProducer
     private let snapshots: SnapshotStore?
     private let logger: Logger
     private let motionEventsPerMinute: @Sendable () -> Int
     private let clock: @Sendable () -> Date
+    private let board: CameraStatusBoard?
     private let state = Mutex<State>(State())
+
+    /// A camera's worker: the camera id and the supervisor's number for the worker.
+    private struct WorkerKey: Hashable {
+        let camera: String
+        let worker: Int
+    }
 
     /// What the bridge remembers between events.
     private struct State {
-        /// Each camera's open motion event id.
-        var openEvents: [String: String] = [:]
+        /// Each worker's open motion event id.
+        var openEvents: [WorkerKey: String] = [:]
         var floods = MotionFloodGuard()
         var storms = MotionStormWatch()
     }
 
     /// Without `snapshots`, snapshots the workers took are dropped. `motionEventsPerMinute` is read
     /// for each event (it follows a config reload); `clock` gives the alerts' time (tests set it).
-    public init(queue: AlertQueue, snapshots: SnapshotStore? = nil,
+    public init(queue: any AlertProducer, snapshots: SnapshotStore? = nil,
                 motionEventsPerMinute: @escaping @Sendable () -> Int,
-                clock: @escaping @Sendable () -> Date = { Date() }, logger: Logger) {
+                clock: @escaping @Sendable () -> Date = { Date() }, board: CameraStatusBoard? = nil, logger: Logger) {
         self.queue = queue
+        self.board = board
         self.snapshots = snapshots
         self.motionEventsPerMinute = motionEventsPerMinute
         self.clock = clock
@@ -48,14 +62,14 @@ public final class AlertBridge: Service, Sendable {
     /// Closes flood windows whose minute is over, each second, until the group shuts down; then all.
     public func run() async throws {
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
-            closeFloods()
+            await closeFloods()
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
         }
-        closeFloods(all: true)
+        await closeFloods(all: true)
     }
 
     /// Writes the `motion_flood` summary of every flood window over by now (every one with `all`).
-    public func closeFloods(all: Bool = false) {
+    public func closeFloods(all: Bool = false) async {
         let now = clock()
         for (camera, flood) in state.withLock({ $0.floods.closeFloods(at: now, all: all) }) {
             let span = "between \(AlertTime.format(flood.first)) and \(AlertTime.format(flood.last))"
@@ -65,13 +79,21 @@ public final class AlertBridge: Service, Sendable {
                               count: flood.events)
             logger.warning("motion flood over: \(flood.events) motion events \(span) summed up in one motion_flood alert",
                            metadata: ["camera": "\(camera)"])
-            enqueue(alert, metadata: ["camera": "\(camera)"])
+            let outcome: Result<EnqueueOutcome, QueueError>
+            do {
+                outcome = .success(try await queue.enqueue(alert))
+            } catch {
+                outcome = .failure(error)
+            }
+            log(outcome, of: alert, metadata: ["camera": "\(camera)"])
         }
     }
 
-    /// Records `event` of `camera` as an alert (or holds a flooding camera's motion back).
-    public func publish(camera record: Camera, event: WorkerEvent) {
+    /// Records `event` of `camera` as an alert (or holds a flooding camera's motion back). `worker` is
+    /// the supervisor's number for the worker that saw it: a motion event is ended only by its own worker.
+    public func publish(camera record: Camera, worker: Int = 0, event: WorkerEvent) {
         let camera = record.id
+        let key = WorkerKey(camera: camera, worker: worker)
         var metadata: Logger.Metadata = ["camera": "\(camera)"]
         let alert: Alert
         switch event {
@@ -79,7 +101,7 @@ public final class AlertBridge: Service, Sendable {
             let id = AlertID.make()
             let now = clock()
             let (decision, storm) = state.withLock { state in
-                state.openEvents[camera] = id
+                state.openEvents[key] = id
                 return (state.floods.motionStarted(camera: camera, at: now, limit: motionEventsPerMinute()),
                         state.storms.motionStarted(camera: camera, municipality: record.municipality, at: now))
             }
@@ -104,7 +126,7 @@ public final class AlertBridge: Service, Sendable {
         case .motionEnded(let motion, let zones, let cut, let jpeg):
             let now = clock()
             let (open, alerted) = state.withLock { state in
-                (state.openEvents.removeValue(forKey: camera), state.floods.motionEnded(camera: camera, at: now))
+                (state.openEvents.removeValue(forKey: key), state.floods.motionEnded(camera: camera, at: now))
             }
             guard let id = open, alerted else { return }
             metadata["event"] = "\(id)"
@@ -130,8 +152,12 @@ public final class AlertBridge: Service, Sendable {
                           message: "the view moved for good (the camera was bumped or turned); motion detection relearned it")
             logger.warning("camera view moved", metadata: metadata)
         case .healthStarted(let kind):
-            alert = Alert(kind: AlertKind(rawValue: "camera_\(kind.rawValue)"), camera: camera,
-                          message: "the picture is \(kind.rawValue)")
+            guard let alertKind = kind.alertKind else {
+                logger.error("the picture is \(kind.rawValue), a state without an alert kind (CameraHealthKind.mappings)",
+                             metadata: metadata)
+                return
+            }
+            alert = Alert(kind: alertKind, camera: camera, message: "the picture is \(kind.rawValue)")
             logger.warning("camera picture is \(kind.rawValue)", metadata: metadata)
         case .healthEnded(let kind) where kind == .moved:
             return
@@ -164,18 +190,24 @@ public final class AlertBridge: Service, Sendable {
                           message: "the camera has no stream at the configured path (\(reason)); fix its url")
             logger.error("no stream at the configured path: \(reason)", metadata: metadata)
         }
-        enqueue(alert, metadata: metadata)
+        log(Result { () throws(QueueError) in try queue.enqueue(alert) }, of: alert, metadata: metadata)
     }
 
-    private func enqueue(_ alert: Alert, metadata: Logger.Metadata) {
-        do {
-            let outcome = try queue.enqueue(alert)
-            if outcome != .enqueued {
-                logger.warning("alert \(alert.kind) \(outcome)", metadata: metadata)
-            }
-        } catch {
+    /// Records a queued alert on the board and logs an enqueue that did not simply commit.
+    private func log(_ outcome: Result<EnqueueOutcome, QueueError>, of alert: Alert, metadata: Logger.Metadata) {
+        switch outcome {
+        case .success(let outcome):
+            recordRaised(alert)
+            if outcome != .enqueued { logger.warning("alert \(alert.kind) \(outcome)", metadata: metadata) }
+        case .failure(let error):
             logger.error("cannot enqueue alert \(alert.kind): \(error)", metadata: metadata)
         }
+    }
+
+    /// Makes a queued alert its camera's last alert on the board, and counts it by kind.
+    private func recordRaised(_ alert: Alert) {
+        board?.alertRaised(camera: alert.camera, alert: AlertSummary(id: alert.id, kind: alert.kind.rawValue, time: alert.time))
+        Counter(label: "vigil_alerts_total", dimensions: [("kind", alert.kind.rawValue)]).increment()
     }
 
     /// Saves an event's snapshot; returns its path, or nil (logged) when it cannot be written.

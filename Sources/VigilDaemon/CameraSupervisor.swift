@@ -4,77 +4,102 @@ import ServiceLifecycle
 import Synchronization
 import VigilDetector
 import VigilIngest
+import VigilPipeline
 import VigilStore
 
 /// Runs one `CameraWorker` per enabled camera of the registry and keeps them in step with it.
 ///
-/// The registry is re-read every `pollInterval` (and at once after `requestReload()`, on SIGHUP),
-/// so `vigil camera ...` changes take effect within seconds without a restart; only cameras whose
-/// record or credentials changed are restarted. Each second the supervisor lets every worker check
-/// whether it has been without frames long enough to be reported offline.
+/// The registry's generation is read every `pollInterval`, and the cameras only when it moved (or at
+/// once after `requestReload()`, on SIGHUP, or when a worker ended), so `vigil camera ...` changes take
+/// effect within seconds without a restart; only cameras whose stream or detection changed are
+/// restarted (a new name or purpose reaches the status board without one). Each second the supervisor
+/// lets every worker whose frames stopped long enough report itself offline, on threads of their own
+/// (see ``checkOffline()``), and restarts a worker that stopped showing signs of life. Nothing here
+/// blocks the cooperative pool.
+///
+/// A camera has at most one worker at any time: a worker asked to stop stays in the table as
+/// stopping until its thread has ended, and only then is a replacement started. Stopping waits for
+/// all workers against one shared deadline, on a thread of its own, never on the cooperative pool.
+/// The camera set on the `CameraStatusBoard` follows the registry (disabled cameras show `stopped`).
 public final class CameraSupervisor: Service, Sendable {
     /// Builds the settings a camera's detector runs with (config defaults plus the camera's overrides).
     public typealias SettingsProvider = @Sendable (Camera) -> CameraDetectionSettings
     /// The deadlines and thresholds of a camera's worker.
     public typealias TimingProvider = @Sendable (Camera) -> WorkerSettings
-    /// Receives what the workers learn, with the camera's record; called on the workers' threads.
-    public typealias EventSink = @Sendable (_ camera: Camera, _ event: WorkerEvent) -> Void
+    /// Receives what the workers learn, with the camera's current record and the supervisor's number
+    /// for the worker; called on the workers' threads, and on the supervisor's for `offline`.
+    public typealias EventSink = @Sendable (_ camera: Camera, _ worker: Int, _ event: WorkerEvent) -> Void
 
-    private let registry: CameraRegistry
+    private let registry: any CameraSource
     private let timing: TimingProvider
     private let pollInterval: Duration
     private let settings: SettingsProvider
     private let snapshots: Bool
+    private let board: CameraStatusBoard
+    private let stopTimeout: Duration
     private let sink: EventSink
     private let logger: Logger
     private let workers = Mutex<[String: Running]>([:])
     private let reloadRequested = Atomic<Bool>(false)
+    private let nextWorker = Atomic<Int>(1)
+    /// Monotonic nanoseconds of the supervisor's last tick: the daemon makes progress while it moves.
+    private let lastTick = Atomic<Int64>(monotonicNanos())
+    /// The registry's generation the workers were last matched to.
+    private let matched = Mutex<RegistryGeneration?>(nil)
 
     /// A worker and what it was started from, to notice changes.
     private struct Running: Sendable {
         let worker: CameraWorker
         let setup: Setup
+        /// The camera's latest record (its name or purpose may change without a restart).
+        var camera: Camera
+        /// Asked to stop; stays here until its thread has ended.
+        var stopping = false
     }
 
-    /// Everything a worker is started from: when any of it changes, the worker is restarted.
+    /// What a worker is started from: when any of it changes, the worker is restarted. Only what the
+    /// stream or the detection depend on: not the name, purpose or declaration of the camera.
     private struct Setup: Sendable, Equatable {
-        let camera: Camera
+        let streamURL: String
+        let detectURL: String?
         let connectURL: String
         let settings: CameraDetectionSettings
         let timing: WorkerSettings
-
-        static func == (left: Setup, right: Setup) -> Bool {
-            left.camera.hasSameSetup(as: right.camera) && left.connectURL == right.connectURL
-                && left.settings == right.settings && left.timing == right.timing
-        }
     }
 
     /// With `snapshots`, every worker sends a JPEG of each motion event's peak frame with its `motionEnded`.
-    public init(registry: CameraRegistry, timing: @escaping TimingProvider, pollInterval: Duration = .seconds(2),
-                settings: @escaping SettingsProvider, snapshots: Bool = false, logger: Logger,
-                sink: @escaping EventSink) {
+    /// `stopTimeout` is how long stopping waits for workers (all of them together) before giving up on them.
+    public init(registry: any CameraSource, timing: @escaping TimingProvider, pollInterval: Duration = .seconds(2),
+                settings: @escaping SettingsProvider, snapshots: Bool = false, board: CameraStatusBoard = CameraStatusBoard(),
+                stopTimeout: Duration = .seconds(3), logger: Logger, sink: @escaping EventSink) {
         self.registry = registry
         self.timing = timing
         self.pollInterval = pollInterval
         self.settings = settings
         self.snapshots = snapshots
+        self.board = board
+        self.stopTimeout = stopTimeout
         self.logger = logger
         self.sink = sink
     }
 
     public func run() async throws {
         var sincePoll = Duration.zero
-        reconcile()
+        await reconcile(force: true)
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
+            lastTick.store(monotonicNanos(), ordering: .relaxed)
             sincePoll += .seconds(1)
-            for running in workers.withLock({ Array($0.values) }) { running.worker.checkOffline() }
-            if sincePoll >= pollInterval || reloadRequested.exchange(false, ordering: .relaxed) {
+            await checkOffline()
+            restartStuckWorkers()
+            let ended = removeEndedWorkers()
+            let reload = reloadRequested.exchange(false, ordering: .relaxed)
+            if sincePoll >= pollInterval || ended || reload {
                 sincePoll = .zero
-                reconcile()
+                await reconcile(force: ended || reload)
             }
         }
-        stopAll()
+        await stopAll()
     }
 
     /// Re-reads the registry at the next tick (SIGHUP).
@@ -82,98 +107,198 @@ public final class CameraSupervisor: Service, Sendable {
         reloadRequested.store(true, ordering: .relaxed)
     }
 
-    /// States of all workers, by camera id.
+    /// States of the running workers, by camera id.
     public var states: [String: WorkerState] {
-        workers.withLock { $0.mapValues(\.worker.state) }
+        workers.withLock { $0.filter { !$0.value.stopping }.mapValues(\.worker.state) }
     }
 
-    /// A one-line summary for systemd's STATUS=, e.g. "12/14 cameras streaming, 1 lagging (up to 3.4 s behind),
-    /// 1 in backoff, 1 credentials rejected".
-    public var statusLine: String {
-        let workers = workers.withLock { Array($0.values.map(\.worker)) }
-        let states = workers.map(\.state)
-        let lags = workers.compactMap(\.laggingSeconds)
-        let streaming = states.filter { $0 == .streaming }.count
-        var parts = ["\(streaming)/\(states.count) cameras streaming"]
-        if let worst = lags.max() {
-            parts.append(String(format: "%d lagging (up to %.1f s behind)", lags.count, worst))
-        }
-        for state in [WorkerState.connecting, .backoff, .credentialsRejected, .notFound] {
-            let count = states.filter { $0 == state }.count
-            if count > 0 { parts.append("\(count) \(state == .connecting ? "connecting" : state == .backoff ? "in backoff" : state.rawValue)") }
-        }
-        return parts.joined(separator: ", ")
+    /// Cameras whose worker was asked to stop and has not ended yet (no replacement starts meanwhile).
+    public var stoppingCameras: [String] {
+        workers.withLock { $0.filter(\.value.stopping).keys.sorted() }
     }
 
-    /// Every worker showed a sign of life recently (frames, an attempt, or a known backoff).
-    public var workersAreAlive: Bool {
-        workers.withLock {
-            $0.values.allSatisfy {
-                $0.worker.secondsSinceHeartbeat < ($0.setup.timing.openTimeout + $0.setup.timing.readTimeout).seconds + 5
+    /// Whether the supervisor's loop ticked within the last `seconds`: the daemon is alive and makes
+    /// progress (what systemd's watchdog is told), whatever its cameras do.
+    public func isMakingProgress(within seconds: Double = 10) -> Bool {
+        Double(monotonicNanos() - lastTick.load(ordering: .relaxed)) / 1e9 < seconds
+    }
+
+    /// Lets the workers whose frames stopped long enough report `offline`, each on a thread of its
+    /// own and all at once: a report waits for its alert's commit, so cameras going offline together
+    /// share one commit instead of taking the cooperative pool's threads one fsync at a time.
+    private func checkOffline() async {
+        let due = workers.withLock { $0.values.filter { !$0.stopping }.map(\.worker) }.filter(\.isOfflineDue)
+        guard !due.isEmpty else { return }
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            let group = DispatchGroup()
+            for worker in due {
+                group.enter()
+                Thread {
+                    ThreadName.setCurrent("vigil-offline")
+                    worker.checkOffline()
+                    group.leave()
+                }.start()
             }
+            group.notify(queue: .global()) { done.resume() }
         }
     }
 
-    /// Starts, restarts and stops workers so they match the enabled cameras of the registry.
-    func reconcile() {
-        var wanted: [String: Setup] = [:]
-        do {
-            for camera in try registry.cameras() where camera.enabled {
-                let urls = try registry.connectURLs(for: camera)
-                if let credentials = urls.credentials {
-                    Redactor.shared.register(secret: credentials.password, user: credentials.username)
+    /// Starts, restarts and stops workers so they match the enabled cameras of the registry. Without
+    /// `force` (a reload, a worker that ended), the cameras are read only when the registry's
+    /// generation moved.
+    func reconcile(force: Bool) async {
+        guard let wanted = await wantedCameras(force: force) else { return }
+        let stopping = workers.withLock { running in
+            var stopping: [CameraWorker] = []
+            for (id, current) in running where !current.stopping {
+                if let (camera, setup) = wanted[id], setup == current.setup {
+                    running[id]?.camera = camera
+                } else {
+                    running[id]?.stopping = true
+                    stopping.append(current.worker)
                 }
-                wanted[camera.id] = Setup(camera: camera, connectURL: urls.detect ?? urls.stream,
-                                          settings: settings(camera), timing: timing(camera))
             }
+            return stopping
+        }
+        if !stopping.isEmpty {
+            await stop(stopping)
+            _ = removeEndedWorkers()
+            for worker in stopping where wanted[worker.camera.id] == nil {
+                board.setConnection(.stopped, camera: worker.camera.id)
+            }
+        }
+        startMissing(wanted)
+    }
+
+    /// The enabled cameras of the registry with what their workers start from, by id; nil when the
+    /// registry's generation did not move (without `force`) or it cannot be read (logged). Keeps the
+    /// board's camera set in step with the registry.
+    private func wantedCameras(force: Bool) async -> [String: (Camera, Setup)]? {
+        let generation: RegistryGeneration
+        let cameras: [WatchedCamera]
+        do {
+            generation = try await registry.generation()
+            if !force, matched.withLock({ $0 }) == generation { return nil }
+            cameras = try await registry.watchList()
         } catch {
             logger.error("cannot read the camera registry: \(error); keeping the cameras as they are")
-            return
+            return nil
         }
-        var stopping: [CameraWorker] = []
-        var starting: [CameraWorker] = []
-        workers.withLock { running in
-            for (id, current) in running where wanted[id] != current.setup {
-                stopping.append(current.worker)
-                running[id] = nil
+        board.retain(cameras: cameras.map { ($0.camera.id, $0.camera.name) })
+        var wanted: [String: (Camera, Setup)] = [:]
+        for watched in cameras {
+            let camera = watched.camera
+            guard camera.enabled else {
+                board.setConnection(.stopped, camera: camera.id)
+                continue
             }
-            for (id, setup) in wanted where running[id] == nil {
+            if let credentials = watched.credentials {
+                Redactor.shared.register(secret: credentials.password, user: credentials.username)
+            }
+            wanted[camera.id] = (camera, Setup(streamURL: camera.streamURL, detectURL: camera.detectURL,
+                                               connectURL: watched.analysedURL,
+                                               settings: settings(camera), timing: timing(camera)))
+        }
+        matched.withLock { $0 = generation }
+        return wanted
+    }
+
+    /// Starts a worker for each wanted camera that has none (not even a stopping one).
+    private func startMissing(_ wanted: [String: (Camera, Setup)]) {
+        let starting = workers.withLock { running in
+            var starting: [CameraWorker] = []
+            for (id, (camera, setup)) in wanted where running[id] == nil {
+                let number = nextWorker.wrappingAdd(1, ordering: .relaxed).oldValue
                 let worker = CameraWorker(
-                    camera: setup.camera, connectURL: setup.connectURL, settings: setup.settings, timing: setup.timing,
-                    snapshots: snapshots, logger: logger, report: { [sink] event in sink(setup.camera, event) })
-                running[id] = Running(worker: worker, setup: setup)
+                    camera: camera, connectURL: setup.connectURL, settings: setup.settings, timing: setup.timing,
+                    snapshots: snapshots, board: board, offline: board.status(of: id)?.connection == .offline, logger: logger,
+                    report: { [weak self, sink] event in
+                        sink(self?.record(of: id) ?? camera, number, event)
+                    })
+                running[id] = Running(worker: worker, setup: setup, camera: camera)
                 starting.append(worker)
             }
+            return starting
         }
-        stop(stopping)
         for worker in starting {
             logger.info("watching camera", metadata: ["camera": "\(worker.camera.id)"])
             worker.start()
         }
     }
 
-    private func stopAll() {
-        stop(workers.withLock { running in
-            defer { running.removeAll() }
-            return running.values.map(\.worker)
-        })
+    /// The latest registry record of a camera being watched.
+    private func record(of id: String) -> Camera? {
+        workers.withLock { $0[id]?.camera }
     }
 
-    /// Stops workers in parallel; each closes its open event on the way out.
-    private func stop(_ stopping: [CameraWorker]) {
-        for worker in stopping { worker.requestStop() }
-        for worker in stopping {
-            if !worker.waitUntilStopped(timeout: .seconds(3)) {
-                logger.error("camera worker did not stop within 3 s", metadata: ["camera": "\(worker.camera.id)"])
-            } else {
-                let packets = worker.packets
-                logger.info("""
-                    stopped watching camera: \(worker.frames) frames decoded, \(worker.staleFrames) packets or frames \
-                    skipped to keep to the live edge, \
-                    \(packets.received) packets received, \(packets.undecoded) left undecoded by adaptive decoding
-                    """,
-                            metadata: ["camera": "\(worker.camera.id)"])
+    /// Asks workers that showed no sign of life for longer than their open and read deadlines allow
+    /// to stop, and reports them offline: their replacement starts once they have ended.
+    private func restartStuckWorkers() {
+        let stuck = workers.withLock { running in
+            var stuck: [(CameraWorker, Double)] = []
+            for (id, current) in running where !current.stopping {
+                let silent = current.worker.secondsSinceHeartbeat
+                if silent > (current.setup.timing.openTimeout + current.setup.timing.readTimeout).seconds + 5 {
+                    running[id]?.stopping = true
+                    stuck.append((current.worker, silent))
+                }
             }
+            return stuck
         }
+        for (worker, silent) in stuck {
+            logger.error("camera worker stuck: no sign of life for \(Int(silent)) s; restarting it",
+                         metadata: ["camera": "\(worker.camera.id)"])
+            worker.reportStuck()
+            worker.requestStop()
+        }
+    }
+
+    /// Drops the stopping workers whose threads have ended; whether there were any.
+    private func removeEndedWorkers() -> Bool {
+        let ended = workers.withLock { running in
+            let ended = running.filter { $0.value.stopping && $0.value.worker.hasEnded }
+            for id in ended.keys { running[id] = nil }
+            return ended.values.map(\.worker)
+        }
+        for worker in ended { logStopped(worker) }
+        return !ended.isEmpty
+    }
+
+    private func stopAll() async {
+        let all = workers.withLock { running in
+            for id in running.keys { running[id]?.stopping = true }
+            return running.values.map(\.worker)
+        }
+        await stop(all)
+        _ = removeEndedWorkers()
+        for worker in all { board.setConnection(.stopped, camera: worker.camera.id) }
+    }
+
+    /// Asks workers to stop (each closes its open event on the way out) and waits for all of them
+    /// against one deadline, `stopTimeout` from now, on a thread of its own. Those that did not end
+    /// are logged and stay in the table as stopping.
+    private func stop(_ stopping: [CameraWorker]) async {
+        for worker in stopping { worker.requestStop() }
+        let deadline = monotonicSeconds() + stopTimeout.seconds
+        let late: [CameraWorker] = await withCheckedContinuation { continuation in
+            let thread = Thread {
+                continuation.resume(returning: stopping.filter { !$0.waitUntilStopped(deadline: deadline) })
+            }
+            thread.start()
+        }
+        for worker in late {
+            logger.error("camera worker did not stop within \(stopTimeout.formattedSeconds); no other worker starts for the camera until it has",
+                         metadata: ["camera": "\(worker.camera.id)"])
+        }
+    }
+
+    private func logStopped(_ worker: CameraWorker) {
+        let packets = worker.packets
+        logger.info("""
+            stopped watching camera: \(worker.frames) frames decoded, \(worker.staleFrames) packets or frames \
+            skipped to keep to the live edge, \
+            \(packets.received) packets received, \(packets.undecoded) left undecoded by adaptive decoding
+            """,
+                    metadata: ["camera": "\(worker.camera.id)"])
     }
 }

@@ -1,12 +1,13 @@
 import Foundation
 import Logging
+import Metrics
 import Synchronization
 import VigilDetector
 import VigilIngest
 import VigilPipeline
 import VigilStore
 
-/// What a worker is doing, for the daemon's status line and watchdog.
+/// What a worker is doing (the status board shows it as the camera's `CameraConnection`).
 public enum WorkerState: String, Sendable {
     case connecting, streaming, backoff
     case credentialsRejected = "credentials rejected"
@@ -37,9 +38,12 @@ public struct WorkerSettings: Sendable, Equatable {
 ///
 /// Blocking reads never run on Swift's cooperative pool. Failures are classified and retried on
 /// the `ReconnectPolicy`; a local video file is played at real-time pace and looped, like a camera.
-/// Everything the worker learns goes out through `report`, called on the worker's thread.
+/// Everything the worker learns goes out through `report`, called on the worker's thread (and on the
+/// supervisor's for `offline`). It keeps the camera's entry on the `CameraStatusBoard` current: its
+/// connection, picture conditions, and its counters and stream figures once a second.
 public final class CameraWorker: Sendable {
     public let camera: Camera
+    private let board: CameraStatusBoard
     private let connectURL: String
     private let settings: CameraDetectionSettings
     private let timing: WorkerSettings
@@ -55,7 +59,12 @@ public final class CameraWorker: Sendable {
     private let heartbeatNanos = Atomic<Int64>(monotonicNanos())
     /// Monotonic nanoseconds of the last video received (a frame, or a packet left undecoded).
     private let lastVideoNanos = Atomic<Int64>(monotonicNanos())
-    private let offlineReported = Atomic<Bool>(false)
+    /// Whether `offline` was reported and `online` not yet: read on every frame without a lock; changed
+    /// only under `offlineTransition`, which also covers the report, so `offline` and `online` reach
+    /// the queue in the order they happened.
+    private let offlineReported: Atomic<Bool>
+    private let offlineTransition = Mutex<Void>(())
+    private let ended = Atomic<Bool>(false)
     private let frameCount = Atomic<Int>(0)
     private let staleCount = Atomic<Int>(0)
     private let packetsReceived = Atomic<Int>(0)
@@ -64,10 +73,14 @@ public final class CameraWorker: Sendable {
     private let laggingMillis = Atomic<Int>(-1)
 
     /// `connectURL` holds the credentials (percent-encoded); it is never logged unredacted. With
-    /// `snapshots`, each `motionEnded` carries a JPEG of the event's peak frame.
+    /// `snapshots`, each `motionEnded` carries a JPEG of the event's peak frame. `offline` says that the
+    /// camera's previous worker reported it offline: the first frame then reports `online`.
     public init(camera: Camera, connectURL: String, settings: CameraDetectionSettings, timing: WorkerSettings = WorkerSettings(),
-                snapshots: Bool = false, logger: Logger, report: @escaping @Sendable (WorkerEvent) -> Void) {
+                snapshots: Bool = false, board: CameraStatusBoard, offline: Bool = false, logger: Logger,
+                report: @escaping @Sendable (WorkerEvent) -> Void) {
         self.camera = camera
+        self.board = board
+        offlineReported = Atomic(offline)
         self.connectURL = connectURL
         self.settings = settings
         self.timing = timing
@@ -102,12 +115,19 @@ public final class CameraWorker: Sendable {
         Double(monotonicNanos() - heartbeatNanos.load(ordering: .relaxed)) / 1e9
     }
 
+    /// Whether `offline` was reported and frames have not flowed since.
+    public var isOffline: Bool { offlineReported.load(ordering: .relaxed) }
+
+    /// Whether the worker's thread has ended.
+    public var hasEnded: Bool { ended.load(ordering: .acquiring) }
+
     /// Starts the worker's thread, named `vigil-cam-<camera id>` (cut to 15 bytes) in `top -H`.
     public func start() {
         let thread = Thread { [self] in
             ThreadName.setCurrent("vigil-cam-\(camera.id)")
             run()
             stateValue.withLock { $0 = .stopped }
+            ended.store(true, ordering: .releasing)
             finished.signal()
         }
         thread.start()
@@ -119,20 +139,68 @@ public final class CameraWorker: Sendable {
         stopToken.stop()
     }
 
-    /// Waits for the worker's thread to finish; false on timeout.
-    public func waitUntilStopped(timeout: Duration) -> Bool {
-        finished.wait(timeout: .now() + .nanoseconds(Int(timeout.nanoseconds))) == .success
+    /// Waits for the worker's thread to finish, until `deadline` (monotonic seconds); false when it did not.
+    /// Blocks the calling thread: never call it on the cooperative pool.
+    public func waitUntilStopped(deadline: Double) -> Bool {
+        guard !hasEnded else { return true }
+        let left = max(0, deadline - monotonicSeconds())
+        guard finished.wait(timeout: .now() + .nanoseconds(Int(left * 1e9))) == .success else { return false }
+        finished.signal()  // later waits see it ended too
+        return true
     }
 
     /// Raises `offline` once when no frame came for the threshold. Called periodically from outside,
     /// so a worker blocked in a long open still goes offline on time.
+    /// The report waits for the alert's commit: call it from a thread of its own.
     public func checkOffline() {
-        let silence = Double(monotonicNanos() - lastVideoNanos.load(ordering: .relaxed)) / 1e9
-        guard silence >= timing.offlineAfter.seconds, !stopRequested.load(ordering: .relaxed) else { return }
-        if !offlineReported.exchange(true, ordering: .relaxed) {
-            report(.offline(reason: String(format: "no frame for %.0f s (%@)", silence, state.rawValue)))
+        guard isOfflineDue else { return }
+        reportOffline(reconnectReason: nil) { String(format: "no frame for %.0f s (%@)", $0, self.state.rawValue) }
+    }
+
+    /// Raises `offline` (unless it already was) because the worker stopped showing signs of life: its
+    /// thread is stuck, and the supervisor restarts it.
+    public func reportStuck() {
+        reportOffline(reconnectReason: "stuck") {
+            String(format: "the camera's worker was stuck for %.0f s; restarting it", $0)
         }
     }
+
+    /// Reports `offline` once, with the reason made from the seconds of silence (`reconnectReason` counts a
+    /// reconnection on the board when the camera was streaming). The flag, the board and the report change
+    /// together under `offlineTransition`, so a frame arriving meanwhile reports `online` only after this
+    /// `offline` is queued.
+    private func reportOffline(reconnectReason: String?, reason: (Double) -> String) {
+        guard !stopRequested.load(ordering: .relaxed) else { return }
+        // Not waiting for the lock: whoever holds it is reporting `online` (frames flow), or is a worker
+        // stuck in that report, which must not stall the supervisor too.
+        _ = offlineTransition.withLockIfAvailable { _ in
+            guard !offlineReported.load(ordering: .relaxed) else { return }
+            offlineReported.store(true, ordering: .relaxed)
+            board.setConnection(.offline, camera: camera.id, reason: reconnectReason)
+            report(.offline(reason: reason(silence)))
+        }
+    }
+
+    /// Frames flow: reports `online` if `offline` was reported (and nothing when it was not: one atomic
+    /// load per frame).
+    private func reportOnlineIfOffline() {
+        guard offlineReported.load(ordering: .relaxed) else { return }
+        offlineTransition.withLock { _ in
+            guard offlineReported.load(ordering: .relaxed) else { return }
+            offlineReported.store(false, ordering: .relaxed)
+            board.setConnection(.streaming, camera: camera.id)
+            report(.online)
+        }
+    }
+
+    /// Whether ``checkOffline()`` would report `offline` now. Cheap and never blocks.
+    public var isOfflineDue: Bool {
+        silence >= timing.offlineAfter.seconds && !stopRequested.load(ordering: .relaxed)
+            && !offlineReported.load(ordering: .relaxed)
+    }
+
+    /// Seconds since the last video frame (or since the worker started).
+    private var silence: Double { Double(monotonicNanos() - lastVideoNanos.load(ordering: .relaxed)) / 1e9 }
 
     private var isStopping: Bool { stopRequested.load(ordering: .relaxed) }
 
@@ -148,8 +216,23 @@ public final class CameraWorker: Sendable {
         lastVideoNanos.store(monotonicNanos(), ordering: .relaxed)
     }
 
-    private func setState(_ state: WorkerState) {
+    /// Sets the worker's state and the camera's connection on the board (which stays `offline` while the
+    /// camera is reported offline). `reason` names why a stream was lost, for the reconnection counts.
+    private func setState(_ state: WorkerState, reason: String? = nil) {
         stateValue.withLock { $0 = state }
+        let connection: CameraConnection = switch state {
+        case .connecting: .connecting
+        case .streaming: .streaming
+        case .backoff: .backoff
+        case .credentialsRejected: .credentialsRejected
+        case .notFound: .notFound
+        case .stopped: .stopped
+        }
+        if isOffline, connection == .connecting || connection == .backoff {
+            board.setConnection(.offline, camera: camera.id, reason: reason)
+        } else {
+            board.setConnection(connection, camera: camera.id, reason: reason)
+        }
     }
 
     // MARK: The worker thread
@@ -159,8 +242,10 @@ public final class CameraWorker: Sendable {
         var credentialsReported = false, notFoundReported = false
         var lag = LagMonitor()
         let probe = ReachabilityProbe(url: connectURL)
+        /// Why the last session ended, when it is reconnected at once (a looped file, a dropped backlog).
+        var reconnectReason: String?
         while !isStopping {
-            setState(.connecting)
+            setState(.connecting, reason: reconnectReason)
             beat()
             var deliveredFrames = false
             let failure = runSession(lag: &lag, onFrames: {
@@ -170,27 +255,34 @@ public final class CameraWorker: Sendable {
                 notFoundReported = false
             })
             guard !isStopping else { break }
+            let reason = failure.code.description.replacingOccurrences(of: " ", with: "_")
+            reconnectReason = nil
+            if deliveredFrames, !isFile || failure.code != .endOfStream {
+                Counter(label: "vigil_camera_reconnects_total", dimensions: [("camera", camera.id), ("reason", reason)])
+                    .increment()
+            }
             // Loop a file like a live camera; one that yields no frame waits like a failing camera.
             if isFile, failure.code == .endOfStream, deliveredFrames { continue }
             if failure.code == .fellBehind {
                 logger.info("reconnecting to drop the backlog: \(failure.reason)", metadata: ["camera": "\(camera.id)"])
+                reconnectReason = reason
                 continue
             }
             switch failure.code {
             case .credentialsRejected:
-                setState(.credentialsRejected)
+                setState(.credentialsRejected, reason: reason)
                 if !credentialsReported {
                     credentialsReported = true
                     report(.credentialsRejected(reason: failure.reason))
                 }
             case .notFound:
-                setState(.notFound)
+                setState(.notFound, reason: reason)
                 if !notFoundReported {
                     notFoundReported = true
                     report(.notFound(reason: failure.reason))
                 }
             default:
-                setState(.backoff)
+                setState(.backoff, reason: reason)
             }
             let delay = policy.delay(after: failure.code)
             logger.warning("camera unavailable: \(failure.code): \(failure.reason); next attempt in \(delay.formattedSeconds)",
@@ -238,7 +330,13 @@ public final class CameraWorker: Sendable {
                     metadata: ["camera": "\(camera.id)"])
         let feed = FrameFeed(source: source, adaptive: timing.adaptive, maximumLag: isFile ? nil : timing.maximumLag,
                              onPacket: { [self] in videoArrived() })
-        defer { countPackets(source.counters) }
+        var figures = StreamFigures(camera: camera.id, counters: source.counters, at: monotonicSeconds())
+        let decodeTimer = Metrics.Timer(label: "vigil_decode_seconds")
+        let detectTimer = Metrics.Timer(label: "vigil_detect_seconds")
+        defer {
+            figures.post(to: board, counters: source.counters, at: monotonicSeconds())
+            countPackets(source.counters)
+        }
         let analyzer = CameraAnalyzer(settings: settings, nominalFrameRate: source.info.framesPerSecond)
         var pacer = isFile ? RealTimePacer() : nil
         var deliveredFrames = false
@@ -250,7 +348,9 @@ public final class CameraWorker: Sendable {
         while true {
             let frame: DecodedFrame
             do {
+                let cpu = threadCPUNanos()
                 frame = try feed.nextFrame(wantsEveryFrame: analyzer.wantsEveryFrame)
+                decodeTimer.recordNanoseconds(threadCPUNanos() - cpu)
             } catch {
                 if error.code == .fellBehind {
                     staleCount.add(feed.framesSkippedToLiveEdge, ordering: .relaxed)
@@ -267,12 +367,16 @@ public final class CameraWorker: Sendable {
             }
             videoArrived()
             frameCount.add(1, ordering: .relaxed)
+            figures.frameDecoded(width: frame.width, height: frame.height)
+            if now - figures.since >= StreamFigures.interval {
+                figures.post(to: board, counters: source.counters, at: now)
+            }
             if !deliveredFrames {
                 deliveredFrames = true
                 setState(.streaming)
                 onFrames()
             }
-            if offlineReported.exchange(false, ordering: .relaxed) { report(.online) }
+            reportOnlineIfOffline()
             reportLag(lag.keptUp(at: now))
             // The background from before a skip still shows the scene: the analysis goes on across it
             // as across frames adaptive decoding skipped (a background learned afresh from a picture
@@ -291,7 +395,9 @@ public final class CameraWorker: Sendable {
                 }
             }
             lastAnalysed = (frame.presentationTime, now)
+            let detecting = monotonicNanos()
             let output = analyzer.process(frame, framesSkipped: feed.framesSkippedBefore + feed.framesSkippedToLiveEdge)
+            detectTimer.recordNanoseconds(monotonicNanos() - detecting)
             if !output.isEmpty { handle(output, of: analyzer, peak: peak, cut: nil) }
             // After `handle`: an event split on this frame ends with the previous peak.
             if output.isNewPeak { peak?.copy(from: frame) }
@@ -303,9 +409,11 @@ public final class CameraWorker: Sendable {
         switch change {
         case .started(let behind):
             laggingMillis.store(Int(behind * 1000), ordering: .relaxed)
+            board.setCondition(.lagging, true, camera: camera.id, behindSeconds: behind)
             report(.lagging(behindSeconds: behind))
         case .ended:
             laggingMillis.store(-1, ordering: .relaxed)
+            board.setCondition(.lagging, false, camera: camera.id)
             report(.caughtUp)
         case nil:
             break
@@ -328,11 +436,17 @@ public final class CameraWorker: Sendable {
             report(.motionEnded(ended, zones: analyzer.zoneNames(ended.zones), cut: cut,
                                 snapshot: peak.flatMap { snapshot(of: $0, box: ended.box) }))
         }
-        if let ended = output.healthEnded { report(.healthEnded(ended.kind)) }
+        if let ended = output.healthEnded {
+            if let condition = ended.kind.condition { board.setCondition(condition, false, camera: camera.id) }
+            report(.healthEnded(ended.kind))
+        }
         if let started = output.motionStarted {
             report(.motionStarted(started, zones: analyzer.zoneNames(started.zones)))
         }
-        if let started = output.healthStarted { report(.healthStarted(started.kind)) }
+        if let started = output.healthStarted {
+            if let condition = started.kind.condition { board.setCondition(condition, true, camera: camera.id) }
+            report(.healthStarted(started.kind))
+        }
     }
 
     /// The JPEG of `peak` with `box` drawn, or nil (logged) when it cannot be encoded.
@@ -355,6 +469,61 @@ public final class CameraWorker: Sendable {
             Thread.sleep(forTimeInterval: min(left, 0.1))
         }
     }
+}
+
+/// A session's counters and stream figures not yet on the board: the frame loop adds to them without a
+/// lock or an allocation, and posts them to the board (and the `vigil_camera_frames_total` and
+/// `vigil_camera_packets_total` metrics) once every ``interval`` and when the session ends.
+private struct StreamFigures {
+    static let interval = 1.0
+    let camera: String
+    /// Monotonic seconds of the last post.
+    private(set) var since: Double
+    private var frames = 0
+    private var width = 0, height = 0
+    private var posted: SourceCounters
+    private let framesTotal: Counter
+    private let packetsDecoded: Counter
+    private let packetsUndecoded: Counter
+
+    init(camera: String, counters: SourceCounters, at now: Double) {
+        self.camera = camera
+        since = now
+        posted = counters
+        framesTotal = Counter(label: "vigil_camera_frames_total", dimensions: [("camera", camera)])
+        packetsDecoded = Counter(label: "vigil_camera_packets_total", dimensions: [("camera", camera), ("decoded", "true")])
+        packetsUndecoded = Counter(label: "vigil_camera_packets_total", dimensions: [("camera", camera), ("decoded", "false")])
+    }
+
+    mutating func frameDecoded(width: Int, height: Int) {
+        frames += 1
+        self.width = width
+        self.height = height
+    }
+
+    /// Adds what happened since the last post to the camera's counters; the pictures per second are the
+    /// video packets received per second (adaptive decoding leaves some undecoded, the stream has them).
+    mutating func post(to board: CameraStatusBoard, counters: SourceCounters, at now: Double) {
+        let packets = counters.packetsRead - posted.packetsRead
+        let decoded = counters.packetsDecoded - posted.packetsDecoded
+        let elapsed = now - since
+        board.count(camera: camera, frames: frames, packets: packets, packetsDecoded: decoded,
+                    framesPerSecond: elapsed >= Self.interval / 2 ? Double(packets) / elapsed : nil,
+                    width: width > 0 ? width : nil, height: height > 0 ? height : nil)
+        framesTotal.increment(by: frames)
+        packetsDecoded.increment(by: max(0, decoded))
+        packetsUndecoded.increment(by: max(0, packets - decoded))
+        frames = 0
+        posted = counters
+        since = now
+    }
+}
+
+/// CPU time the calling thread has used, in nanoseconds (waiting for the network costs none).
+func threadCPUNanos() -> Int64 {
+    var now = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now)
+    return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
 }
 
 func monotonicNanos() -> Int64 {

@@ -157,8 +157,8 @@ public struct CameraDetectionSettings: Sendable, Equatable, Codable {
         if zones.count > Self.maxZones { return "zones: at most \(Self.maxZones) (got \(zones.count))" }
         for zone in zones {
             if let problem = zone.polygon.problem { return "zones: \(zone.name): \(problem)" }
-            if let minArea = zone.minArea, !(0...1).contains(minArea) {
-                return "zones: \(zone.name): min_area must be a fraction 0...1 (got \(minArea))"
+            if let minArea = zone.minArea, let problem = Bounds.problem("min_area", minArea, 0...1) {
+                return "zones: \(zone.name): \(problem)"
             }
         }
         if Set(zones.map(\.name)).count != zones.count { return "zones: names must be unique" }

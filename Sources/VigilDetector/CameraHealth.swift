@@ -38,6 +38,9 @@ public struct CameraHealthKind: RawRepresentable, Sendable, Hashable, CustomStri
     /// state; it starts when the view changed and ends when the new one was stable and learned.
     public static let moved = CameraHealthKind(rawValue: "moved")
 
+    /// Every kind the detector reports (the daemon maps each to an alert kind).
+    public static let all: [CameraHealthKind] = [.frozen, .covered, .dark, .moved]
+
     public var description: String { rawValue }
 }
 

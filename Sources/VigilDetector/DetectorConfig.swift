@@ -1,6 +1,6 @@
 /// Every knob of the motion detector, the event logic and the camera-health checks. The defaults
 /// are meant to work untuned; each can be overridden in the config file (YAML keys in snake_case,
-/// see the README), for all cameras or per camera.
+/// see docs/configuration.md), for all cameras or per camera.
 public struct DetectorConfig: Sendable, Equatable, Codable {
     // MARK: Picture
 

@@ -8,7 +8,7 @@
 /// weighs its changed pixels into an object's area by 1 at or below `quietShare` busyness, down
 /// to `1 / 16` at `busyShare` and above: a person (hundreds of pixels) still counts in a swaying
 /// hedge, a few leaves (tens) no longer do. Something that stays in one place long enough is
-/// learned the same way (see the README: what it can hide). Allocation-free per frame; buffers
+/// learned the same way (see docs/architecture.md: what it can hide). Allocation-free per frame; buffers
 /// are sized with the picture.
 struct DynamicCells {
     /// The averaging time of each cell's changed share, in seconds of media time.

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Synchronization
+import VigilSQLite
 import VigilStore
 
 /// Every alert this process commits to the queue, in commit order: the latest `capacity` of them in

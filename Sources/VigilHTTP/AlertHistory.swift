@@ -1,4 +1,5 @@
 import Foundation
+import VigilSQLite
 import VigilStore
 
 /// Which alerts a client asked for: `camera=` and `kind=` (each repeatable, or comma-separated).

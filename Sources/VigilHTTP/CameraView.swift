@@ -1,5 +1,6 @@
 import Foundation
 import VigilPipeline
+import VigilSQLite
 import VigilStore
 
 /// One camera as the API, the status page and the metrics show it: its registry record's public

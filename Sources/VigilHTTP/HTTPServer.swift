@@ -4,8 +4,8 @@ import HummingbirdCore
 import Logging
 import NIOCore
 import ServiceLifecycle
-import VigilCompliance
 import VigilPipeline
+import VigilSQLite
 import VigilStore
 
 /// What the HTTP surface reads from the daemon. It only reads: serving never writes to the board,

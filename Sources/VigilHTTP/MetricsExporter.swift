@@ -2,6 +2,7 @@ import Foundation
 import Prometheus
 import Synchronization
 import VigilPipeline
+import VigilSQLite
 import VigilStore
 
 /// `/metrics`: the board's snapshot at scrape time as Prometheus text (swift-prometheus), every name

@@ -1,4 +1,5 @@
 import Foundation
+import VigilSQLite
 import VigilStore
 
 /// The two HTML pages, rendered on the server: no framework, no CDN (the server has no internet),

@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import ServiceLifecycle
 import VigilPipeline
+import VigilSQLite
 import VigilStore
 
 /// Every endpoint of the HTTP surface (docs/http.md, docs/openapi.yaml).

@@ -52,6 +52,20 @@ public struct DecodedFrame {
     public let isCorrupt: Bool
     /// Size of the compressed packet, in bytes.
     public let packetSize: Int
+
+    /// A picture from somewhere other than the shim (a test's synthetic camera). `luma` belongs to
+    /// the caller and must stay valid while the frame is used.
+    public init(luma: UnsafePointer<UInt8>, lumaStride: Int, width: Int, height: Int, presentationTime: Double?,
+                isKeyframe: Bool, isCorrupt: Bool, packetSize: Int) {
+        self.luma = luma
+        self.lumaStride = lumaStride
+        self.width = width
+        self.height = height
+        self.presentationTime = presentationTime
+        self.isKeyframe = isKeyframe
+        self.isCorrupt = isCorrupt
+        self.packetSize = packetSize
+    }
 }
 
 extension DecodedFrame {

@@ -21,6 +21,9 @@ public enum PictureCondition: String, Sendable, Codable, CaseIterable {
     public var blinds: Bool { self != .lagging }
 }
 
+/// Conditions are JSON object keys (`"conditions": {"dark": "2026-..."}`), not an array of pairs.
+extension PictureCondition: CodingKeyRepresentable {}
+
 /// The last alert raised for a camera.
 public struct AlertSummary: Sendable, Equatable, Codable {
     public var id: String
@@ -104,6 +107,9 @@ public struct StatusSnapshot: Sendable, Equatable, Codable {
     public var sinks: [SinkFigures]
     /// Why the alert queue is degraded, when it is.
     public var queueProblem: String?
+    /// When the daemon stopped, in the last snapshot it writes on the way out (`vigil status` then says
+    /// it is not running); nil while it runs.
+    public var stopped: Date?
 }
 
 /// The one place every camera's state lives while the daemon runs. Workers, the alert bridge and the
@@ -198,6 +204,12 @@ public final class CameraStatusBoard: Sendable {
             state.sinks = Dictionary(sinks.map { ($0.name, $0) }, uniquingKeysWith: { $1 })
             state.queueProblem = queueProblem
         }
+    }
+
+    /// One camera's entry as it is now (blind time counted up to the last snapshot); nil for a camera
+    /// not on the board.
+    public func status(of id: String) -> CameraStatus? {
+        state.withLock { $0.cameras[id] }
     }
 
     /// The board as it is now, with blind time counted up to now.

@@ -3,8 +3,9 @@ import VigilIngest
 import VigilStore
 
 /// The daemon's timing knobs (`daemon:` in the config file). Deadlines and the offline threshold
-/// can also be set per camera under `daemon.cameras.<id>`.
-public struct DaemonSettings: Sendable, Equatable, Decodable {
+/// can also be set per camera under `daemon.cameras.<id>`. Encodable so that the defaults can be
+/// listed under their config keys (the configuration reference is checked against them).
+public struct DaemonSettings: Sendable, Equatable, Codable {
     /// Seconds allowed for connecting to a camera and probing its stream.
     public var openTimeout = 10.0
     /// Seconds without a frame before a read counts as stalled.
@@ -35,7 +36,8 @@ public struct DaemonSettings: Sendable, Equatable, Decodable {
     public var queueDurability = "full"
     /// Write a JPEG of each motion event's peak frame, box drawn, under `<state dir>/snapshots`.
     public var snapshots = true
-    /// Snapshots older than this many days are removed (checked at start and every hour).
+    /// Snapshots of a camera no longer in the registry are removed after this many days; a registered
+    /// camera's follow its `retention-days` (checked at start and every hour).
     public var snapshotMaxAgeDays = 30.0
     /// The oldest snapshots are removed while all of them take more than this many bytes.
     public var snapshotMaxBytes = 1 << 30
@@ -46,7 +48,7 @@ public struct DaemonSettings: Sendable, Equatable, Decodable {
     public var cameras: [String: CameraTiming] = [:]
 
     /// A camera's own deadlines and decoding; absent ones fall back to the daemon's.
-    public struct CameraTiming: Sendable, Equatable, Decodable {
+    public struct CameraTiming: Sendable, Equatable, Codable {
         public var openTimeout: Double?
         public var readTimeout: Double?
         public var offlineAfter: Double?

@@ -1,7 +1,7 @@
 import VigilDetector
 
 /// The HTTP surface (`http:` in the config, `vigil run --http ADDR:PORT`): off unless `listen` is set.
-public struct HTTPSettings: Sendable, Equatable, Decodable {
+public struct HTTPSettings: Sendable, Equatable, Codable {
     /// `ADDR:PORT` to listen on (`127.0.0.1:8080`, `[::1]:8080`, `0.0.0.0:8080`); nil: no HTTP server.
     public var listen: String?
     /// A file holding the bearer token (systemd's `LoadCredential=` works). Required to listen beyond loopback.

@@ -13,7 +13,7 @@ import VigilDetector
 ///     dead_after: 5
 /// ```
 public struct ReporterSettings: Sendable, Equatable {
-    /// The alert log's path; nil for the default (see the README).
+    /// The alert log's path; nil for the default (see docs/alerts.md, "Sinks").
     public var alertLog: String?
     public var webhook: HookSettings?
     public var exec: HookSettings?
@@ -22,10 +22,15 @@ public struct ReporterSettings: Sendable, Equatable {
 
     /// The section's keys.
     public static let keys = ["alert_log", "webhook", "exec"]
+    /// The key naming a webhook's target (a file holding the URL).
+    public static let webhookTargetKey = "url_file"
+    /// The key naming an exec sink's target (the shell command).
+    public static let execTargetKey = "command"
 }
 
 /// A webhook or exec sink: its target (the webhook's `url_file`, the exec `command`) and how it retries.
-public struct HookSettings: Sendable, Equatable, Decodable {
+/// Encodable so that the retry defaults can be listed under their config keys (not the target).
+public struct HookSettings: Sendable, Equatable, Codable {
     /// The `url_file` of a webhook, the `command` of an exec sink.
     public var target: String
     /// Seconds one attempt may take.

@@ -40,14 +40,42 @@ public struct VigilConfig: Sendable, Equatable {
 
     public init() {}
 
+    /// The top-level sections a config file may hold.
+    public static let sections = ["detector", "cameras", "reporter", "daemon", "http"]
+
     /// The settings for the camera called `name` (the defaults when it has no overrides).
     public func settings(forCamera name: String?) -> CameraDetectionSettings {
         name.flatMap { cameras[$0] } ?? defaults
     }
 
-    /// A config file that cannot be used; `description` names the file, the key and what is wrong.
+    /// A config file that cannot be used; `description` names the file, the key and what is wrong,
+    /// for people; `code` is for programs. New codes may be added: switch with a `default`.
     public struct LoadError: Error, CustomStringConvertible {
+        /// The kind of problem.
+        public struct Code: Hashable, Sendable, CustomStringConvertible {
+            public let description: String
+
+            /// The file cannot be read.
+            public static let cannotRead = Code(description: "cannot read")
+            /// The text is not YAML.
+            public static let invalidYAML = Code(description: "invalid YAML")
+            /// A section is not the mapping (or list) it must be.
+            public static let wrongShape = Code(description: "wrong shape")
+            /// A key Vigil does not know (a typo, or a key of a newer version).
+            public static let unknownKey = Code(description: "unknown key")
+            /// A key that must be present is missing.
+            public static let missingKey = Code(description: "missing key")
+            /// A value of the wrong type or out of its range.
+            public static let invalidValue = Code(description: "invalid value")
+        }
+
+        public let code: Code
         public let description: String
+
+        public init(_ code: Code, _ description: String) {
+            self.code = code
+            self.description = description
+        }
     }
 
     /// Reads and validates a config file. Unknown keys are errors, not silently ignored.
@@ -56,7 +84,7 @@ public struct VigilConfig: Sendable, Equatable {
         do {
             text = try TextFile.read(path: path, what: "config")
         } catch {
-            throw LoadError(description: error.description)
+            throw LoadError(.cannotRead, error.description)
         }
         return try parse(yaml: text, origin: path)
     }
@@ -67,17 +95,17 @@ public struct VigilConfig: Sendable, Equatable {
         do {
             root = try TextFile.composeYAML(text)
         } catch {
-            throw LoadError(description: "config \(origin) is not valid YAML: \(error)")
+            throw LoadError(.invalidYAML, "config \(origin) is not valid YAML: \(error)")
         }
         guard let root else { return config }
-        guard let top = root.mapping else { throw LoadError(description: "config \(origin) must be a mapping") }
-        try checkKeys(of: top, allowed: ["detector", "cameras", "reporter", "daemon", "http"], in: origin, section: nil)
+        guard let top = root.mapping else { throw LoadError(.wrongShape, "config \(origin) must be a mapping") }
+        try checkKeys(of: top, allowed: sections, in: origin, section: nil)
         let defaults = try settingsMapping(top["detector"], in: origin, section: "detector")
         config.defaults = try decodeSettings(defaults, in: origin, section: "detector")
         config.defaultsYAML = (try? Yams.serialize(node: .mapping(defaults))) ?? ""
         if let cameras = top["cameras"] {
             guard let mapping = cameras.mapping else {
-                throw LoadError(description: "config \(origin): 'cameras' must be a mapping of camera names")
+                throw LoadError(.wrongShape, "config \(origin): 'cameras' must be a mapping of camera names")
             }
             for (key, value) in mapping {
                 let name = key.string ?? "\(key)"
@@ -97,7 +125,7 @@ public struct VigilConfig: Sendable, Equatable {
             try checkSection(http, allowed: HTTPSettings.keys, in: origin, section: "http")
             config.http = try decode(HTTPSettings.self, from: http, in: origin, section: "http")
             if let problem = config.http.problem {
-                throw LoadError(description: "config \(origin): http.\(problem)")
+                throw LoadError(.invalidValue, "config \(origin): http.\(problem)")
             }
         }
         return config
@@ -111,7 +139,7 @@ public struct VigilConfig: Sendable, Equatable {
         do {
             node = try TextFile.composeYAML(overrides)
         } catch {
-            throw LoadError(description: "\(origin) is not valid YAML: \(error)")
+            throw LoadError(.invalidYAML, "\(origin) is not valid YAML: \(error)")
         }
         let mapping = try Self.settingsMapping(node, in: origin, section: "detection")
         let defaults = (try? Yams.compose(yaml: defaultsYAML))?.mapping ?? Node.Mapping([])
@@ -124,12 +152,12 @@ public struct VigilConfig: Sendable, Equatable {
     {
         guard let node else { return Node.Mapping([]) }
         guard let mapping = node.mapping else {
-            throw LoadError(description: "config \(origin): '\(section)' must be a mapping")
+            throw LoadError(.wrongShape, "config \(origin): '\(section)' must be a mapping")
         }
         try checkKeys(of: mapping, allowed: CameraDetectionSettings.keys, in: origin, section: section)
         for (index, zone) in (mapping["zones"]?.sequence ?? []).enumerated() {
             guard let zoneMapping = zone.mapping else {
-                throw LoadError(description: "config \(origin): '\(section).zones' must be a list of mappings")
+                throw LoadError(.wrongShape, "config \(origin): '\(section).zones' must be a list of mappings")
             }
             try checkKeys(of: zoneMapping, allowed: DetectionZone.keys, in: origin, section: "\(section).zones[\(index)]")
         }
@@ -151,10 +179,10 @@ public struct VigilConfig: Sendable, Equatable {
         do {
             settings = try YAMLDecoder().decode(CameraDetectionSettings.self, from: Node.mapping(mapping))
         } catch {
-            throw LoadError(description: "config \(origin): \(section): \(describe(error))")
+            throw LoadError(.invalidValue, "config \(origin): \(section): \(describe(error))")
         }
         if let problem = settings.problem {
-            throw LoadError(description: "config \(origin): \(section).\(problem)")
+            throw LoadError(.invalidValue, "config \(origin): \(section).\(problem)")
         }
         return settings
     }
@@ -171,7 +199,7 @@ public struct VigilConfig: Sendable, Equatable {
         }
         let settings = try decode(DaemonSettings.self, from: node, in: origin, section: "daemon")
         if let problem = settings.problem {
-            throw LoadError(description: "config \(origin): daemon.\(problem)")
+            throw LoadError(.invalidValue, "config \(origin): daemon.\(problem)")
         }
         return settings
     }
@@ -181,15 +209,15 @@ public struct VigilConfig: Sendable, Equatable {
         var settings = ReporterSettings()
         if let alertLog = mapping["alert_log"] {
             guard let path = TextFile.yamlString(alertLog), !path.isEmpty else {
-                throw LoadError(description: "config \(origin): 'reporter.alert_log' must be a file path")
+                throw LoadError(.invalidValue, "config \(origin): 'reporter.alert_log' must be a file path")
             }
             settings.alertLog = path
         }
         settings.webhook = try mapping["webhook"].map { node throws(LoadError) in
-            try parseHook(node, target: "url_file", in: origin, section: "reporter.webhook")
+            try parseHook(node, target: ReporterSettings.webhookTargetKey, in: origin, section: "reporter.webhook")
         }
         settings.exec = try mapping["exec"].map { node throws(LoadError) in
-            try parseHook(node, target: "command", in: origin, section: "reporter.exec")
+            try parseHook(node, target: ReporterSettings.execTargetKey, in: origin, section: "reporter.exec")
         }
         return settings
     }
@@ -199,12 +227,12 @@ public struct VigilConfig: Sendable, Equatable {
     {
         let mapping = try checkSection(node, allowed: [target] + HookSettings.retryKeys, in: origin, section: section)
         guard let value = mapping[target].flatMap(TextFile.yamlString), !value.isEmpty else {
-            throw LoadError(description: "config \(origin): '\(section).\(target)' is required")
+            throw LoadError(.missingKey, "config \(origin): '\(section).\(target)' is required")
         }
         var settings = try decode(HookSettings.self, from: node, in: origin, section: section)
         settings.target = value
         if let problem = settings.problem {
-            throw LoadError(description: "config \(origin): \(section).\(problem)")
+            throw LoadError(.invalidValue, "config \(origin): \(section).\(problem)")
         }
         return settings
     }
@@ -215,7 +243,7 @@ public struct VigilConfig: Sendable, Equatable {
         throws(LoadError) -> Node.Mapping
     {
         guard let mapping = node.mapping else {
-            throw LoadError(description: "config \(origin): '\(section)' must be a mapping")
+            throw LoadError(.wrongShape, "config \(origin): '\(section)' must be a mapping")
         }
         try checkKeys(of: mapping, allowed: allowed, in: origin, section: section)
         return mapping
@@ -227,7 +255,7 @@ public struct VigilConfig: Sendable, Equatable {
         do {
             return try YAMLDecoder().decode(type, from: node)
         } catch {
-            throw LoadError(description: "config \(origin): \(section): \(describe(error))")
+            throw LoadError(.invalidValue, "config \(origin): \(section): \(describe(error))")
         }
     }
 
@@ -240,7 +268,7 @@ public struct VigilConfig: Sendable, Equatable {
                 let name = TextFile.quoted(name)
                 let place = section.map { "\($0)." } ?? ""
                 let line = key.mark.map { " (line \($0.line))" } ?? ""
-                throw LoadError(description: "config \(origin)\(line): unknown key '\(place)\(name)'; "
+                throw LoadError(.unknownKey, "config \(origin)\(line): unknown key '\(place)\(name)'; "
                                 + "known keys: \(allowed.joined(separator: ", "))")
             }
         }

@@ -77,7 +77,7 @@ final class AlertLogSink: AlertSink, @unchecked Sendable {
             do {
                 line = try AlertChain.link(alert.line, to: chainHead)
             } catch {
-                throw DeliveryError("alert \(alert.id) in the queue is not valid JSON: \(error)")
+                throw DeliveryError(.invalidAlert, "alert \(alert.id) in the queue is not valid JSON: \(error)")
             }
             try append(Array((line + "\n").utf8))
             chainHead = AlertChain.hash(line.utf8)
@@ -85,7 +85,7 @@ final class AlertLogSink: AlertSink, @unchecked Sendable {
         }
         guard wrote else { return }
         if fsync(descriptor) != 0 {
-            throw DeliveryError("cannot sync the alert log \(url.path): \(String(cString: strerror(errno)))")
+            throw DeliveryError(.alertLogUnwritable, "cannot sync the alert log \(url.path): \(String(cString: strerror(errno)))")
         }
         saveChainHead()
     }
@@ -118,7 +118,7 @@ final class AlertLogSink: AlertSink, @unchecked Sendable {
                 if errno == EINTR { continue }
                 let reason = String(cString: strerror(errno))
                 _ = ftruncate(descriptor, start)
-                throw DeliveryError("cannot write the alert log \(url.path): \(reason)")
+                throw DeliveryError(.alertLogUnwritable, "cannot write the alert log \(url.path): \(reason)")
             }
             written += result
         }
@@ -130,10 +130,10 @@ final class AlertLogSink: AlertSink, @unchecked Sendable {
         let descriptor = open(url.path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o640)
         guard descriptor >= 0 else {
             if errno == ELOOP {
-                throw DeliveryError("the alert log \(url.path) is a symbolic link; Vigil does not write through one: "
+                throw DeliveryError(.notAnAlertLog, "the alert log \(url.path) is a symbolic link; Vigil does not write through one: "
                                     + "give the real path (--alert-log or reporter.alert_log)")
             }
-            throw DeliveryError("cannot open the alert log \(url.path): \(String(cString: strerror(errno)))")
+            throw DeliveryError(.alertLogUnwritable, "cannot open the alert log \(url.path): \(String(cString: strerror(errno)))")
         }
         do throws(DeliveryError) {
             try checkIsAlertLog(descriptor)
@@ -155,7 +155,7 @@ final class AlertLogSink: AlertSink, @unchecked Sendable {
 
     /// A file that is not an alert log: named, and what to do, in one line.
     private func notAnAlertLog(_ what: String) -> DeliveryError {
-        DeliveryError("\(url.path) is not a Vigil alert log (\(what)); left untouched: give the alert log a file of its own")
+        DeliveryError(.notAnAlertLog, "\(url.path) is not a Vigil alert log (\(what)); left untouched: give the alert log a file of its own")
     }
 
     /// Refuses anything but a regular file that is empty or starts with a whole alert line (or, after

@@ -24,11 +24,36 @@ extension HookSink {
     var retry: RetryPolicy { configuration.retry }
 }
 
-/// Why a delivery failed, in words fit for a log line and `vigil alerts dead` (never a secret URL).
+/// Why a delivery failed, in words fit for a log line and `vigil alerts dead` (never a secret URL);
+/// `code` tells a program what failed. New codes may be added: switch with a `default`.
 struct DeliveryError: Error, CustomStringConvertible, Sendable {
+    /// The kind of failure.
+    struct Code: Hashable, Sendable, CustomStringConvertible {
+        let description: String
+
+        /// The attempt took longer than the sink's timeout.
+        static let timedOut = Code(description: "timed out")
+        /// The webhook answered with a status other than 2xx (a redirect included).
+        static let httpStatus = Code(description: "HTTP status")
+        /// The webhook could not be reached or gave no answer.
+        static let network = Code(description: "network")
+        /// The command ran and failed (a non-zero status, a signal).
+        static let commandFailed = Code(description: "command failed")
+        /// The command could not be started.
+        static let cannotRun = Code(description: "cannot run")
+        /// The alert log cannot be opened, written or synced.
+        static let alertLogUnwritable = Code(description: "alert log unwritable")
+        /// The alert log's path is a symbolic link or a file that is not an alert log: left untouched.
+        static let notAnAlertLog = Code(description: "not an alert log")
+        /// The queued alert is not valid JSON.
+        static let invalidAlert = Code(description: "invalid alert")
+    }
+
+    let code: Code
     let description: String
 
-    init(_ description: String) {
+    init(_ code: Code, _ description: String) {
+        self.code = code
         self.description = description
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import VigilStore
 
 /// The exec sink's settings: ``HookConfiguration/target`` is a shell command line (`/bin/sh -c`).
@@ -22,29 +23,41 @@ struct ExecSink: HookSink {
     }
 
     private func run(for alert: QueuedAlert) async throws(DeliveryError) {
-        var environment = ProcessInfo.processInfo.environment
-        environment["VIGIL_ALERT_ID"] = alert.id
-        environment["VIGIL_ALERT_KIND"] = alert.kind.rawValue
-        environment["VIGIL_ALERT_CAMERA"] = alert.camera
-        let child = try ChildProcess(shellCommand: configuration.target, environment: environment)
-        child.send(Array((alert.line + "\n").utf8))
-        let timeout = configuration.timeout
-        let ended: (status: Int32, timedOut: Bool) = await withTaskCancellationHandler {
+        let environment = ProcessInfo.processInfo.environment.merging(
+            ["VIGIL_ALERT_ID": alert.id, "VIGIL_ALERT_KIND": alert.kind.rawValue, "VIGIL_ALERT_CAMERA": alert.camera]
+        ) { $1 }
+        let (command, input, timeout) = (configuration.target, Array((alert.line + "\n").utf8), configuration.timeout)
+        // Started, fed and waited for on a thread of its own: posix_spawn, the pipe write and the
+        // wait all block. A stop kills the command's group as soon as it has one.
+        let started = Mutex<(child: ChildProcess?, cancelled: Bool)>((nil, false))
+        let result: Result<(status: Int32, timedOut: Bool), DeliveryError> = await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 Thread {
                     ThreadName.setCurrent("vigil-exec-wait")
-                    continuation.resume(returning: child.wait(timeout: timeout))
+                    let spawned = Result { () throws(DeliveryError) in
+                        try ChildProcess(shellCommand: command, environment: environment)
+                    }
+                    guard case .success(let child) = spawned else {
+                        return continuation.resume(returning: spawned.map { _ in (0, false) })
+                    }
+                    if started.withLock({ state in state.child = child; return state.cancelled }) { child.terminate() }
+                    child.send(input)
+                    continuation.resume(returning: .success(child.wait(timeout: timeout)))
                 }.start()
             }
         } onCancel: {
-            child.terminate()
+            started.withLock { state in
+                state.cancelled = true
+                return state.child
+            }?.terminate()
         }
-        if ended.timedOut { throw DeliveryError("killed after the \(timeout) s timeout") }
+        let ended = try result.get()
+        if ended.timedOut { throw DeliveryError(.timedOut, "killed after the \(timeout) s timeout") }
         // The wait status: the low 7 bits are the signal that ended the command, else 0 and the exit code above.
         let signal = ended.status & 0x7F
-        if signal != 0 { throw DeliveryError("killed by signal \(signal)") }
+        if signal != 0 { throw DeliveryError(.commandFailed, "killed by signal \(signal)") }
         let code = (ended.status >> 8) & 0xFF
-        guard code == 0 else { throw DeliveryError("exited with status \(code)") }
+        guard code == 0 else { throw DeliveryError(.commandFailed, "exited with status \(code)") }
     }
 }
 
@@ -56,7 +69,7 @@ private struct ChildProcess: Sendable {
 
     init(shellCommand: String, environment: [String: String]) throws(DeliveryError) {
         var input: [Int32] = [0, 0]
-        guard pipe(&input) == 0 else { throw DeliveryError("cannot create a pipe: \(String(cString: strerror(errno)))") }
+        guard pipe(&input) == 0 else { throw DeliveryError(.cannotRun, "cannot create a pipe: \(String(cString: strerror(errno)))") }
         defer { close(input[0]) }
         _ = fcntl(input[1], F_SETFD, FD_CLOEXEC)
         var actions = posix_spawn_file_actions_t()
@@ -86,7 +99,7 @@ private struct ChildProcess: Sendable {
         let result = posix_spawn(&pid, "/bin/sh", &actions, &attributes, arguments, variables)
         guard result == 0 else {
             close(input[1])
-            throw DeliveryError("cannot run /bin/sh: \(String(cString: strerror(result)))")
+            throw DeliveryError(.cannotRun, "cannot run /bin/sh: \(String(cString: strerror(result)))")
         }
         self.pid = pid
         stdin = input[1]

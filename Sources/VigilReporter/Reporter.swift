@@ -33,18 +33,18 @@ public final class Reporter: Sendable {
     }
 
     public let configuration: Configuration
-    private let queue: AlertQueue
+    private let queue: any AlertDeliveryStore
     private let logger: Logger
     private let logSink: AlertLogSink
     private let sinks: [any AlertSink]
     private let runners = Mutex<[SinkRunner]>([])
     private let lifecycle = Mutex<(task: Task<Void, Never>?, stopped: Bool)>((nil, false))
 
-    /// Opens (and repairs) the alert log. `queue` must be open with ``AlertQueue/Access/deliver`` access.
-    public init(queue: AlertQueue, configuration: Configuration,
+    /// Opens (and repairs) the alert log. `queue` must be open for delivering (``AlertDeliveryStore/canDeliver``).
+    public init(queue: any AlertDeliveryStore, configuration: Configuration,
                 logger: Logger = Logger(label: "vigil.reporter")) throws(ReporterError) {
-        guard queue.access.contains(.deliver) else {
-            throw ReporterError("the alert queue must be opened for delivering")
+        guard queue.canDeliver else {
+            throw ReporterError(.queueAccess, "the alert queue must be opened for delivering")
         }
         self.queue = queue
         self.configuration = configuration
@@ -52,7 +52,7 @@ public final class Reporter: Sendable {
         do {
             logSink = try AlertLogSink(url: configuration.alertLog, logger: logger)
         } catch {
-            throw ReporterError(error.description)
+            throw ReporterError(.alertLog, error.description)
         }
         var sinks: [any AlertSink] = [logSink]
         if let webhook = configuration.webhook { sinks.append(WebhookSink(configuration: webhook)) }
@@ -70,14 +70,14 @@ public final class Reporter: Sendable {
         do {
             positions = try await Task { [queue] in try await queue.registerSinks(names) }.value
         } catch {
-            throw ReporterError("\(error)")
+            throw ReporterError(.queue, "\(error)")
         }
         let runners = sinks.map {
             SinkRunner(sink: $0, queue: queue, position: positions[$0.name] ?? 0,
                        fallbackPoll: configuration.fallbackPoll, logger: logger)
         }
         self.runners.withLock { $0 = runners }
-        logger.info("delivering alerts from \(queue.path) to \(sinks.map(describe).joined(separator: ", "))")
+        logger.info("delivering alerts from \(queue.location) to \(sinks.map(describe).joined(separator: ", "))")
         let task = Task {
             await withTaskGroup(of: Void.self) { group in
                 for runner in runners { group.addTask { await runner.run() } }
@@ -123,10 +123,26 @@ public final class Reporter: Sendable {
 }
 
 /// The reporter cannot start: the alert log cannot be opened, or the queue cannot be written.
+/// `description` is one line for people; `code` is for programs. New codes may be added: switch
+/// with a `default`.
 public struct ReporterError: Error, CustomStringConvertible, Sendable {
+    /// The kind of failure.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        public let description: String
+
+        /// The queue was not opened with ``AlertQueue/Access/deliver`` access.
+        public static let queueAccess = Code(description: "queue access")
+        /// The alert log cannot be opened or repaired, or is not a file Vigil may write.
+        public static let alertLog = Code(description: "alert log")
+        /// The queue refused to register the sinks (it cannot be written).
+        public static let queue = Code(description: "queue")
+    }
+
+    public let code: Code
     public let description: String
 
-    public init(_ description: String) {
+    public init(_ code: Code, _ description: String) {
+        self.code = code
         self.description = description
     }
 }

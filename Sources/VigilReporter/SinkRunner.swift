@@ -23,16 +23,16 @@ public struct SinkStatus: Sendable, Equatable {
 
 /// Feeds one sink from its position in the queue: fetch, deliver, acknowledge; on failure wait the
 /// sink's backoff and retry, dead-lettering an alert after the policy's number of failures. With
-/// nothing to deliver it sleeps until the queue commits (``AlertQueue/waitForCommit(after:timeout:)``),
+/// nothing to deliver it sleeps until the queue commits (``AlertDeliveryStore/waitForCommit(after:timeout:)``),
 /// or at most `fallbackPoll` seconds, for alerts another process commits.
 final class SinkRunner: Sendable {
     let sink: any AlertSink
-    private let queue: AlertQueue
+    private let queue: any AlertDeliveryStore
     private let logger: Logger
     private let fallbackPoll: TimeInterval
     private let state: Mutex<(position: Int64, status: SinkStatus)>
 
-    init(sink: any AlertSink, queue: AlertQueue, position: Int64, fallbackPoll: TimeInterval, logger: Logger) {
+    init(sink: any AlertSink, queue: any AlertDeliveryStore, position: Int64, fallbackPoll: TimeInterval, logger: Logger) {
         self.sink = sink
         self.queue = queue
         self.fallbackPoll = fallbackPoll

@@ -33,9 +33,9 @@ struct WebhookSink: HookSink {
             request.setValue("vigil", forHTTPHeaderField: "User-Agent")
             let status = try await client.post(request, body: Data(alert.line.utf8))
             if (300..<400).contains(status) {
-                throw DeliveryError("HTTP \(status): a redirect, not followed; give the webhook's final URL")
+                throw DeliveryError(.httpStatus, "HTTP \(status): a redirect, not followed; give the webhook's final URL")
             }
-            guard (200..<300).contains(status) else { throw DeliveryError("HTTP \(status)") }
+            guard (200..<300).contains(status) else { throw DeliveryError(.httpStatus, "HTTP \(status)") }
         }
     }
 }
@@ -69,7 +69,7 @@ private final class WebhookClient: NSObject, URLSessionDataDelegate, Sendable {
     /// Sends `request` with `body`; returns the HTTP status once the whole answer arrived.
     func post(_ request: URLRequest, body: Data) async throws(DeliveryError) -> Int {
         guard let task = session.withLock({ $0?.uploadTask(with: request, from: body) }) else {
-            throw DeliveryError("no HTTP session")
+            throw DeliveryError(.network, "no HTTP session")
         }
         do {
             return try await withTaskCancellationHandler {
@@ -90,9 +90,9 @@ private final class WebhookClient: NSObject, URLSessionDataDelegate, Sendable {
         } catch let error as DeliveryError {
             throw error
         } catch let error as URLError {
-            throw DeliveryError(describe(error))
+            throw DeliveryError(error.code == .timedOut ? .timedOut : .network, describe(error))
         } catch {
-            throw DeliveryError("request failed")
+            throw DeliveryError(.network, "request failed")
         }
     }
 
@@ -105,13 +105,13 @@ private final class WebhookClient: NSObject, URLSessionDataDelegate, Sendable {
     func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: (any Error)?) {
         guard let request = pending.withLock({ $0.removeValue(forKey: task.taskIdentifier) }) else { return }
         if request.timedOut {
-            request.continuation.resume(throwing: DeliveryError("no whole answer within the \(timeout) s timeout"))
+            request.continuation.resume(throwing: DeliveryError(.timedOut, "no whole answer within the \(timeout) s timeout"))
         } else if let error {
             request.continuation.resume(throwing: error)
         } else if let status = request.redirectStatus ?? (task.response as? HTTPURLResponse)?.statusCode {
             request.continuation.resume(returning: status)
         } else {
-            request.continuation.resume(throwing: DeliveryError("no HTTP response"))
+            request.continuation.resume(throwing: DeliveryError(.network, "no HTTP response"))
         }
     }
 

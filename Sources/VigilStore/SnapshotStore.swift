@@ -36,7 +36,7 @@ public struct SnapshotStore: Sendable {
         guard parent >= 0 else { throw Self.openFailure(directory.path) }
         defer { close(parent) }
         var path = directory.path
-        for name in [camera, Self.dayName(time)] {
+        for name in [camera, UTCDay.format(time)] {
             path += "/" + name
             if mkdirat(parent, name, 0o750) != 0, errno != EEXIST {
                 throw Failure(description: "cannot create \(path): \(Self.errnoText)")
@@ -85,34 +85,39 @@ public struct SnapshotStore: Sendable {
 
     private static var errnoText: String { String(cString: strerror(errno)) }
 
-    /// The UTC date of `time` as `YYYY-MM-DD`, the name of its day directory.
-    static func dayName(_ time: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withFullDate]
-        return formatter.string(from: time)
-    }
-
     /// What a pruning pass did.
     public struct Pruning: Sendable, Equatable {
         public var removedFiles = 0
         public var removedBytes = 0
         public var keptFiles = 0
         public var keptBytes = 0
+        /// Kept only because their event is under an evidence hold (counted in `keptFiles` too).
+        public var heldFiles = 0
+        /// Why the pass stopped early (the deletion log could not be written), nil when it did not.
+        public var problem: String?
 
-        public init(removedFiles: Int = 0, removedBytes: Int = 0, keptFiles: Int = 0, keptBytes: Int = 0) {
+        public init(removedFiles: Int = 0, removedBytes: Int = 0, keptFiles: Int = 0, keptBytes: Int = 0,
+                    heldFiles: Int = 0, problem: String? = nil) {
             self.removedFiles = removedFiles
             self.removedBytes = removedBytes
             self.keptFiles = keptFiles
             self.keptBytes = keptBytes
+            self.heldFiles = heldFiles
+            self.problem = problem
         }
     }
 
-    /// Removes every file older than `maxAge`, then the oldest ones until the rest fit in `maxBytes`,
-    /// then the day directories left empty (except today's, which a camera may be about to write in).
-    /// Files it cannot remove are counted as kept; a missing directory (or a symbolic link in its
-    /// place) is nothing to prune.
+    /// Removes every file past its camera's retention (`policy`; `maxAge` for a camera it does not
+    /// name), then the oldest ones until the rest fit in `maxBytes`, then the day directories left
+    /// empty (except today's, which a camera may be about to write in). A file whose event is held
+    /// (`policy.held`) is never removed, not even for the size cap. Each removal is recorded in
+    /// `log` (file, SHA-256, reason) right after it is made; when the log cannot be written the pass
+    /// stops and says so in ``Pruning/problem``. Files it cannot remove are counted as kept; a
+    /// missing directory (or a symbolic link in its place) is nothing to prune. Blocks on file IO:
+    /// call it from a thread of its own, not from the cooperative pool.
     @discardableResult
-    public func prune(now: Date = Date()) -> Pruning {
+    public func prune(now: Date = Date(), policy: RetentionPolicy? = nil, log: DeletionLog? = nil) -> Pruning {
+        let policy = policy ?? RetentionPolicy(fallback: Double(maxAge.components.seconds))
         let keys: [URLResourceKey] = [.isRegularFileKey, .isSymbolicLinkKey, .contentModificationDateKey, .fileSizeKey]
         var status = stat()
         if lstat(directory.path, &status) == 0, status.st_mode & S_IFMT == S_IFLNK { return Pruning() }
@@ -134,20 +139,65 @@ public struct SnapshotStore: Sendable {
         }
         files.sort { $0.modified < $1.modified }
         var result = Pruning(keptFiles: files.count, keptBytes: files.reduce(0) { $0 + $1.size })
-        let oldest = now.addingTimeInterval(-Double(maxAge.components.seconds))
-        for file in files where file.modified < oldest || result.keptBytes > maxBytes {
-            guard (try? FileManager.default.removeItem(at: file.url)) != nil else { continue }
+        for file in files {
+            let (camera, event) = owner(of: file.url)
+            if policy.isHeld(event) {
+                result.heldFiles += 1
+                continue
+            }
+            let limit = policy.limit(camera: camera, now: now)
+            guard file.modified < limit.cutoff || result.keptBytes > maxBytes else { continue }
+            let reason = file.modified < limit.cutoff ? limit.reason : "size cap \(maxBytes) bytes"
+            guard let bytes = Self.contents(of: file.url.path),
+                (try? FileManager.default.removeItem(at: file.url)) != nil else { continue }
             result.removedFiles += 1
             result.removedBytes += file.size
             result.keptFiles -= 1
             result.keptBytes -= file.size
+            do {
+                try log?.record(Deletion(kind: "snapshot", camera: camera, event: event, file: relativePath(of: file.url),
+                                         sha256: AlertChain.hash(bytes), reason: reason, time: now))
+            } catch {
+                result.problem = "\(error); stopped pruning snapshots"
+                break
+            }
         }
-        let today = Self.dayName(now)
+        let today = UTCDay.format(now)
         for day in days where day.lastPathComponent != today {
             if (try? FileManager.default.contentsOfDirectory(atPath: day.path))?.isEmpty == true {
                 try? FileManager.default.removeItem(at: day)
             }
         }
         return result
+    }
+
+    /// The camera (first directory under ``directory``) and event (the JPEG's name) of a snapshot file.
+    private func owner(of file: URL) -> (camera: String, event: String?) {
+        let parts = Array(file.pathComponents.dropFirst(directory.pathComponents.count))
+        let name = file.lastPathComponent
+        let event = parts.count == 3 && name.hasSuffix(".jpg") && !name.hasPrefix(".") ? String(name.dropLast(4)) : nil
+        return (parts.count > 1 ? parts[0] : "", event)
+    }
+
+    /// `file` as the deletion log names it: from the snapshot directory's name down (`snapshots/cam/day/event.jpg`).
+    private func relativePath(of file: URL) -> String {
+        ([directory.lastPathComponent] + file.pathComponents.dropFirst(directory.pathComponents.count))
+            .joined(separator: "/")
+    }
+
+    /// A regular file's bytes, read without following a symbolic link; nil when it cannot be read.
+    public static func contents(of path: String) -> [UInt8]? {
+        let descriptor = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0, errno == EINTR { continue }
+            guard count >= 0 else { return nil }
+            if count == 0 { return bytes }
+            bytes += chunk[..<count]
+        }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VigilReporter
+import VigilSQLite
 import VigilStore
 
 /// `vigil alerts`: look at the alerts Vigil raised.
@@ -75,23 +76,13 @@ struct AlertsVerifyCommand: ParsableCommand {
             + "problem."
     )
 
-    @Option(name: .customLong("alert-log"),
-            help: "An alert log file, oldest first; repeat for rotated files (default: the alert log).")
-    var paths: [String] = []
+    @OptionGroup var logs: AlertLogFilesOption
     @OptionGroup var state: StateDirectoryOption
 
     func run() throws {
         try reportingFailures {
-            let urls = paths.isEmpty
-                ? [AlertLogLocation.resolve(option: nil, configured: nil, stateDirectory: state.directory)]
-                : paths.map { URL(fileURLWithPath: $0) }
-            var files: [(name: String, contents: [UInt8])] = []
-            for url in urls {
-                guard let data = FileManager.default.contents(atPath: url.path) else {
-                    throw Failure("cannot read the alert log \(url.path): missing or unreadable")
-                }
-                files.append((url.path, Array(data)))
-            }
+            let files = try logs.read(state: state.directory)
+            let urls = files.map { URL(fileURLWithPath: $0.name) }
             let report = AlertChain.verify(files: files, head: urls.last.flatMap { AlertChain.recordedHead(forLog: $0) })
             if let problem = report.problem { throw Failure(problem) }
             let before = report.unchainedLines > 0 ? " (the first \(report.unchainedLines) predate the chain)" : ""

@@ -66,6 +66,7 @@ struct BenchCommand: ParsableCommand {
                 row("detector alone, \(isa)", detectorMilliseconds(planes, isa: isa))
             }
             row("memcpy of one luma plane", copyMilliseconds(planes))
+            row("snapshot JPEG, box outlined (per event)", try snapshotMilliseconds())
             if let quietClip { try benchQuietScene(quietClip) }
             if !suites.isEmpty { try compareOnSuites() }
         }
@@ -213,6 +214,31 @@ struct BenchCommand: ParsableCommand {
                 }
             }
             return (threadCPUTime() - start) * 1000 / Double(rounds * planes.count)
+        }
+    }
+
+    /// CPU to encode one motion snapshot (the event's peak frame as a JPEG with its box outlined):
+    /// paid once per event, not per frame.
+    private func snapshotMilliseconds() throws -> Double {
+        var snapshot = LumaSnapshot()
+        do {
+            snapshot.copy(from: try MediaSource(url: path).nextFrame())
+        } catch {
+            throw Failure("cannot open \(path): \(error.reason)")
+        }
+        let box = PixelBox(x: snapshot.width / 4, y: snapshot.height / 4, width: snapshot.width / 2,
+                           height: snapshot.height / 2)
+        return try bestOf {
+            let start = threadCPUTime()
+            let rounds = 5
+            for _ in 0..<rounds {
+                do throws(MediaError) {
+                    _ = try snapshot.jpeg(box: box)
+                } catch {
+                    throw Failure("cannot encode a snapshot of \(path): \(error.reason)")
+                }
+            }
+            return (threadCPUTime() - start) * 1000 / Double(rounds)
         }
     }
 

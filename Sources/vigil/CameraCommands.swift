@@ -3,6 +3,7 @@ import Foundation
 import VigilDetector
 import VigilIngest
 import VigilPipeline
+import VigilSQLite
 import VigilStore
 
 /// `vigil camera`: the private registry of cameras.
@@ -52,8 +53,11 @@ struct CameraFieldOptions: ParsableArguments {
     var address: String?
     @Option(help: "Legal basis of the processing.")
     var legalBasis: String?
-    @Option(parsing: .unconditional, help: "Retention period of recordings, in whole days (1...36500).")
+    @Option(parsing: .unconditional,
+            help: "Days this camera's snapshots and alerts are kept (default 30; above 90 only with --legal-exception).")
     var retentionDays: String?
+    @Option(help: "The decree or decision allowing a retention above 90 days (public: shown in the register).")
+    var legalException: String?
     @Option(parsing: .unconditional, help: "View direction, compass degrees (0 = north, 0...360).")
     var viewDirection: String?
     @Option(help: "Camera model (private, never exported).")
@@ -100,7 +104,7 @@ struct CameraFieldOptions: ParsableArguments {
             ("legal-basis", legalBasis), ("retention-days", retentionDays), ("view-direction", viewDirection),
             ("model", model), ("firmware", firmware), ("username", username), ("password-file", passwordFile),
             ("place-type", placeType), ("mount", mount), ("pictogram", pictogram), ("contact", contact),
-            ("declared", declared),
+            ("declared", declared), ("legal-exception", legalException),
         ]
         for (field, value) in values where value != nil {
             try fields.set(field, value)
@@ -245,7 +249,7 @@ struct ShowCamera: ParsableCommand {
                 ("view-direction", camera.viewDirection.map { "\($0)" }), ("model", camera.model),
                 ("firmware", camera.firmware), ("place-type", camera.placeType), ("mount", camera.mount),
                 ("pictogram", camera.pictogram.map { $0 ? "placed" : "not placed" }), ("contact", camera.contact),
-                ("declared", camera.declared),
+                ("declared", camera.declared), ("legal-exception", camera.legalException),
                 ("detection", camera.detection.map { $0.split(separator: "\n").joined(separator: "; ") }),
                 ("created", formatter.string(from: camera.createdAt)),
                 ("updated", formatter.string(from: camera.updatedAt)),

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VigilDetector
+import VigilSQLite
 import VigilStore
 
 /// `vigil bench-queue` (hidden): alerts per second committed by the durable queue with

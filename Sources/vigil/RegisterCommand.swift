@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VigilSQLite
 import VigilStore
 
 /// `vigil register`: the public camera register.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VigilCompliance
+import VigilSQLite
 import VigilStore
 
 /// `vigil register keygen`: an Ed25519 key pair for signing the published register.
@@ -123,7 +124,8 @@ struct RegisterDiffCommand: ParsableCommand {
 struct RegisterCheck: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
-        abstract: "List what each enabled camera lacks for its declaration (date, pictogram, fields) or has overdue.",
+        abstract: "List what each enabled camera lacks for its declaration (date, pictogram, fields) or has overdue, "
+            + "and its evidence holds.",
         discussion: "Exits 0 when every enabled camera is in order, 1 when one needs attention."
     )
 
@@ -134,18 +136,29 @@ struct RegisterCheck: ParsableCommand {
     func run() throws {
         var failing: [DeclarationCheck.Finding] = []
         try reportingFailures {
-            let check = DeclarationCheck(cameras: try state.openRegistryForReading().cameras())
+            let holds: [EvidenceHold]
+            do throws(EvidenceHolds.Failure) {
+                holds = try EvidenceHolds.existing(in: state.directory)?.all().filter { $0.isActive(at: Date()) } ?? []
+            } catch {
+                throw Failure(error.description)
+            }
+            let check = DeclarationCheck(cameras: try state.openRegistryForReading().cameras(),
+                                         holds: Dictionary(grouping: holds, by: \.camera).mapValues(\.count))
             failing = check.failing
+            // Cameras in order are listed only when they hold evidence.
+            let shown = check.findings.filter { !$0.problems.isEmpty || $0.holds > 0 }
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-                for finding in failing {
+                for finding in shown {
                     print(String(decoding: try encoder.encode(finding), as: UTF8.self))
                 }
                 return
             }
-            for finding in failing {
-                print("\(TextFile.escaped(finding.camera)): \(finding.problems.joined(separator: "; "))")
+            for finding in shown {
+                let held = finding.holds == 0 ? "" : " (\(finding.holds) evidence hold\(finding.holds == 1 ? "" : "s"))"
+                let problems = finding.problems.isEmpty ? "in order" : finding.problems.joined(separator: "; ")
+                print("\(TextFile.escaped(finding.camera)): \(problems)\(held)")
             }
             print(failing.isEmpty ? "all \(check.findings.count) enabled cameras are in order"
                   : "\(failing.count) of \(check.findings.count) enabled cameras need attention")

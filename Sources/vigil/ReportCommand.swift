@@ -5,6 +5,7 @@ import Logging
 import VigilIngest
 import VigilPipeline
 import VigilReporter
+import VigilSQLite
 import VigilStore
 
 /// `vigil report`: the reporter alone in the foreground, delivering queued alerts until SIGTERM or

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VigilReporter
+import VigilSQLite
 import VigilStore
 
 /// `--state-dir DIR`, for every subcommand that touches Vigil's state.

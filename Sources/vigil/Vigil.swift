@@ -8,6 +8,7 @@ struct Vigil: AsyncParsableCommand {
         abstract: "Motion alerts from city cameras: decode, detect, alert.",
         version: "vigil \(BuildInfo.version) (commit \(BuildInfo.commit))",
         subcommands: [RunCommand.self, ReplayCommand.self, EvalCommand.self, CameraCommand.self, RegisterCommand.self,
-                      AlertsCommand.self, ReportCommand.self, BenchCommand.self, QueueBenchCommand.self]
+                      AlertsCommand.self, StatusCommand.self, EvidenceCommand.self, ReportCommand.self, BenchCommand.self,
+                      QueueBenchCommand.self]
     )
 }

@@ -13,6 +13,7 @@
 import Foundation
 import Synchronization
 import VigilDetector
+import VigilSQLite
 import VigilStore
 
 func fail(_ message: String) -> Never {

@@ -4,6 +4,7 @@ import VigilDetector
 import VigilIngest
 import VigilPipeline
 import VigilTestSupport
+import VigilTesting
 
 /// Streams that are not tidy, replayed with adaptive decoding: it must find what decoding every
 /// frame finds.

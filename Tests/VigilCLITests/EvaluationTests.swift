@@ -4,6 +4,7 @@ import VigilDetector
 import VigilIngest
 import VigilPipeline
 import VigilTestSupport
+import VigilTesting
 
 @Suite("vigil eval on the fixture suite")
 struct EvaluationTests {

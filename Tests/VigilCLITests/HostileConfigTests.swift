@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VigilTestSupport
+import VigilTesting
 
 /// Out-of-range numbers and unusable files given to `vigil replay` and `vigil camera test` (issue 12):
 /// each is one line naming the key or flag, the value and the range, never a trap.

@@ -3,28 +3,19 @@ import Testing
 import VigilDetector
 import VigilPipeline
 import VigilTestSupport
+import VigilTesting
 
 @Suite("manual pages")
 struct ManualTests {
-    /// Every key the config parser accepts, by section.
-    static let configKeys: [(section: String, keys: [String])] = [
-        ("detector", CameraDetectionSettings.keys),
-        ("zones", DetectionZone.keys),
-        ("daemon", DaemonSettings.keys),
-        ("daemon.cameras", DaemonSettings.CameraTiming.keys),
-        ("reporter", ReporterSettings.keys + ["url_file", "command"] + HookSettings.retryKeys),
-        ("http", HTTPSettings.keys),
-    ]
-
     @Test("vigil.yaml(5) documents every key the config parser accepts")
     func configManualCoversEveryKey() throws {
         let page = try String(contentsOf: Fixtures.projectRoot.appendingPathComponent("docs/man/vigil.yaml.5"),
                               encoding: .utf8)
             .replacingOccurrences(of: "\\-", with: "-")
-        for (section, keys) in Self.configKeys {
-            for key in keys {
+        for section in ConfigSection.all {
+            for key in section.keys {
                 #expect(page.contains("\\fB\(key)\\fR") || page.contains(".B \(key)"),
-                        "\(section).\(key) is not documented in docs/man/vigil.yaml.5")
+                        "\(section.name).\(key) is not documented in docs/man/vigil.yaml.5")
             }
         }
     }

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import VigilPipeline
 import VigilTestSupport
+import VigilTesting
 
 /// A replay output line, parsed with Foundation's JSON reader. Health lines (`frozen`,
 /// `covered`, `dark`) have only kind, camera, start and end.

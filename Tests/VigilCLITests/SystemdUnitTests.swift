@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import VigilPipeline
 import VigilTestSupport
+import VigilTesting
 
 @Suite("systemd unit")
 struct SystemdUnitTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VigilTestSupport
+import VigilTesting
 
 /// `two_crossings.mp4` looped by the RTSP server: 15 fps, 640x360, 12 s; a 40 px wide figure walks
 /// across in frames 24-65 (left to right) and 114-155 (right to left), at constant speed.
@@ -58,7 +59,7 @@ struct BadLinkTests {
     static let slack = 0.6
 
     @Test("a link at 75% of the stream's bitrate: camera_lagging within 10 s and in STATUS, no motion_started from an old picture")
-    func slowLink() throws {
+    func slowLink() async throws {
         let server = try RTSPTestServer(media: ["street": "two_crossings.mp4"], announceLoops: true)
         let proxy = try TCPFaultProxy(target: server.port)
         // The default read deadline: at 75% of the rate a keyframe alone takes 2 s to arrive. A bound
@@ -68,17 +69,17 @@ struct BadLinkTests {
         try setup.addCamera("slow", url: server.url("street", port: proxy.port))
         let notify = try NotifySocket(directory: setup.files)
         let daemon = try setup.start(environment: ["NOTIFY_SOCKET": notify.path])
-        #expect(daemon.wait(timeout: 15) { daemon.log.contains("camera=slow connected") } != nil)
-        Thread.sleep(forTimeInterval: 1)
+        #expect(await eventually(within: 15) { daemon.log.contains("camera=slow connected") })
+        try await Task.sleep(for: .seconds(1))
         try proxy.limitRate(bytesPerSecond: TwoCrossings.bytesPerSecond * 3 / 4)
         let limitedAt = Date()
-        let lagging = daemon.wait(timeout: 10) { !daemon.alerts(kind: "camera_lagging").isEmpty }
-        print("75% link: camera_lagging \(lagging.map { String(format: "%.1f s", $0) } ?? "never") after the limit")
-        #expect(lagging != nil, "no camera_lagging within 10 s: \(daemon.log)")
-        #expect(notify.waitFor(timeout: 8) { $0.contains("1 lagging (up to ") }, "\(notify.messages)")
+        let lagging = await eventually(within: 10) { !daemon.alerts(kind: "camera_lagging").isEmpty }
+        print("75% link: camera_lagging \(String(format: "%.1f s", Date().timeIntervalSince(limitedAt))) after the limit")
+        #expect(lagging, "no camera_lagging within 10 s: \(daemon.log)")
+        #expect(await notify.waitFor(timeout: 8) { $0.contains("1 lagging (up to ") }, "\(notify.messages)")
         // Watch the slow link until 16 s after the limit (a crossing every 6 s).
-        Thread.sleep(forTimeInterval: max(0, 16 - Date().timeIntervalSince(limitedAt)))
-        #expect(daemon.terminate() == 0)
+        try await Task.sleep(for: .seconds(max(0, 16 - Date().timeIntervalSince(limitedAt))))
+        #expect(await daemon.terminate()?.status == 0)
 
         let alert = try #require(daemon.alerts(kind: "camera_lagging").first)
         let behind = try #require(alert["behind_seconds"] as? Double)
@@ -93,29 +94,29 @@ struct BadLinkTests {
     }
 
     @Test("a 3 s link flap mid-crossing: no alert from old frames, the event ends marked, the next crossing has its own")
-    func flap() throws {
+    func flap() async throws {
         let server = try RTSPTestServer(media: ["street": "two_crossings.mp4"], announceLoops: true)
         let proxy = try TCPFaultProxy(target: server.port)
         // A read deadline longer than the flap: FFmpeg keeps its session and gets the backlog at once.
         let setup = try DaemonSetup(daemon: ["max_lag": Self.bound, "read_timeout": 5, "offline_after": 10])
         try setup.addCamera("flap", url: server.url("street", port: proxy.port))
         let daemon = try setup.start()
-        #expect(daemon.wait(timeout: 15) { daemon.log.contains("camera=flap connected") } != nil)
+        #expect(await eventually(within: 15) { daemon.log.contains("camera=flap connected") })
         // A loop that starts at least 2 s after the connection (the background is learned), cut from
         // 3.0 s (mid first crossing) to 6.0 s, before the second crossing at 7.6 s.
         let connectedAt = Date().timeIntervalSince1970
         var loop: Double?
-        daemon.wait(timeout: 30) {
+        await eventually(within: 30) {
             loop = server.loopStarts().first { $0 > connectedAt + 2 - 3.0 && $0 + 3.0 > Date().timeIntervalSince1970 + 0.2 }
             return loop != nil
         }
         let start = try #require(loop)
-        Thread.sleep(forTimeInterval: start + 3.0 - Date().timeIntervalSince1970)
+        try await Task.sleep(for: .seconds(max(0, start + 3.0 - Date().timeIntervalSince1970)))
         try proxy.stall()
-        Thread.sleep(forTimeInterval: start + 6.0 - Date().timeIntervalSince1970)
+        try await Task.sleep(for: .seconds(max(0, start + 6.0 - Date().timeIntervalSince1970)))
         try proxy.pass()
-        Thread.sleep(forTimeInterval: start + 12.5 - Date().timeIntervalSince1970)
-        #expect(daemon.terminate() == 0)
+        try await Task.sleep(for: .seconds(max(0, start + 12.5 - Date().timeIntervalSince1970)))
+        #expect(await daemon.terminate()?.status == 0)
 
         let started = daemon.alerts(kind: "motion_started")
         let loops = server.loopStarts()
@@ -137,7 +138,7 @@ struct BadLinkTests {
     }
 
     @Test("max_lag out of its range is refused in one line naming the key, the value and the range")
-    func maxLagRange() throws {
+    func maxLagRange() async throws {
         for value in ["0.1", "31", ".nan"] {
             let setup = try DaemonSetup()
             try "daemon:\n  max_lag: \(value)\n".write(toFile: setup.config, atomically: true, encoding: .utf8)
@@ -149,7 +150,7 @@ struct BadLinkTests {
     }
 
     @Test("a 20 s outage with a backoff grown to 16 s: camera_online within 5 s of the link returning")
-    func outage() throws {
+    func outage() async throws {
         let server = try RTSPTestServer(media: ["street": "static_noise.mp4"])
         let proxy = try TCPFaultProxy(target: server.port)
         // The defaults' backoff (1 s doubling) with short deadlines: after 20 s of refused attempts the
@@ -157,15 +158,17 @@ struct BadLinkTests {
         let setup = try DaemonSetup(daemon: ["read_timeout": 1, "offline_after": 2, "min_backoff": 1, "max_backoff": 60])
         try setup.addCamera("outage", url: server.url("street", port: proxy.port))
         let daemon = try setup.start()
-        #expect(daemon.wait(timeout: 15) { daemon.log.contains("camera=outage connected") } != nil)
+        #expect(await eventually(within: 15) { daemon.log.contains("camera=outage connected") })
         try proxy.cut()
-        #expect(daemon.wait(timeout: 10) { !daemon.alerts(kind: "camera_offline").isEmpty } != nil)
-        Thread.sleep(forTimeInterval: 18)
+        #expect(await eventually(within: 10) { !daemon.alerts(kind: "camera_offline").isEmpty })
+        try await Task.sleep(for: .seconds(18))
         try proxy.pass()
-        let back = daemon.wait(timeout: 20) { !daemon.alerts(kind: "camera_online").isEmpty }
-        print("20 s outage: camera_online \(back.map { String(format: "%.1f s", $0) } ?? "never") after the link returned")
-        #expect(back != nil && back! <= 5, "camera_online after \(back ?? -1) s: \(daemon.log)")
+        let passedAt = Date()
+        let back = await eventually(within: 20) { !daemon.alerts(kind: "camera_online").isEmpty }
+        let seconds = Date().timeIntervalSince(passedAt)
+        print("20 s outage: camera_online \(String(format: "%.1f s", seconds)) after the link returned")
+        #expect(back && seconds <= 5, "camera_online after \(seconds) s: \(daemon.log)")
         #expect(daemon.log.contains("camera reachable again"))
-        #expect(daemon.terminate() == 0)
+        #expect(await daemon.terminate()?.status == 0)
     }
 }

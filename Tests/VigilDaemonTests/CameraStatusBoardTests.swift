@@ -1,18 +1,12 @@
 import Foundation
-import Synchronization
 import Testing
 import VigilPipeline
+import VigilTesting
 
 /// The status board on a manual clock: since-times, blind time, counters across restarts, registry changes.
 @Suite struct CameraStatusBoardTests {
-    final class ManualTime: Sendable {
-        private let value = Mutex(Date(timeIntervalSince1970: 1_800_000_000))
-        var now: Date { value.withLock { $0 } }
-        func advance(_ seconds: Double) { value.withLock { $0 += seconds } }
-    }
-
     @Test func blindTimeCountsOnlyWhileThereIsNoUsablePicture() {
-        let time = ManualTime()
+        let time = ManualClock()
         let board = CameraStatusBoard(now: { time.now })
         board.retain(cameras: [(id: "gate", name: "Gate")])
         time.advance(4)  // connecting: blind
@@ -32,7 +26,7 @@ import VigilPipeline
     }
 
     @Test func blindTimeRunsUpToEachSnapshotWithoutCountingTwice() {
-        let time = ManualTime()
+        let time = ManualClock()
         let board = CameraStatusBoard(now: { time.now })
         board.retain(cameras: [(id: "a", name: "A")])
         time.advance(2)
@@ -42,7 +36,7 @@ import VigilPipeline
     }
 
     @Test func countersSurviveReconnectsAndCountTheirReasons() {
-        let time = ManualTime()
+        let time = ManualClock()
         let board = CameraStatusBoard(now: { time.now })
         board.retain(cameras: [(id: "a", name: "A")])
         board.setConnection(.streaming, camera: "a")

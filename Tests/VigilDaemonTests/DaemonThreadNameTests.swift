@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VigilTestSupport
+import VigilTesting
 
 @Suite("vigil run: threads named for top -H")
 struct DaemonThreadNameTests {
@@ -12,15 +13,15 @@ struct DaemonThreadNameTests {
     }
 
     @Test("top -H shows the camera's thread as vigil-cam-<id> cut to 15 bytes, and the queue writer as vigil-queue")
-    func namedThreads() throws {
+    func namedThreads() async throws {
         let setup = try DaemonSetup()
         try setup.addCamera("front-door", url: Fixtures.path("one_crossing.mp4"))
         let daemon = try setup.start()
-        let named = daemon.wait(timeout: 20) {
+        let named = await eventually(within: 20) {
             let names = Self.threadNames(of: daemon.processIdentifier)
             return names.contains("vigil-cam-front") && names.contains("vigil-queue")
         }
-        #expect(named != nil, "threads: \(Self.threadNames(of: daemon.processIdentifier).sorted())")
-        #expect(daemon.terminate() == 0)
+        #expect(named, "threads: \(Self.threadNames(of: daemon.processIdentifier).sorted())")
+        #expect(await daemon.terminate()?.status == 0)
     }
 }

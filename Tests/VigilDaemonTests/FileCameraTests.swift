@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VigilTestSupport
+import VigilTesting
 
 @Suite("vigil run: cameras that are local files with bad content")
 struct FileCameraTests {
@@ -14,7 +15,7 @@ struct FileCameraTests {
     }
 
     @Test("a file that opens but yields no frame is retried on the backoff, not in a busy loop")
-    func fileWithoutFrames() throws {
+    func fileWithoutFrames() async throws {
         let setup = try DaemonSetup()
         // one_crossing.mp4 with its media data zeroed: the stream parameters are there, no picture decodes.
         var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("one_crossing.mp4"))))
@@ -25,9 +26,9 @@ struct FileCameraTests {
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         try setup.addCamera("blank", url: path)
         let daemon = try setup.start()
-        #expect(daemon.wait(timeout: 10) { daemon.log.contains("camera=blank camera unavailable") } != nil)
+        #expect(await eventually(within: 10) { daemon.log.contains("camera=blank camera unavailable") })
         let cpuBefore = Self.cpuSeconds(of: daemon.processIdentifier)
-        Thread.sleep(forTimeInterval: 6)
+        try await Task.sleep(for: .seconds(6))
         let cpu = Self.cpuSeconds(of: daemon.processIdentifier) - cpuBefore
         let attempts = daemon.log.components(separatedBy: "camera=blank camera unavailable").count - 1
         let lines = daemon.log.split(separator: "\n").count
@@ -36,11 +37,11 @@ struct FileCameraTests {
         #expect(attempts <= 8, "\(attempts) attempts")
         #expect(lines < 250, "\(lines) log lines")  // FFmpeg's reports of the damage: at most 20 a second
         #expect(cpu < 2, "\(cpu) CPU seconds in 6 s")
-        #expect(daemon.terminate() == 0)
+        #expect(await daemon.terminate()?.status == 0)
     }
 
     @Test("a file whose timestamps jump by 20,000 s does not put its camera to sleep")
-    func timestampJump() throws {
+    func timestampJump() async throws {
         let setup = try DaemonSetup()
         // one_crossing.mp4 (crossing from 3 s to 7 s) with 20,000 s added to every timestamp from frame 10 on.
         let path = setup.files.url.appendingPathComponent("jump.mkv").path
@@ -51,9 +52,10 @@ struct FileCameraTests {
         try #require(output.status == 0, "\(output.stderrText)")
         try setup.addCamera("jumpy", url: path)
         let daemon = try setup.start()
-        let found = daemon.wait(timeout: 15) { !daemon.alerts(kind: "motion_started", camera: "jumpy").isEmpty }
-        print("timestamp jump of 20,000 s: motion_started after \(found.map { String(format: "%.1f s", $0) } ?? "never")")
-        #expect(found != nil, "the camera went to sleep: \(daemon.log)")
-        #expect(daemon.terminate() == 0)
+        let startedAt = Date()
+        let found = await eventually(within: 15) { !daemon.alerts(kind: "motion_started", camera: "jumpy").isEmpty }
+        print("timestamp jump of 20,000 s: motion_started after \(String(format: "%.1f s", Date().timeIntervalSince(startedAt)))")
+        #expect(found, "the camera went to sleep: \(daemon.log)")
+        #expect(await daemon.terminate()?.status == 0)
     }
 }

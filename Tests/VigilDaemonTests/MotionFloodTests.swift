@@ -1,12 +1,13 @@
 import Foundation
 import InMemoryLogging
 import Logging
-import Synchronization
 import Testing
 import VigilDaemon
 import VigilDetector
+import VigilSQLite
 import VigilStore
 import VigilTestSupport
+import VigilTesting
 
 @Suite("motion floods and storms in the daemon's alert path")
 struct MotionFloodTests {
@@ -15,15 +16,15 @@ struct MotionFloodTests {
         let directory: TemporaryDirectory
         let queue: AlertQueue
         let logs = InMemoryLogHandler()
-        let clock = TestClock()
+        let clock = ManualClock()
         let bridge: AlertBridge
         var now: Date { clock.now }
 
         init(limit: Int) throws {
             directory = try TemporaryDirectory()
             queue = try AlertQueue(directory: StateDirectory(option: directory.path), access: [.produce, .deliver])
-            let logs = self.logs, clock = self.clock
-            bridge = AlertBridge(queue: queue, motionEventsPerMinute: { limit }, clock: { clock.now },
+            let logs = self.logs
+            bridge = AlertBridge(queue: queue, motionEventsPerMinute: { limit }, clock: clock.read,
                                  logger: Logger(label: "vigil") { _ in logs })
         }
 
@@ -49,13 +50,6 @@ struct MotionFloodTests {
         }
     }
 
-    /// A clock that moves only when told.
-    final class TestClock: Sendable {
-        private let time = Mutex(Date(timeIntervalSince1970: 1_800_000_000))
-        var now: Date { time.withLock { $0 } }
-        func advance(_ seconds: Double) { time.withLock { $0 = $0.addingTimeInterval(seconds) } }
-    }
-
     static func camera(_ id: String, in municipality: String = "Gent") -> Camera {
         Camera(id: id, name: id, streamURL: "rtsp://127.0.0.1:9/x", latitude: 51.05, longitude: 3.72,
                municipality: municipality, operatorName: "Stad", purpose: "test", isPublic: true)
@@ -71,7 +65,7 @@ struct MotionFloodTests {
             bench.advance(2)
         }
         bench.event(calm)
-        bench.bridge.closeFloods()
+        await bench.bridge.closeFloods()
         var alerts = try await bench.alerts()
         #expect(alerts.filter { $0.camera == "rain-cam" }.map(\.kind) == [.motionStarted, .motionEnded, .motionStarted, .motionEnded,
                                                                          .motionStarted, .motionEnded])
@@ -80,8 +74,8 @@ struct MotionFloodTests {
 
         // The window's minute ends: one summary for the seven events held back (started at 9 s ... 27 s).
         bench.advance(60)
-        bench.bridge.closeFloods()
-        bench.bridge.closeFloods()
+        await bench.bridge.closeFloods()
+        await bench.bridge.closeFloods()
         alerts = try await bench.alerts()
         let floods = alerts.filter { $0.kind == .motionFlood }
         #expect(floods.count == 1)
@@ -98,7 +92,7 @@ struct MotionFloodTests {
 
         // After the window, events are alerted again up to the limit; a flood under way at shutdown is summed up too.
         for _ in 0..<5 { bench.event(flooding) }
-        bench.bridge.closeFloods(all: true)
+        await bench.bridge.closeFloods(all: true)
         alerts = try await bench.alerts()
         #expect(alerts.suffix(7).map(\.kind) == [.motionStarted, .motionEnded, .motionStarted, .motionEnded,
                                                  .motionStarted, .motionEnded, .motionFlood])

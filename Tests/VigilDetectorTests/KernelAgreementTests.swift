@@ -1,3 +1,4 @@
+import Foundation
 import CVigilKernels
 import Testing
 import VigilDetector
@@ -193,8 +194,20 @@ struct KernelAgreementTests {
         }
     }
 
-    @Test("this machine runs a SIMD variant")
-    func simdIsAvailable() {
-        #expect(KernelISA.best != .scalar)
+    @Test("the best variant is the one this CPU's architecture and features allow")
+    func bestVariantMatchesTheCPU() throws {
+        #if arch(x86_64)
+        // SSE2 is part of x86-64; AVX2 exactly when the kernel lists it for this CPU.
+        let cpuinfo = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
+        let flags = cpuinfo.split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ") ?? []
+        #expect(KernelISA.sse2.isSupported)
+        #expect(KernelISA.avx2.isSupported == flags.contains("avx2"))
+        #expect(KernelISA.best == (flags.contains("avx2") ? .avx2 : .sse2))
+        #else
+        // No SIMD variant is built for other architectures (ARM): the scalar reference runs.
+        #expect(!KernelISA.sse2.isSupported && !KernelISA.avx2.isSupported)
+        #expect(KernelISA.best == .scalar)
+        #endif
+        #expect(KernelISA.scalar.isSupported)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VigilTestSupport
+import VigilTesting
 
 /// One HTTP exchange as the bytes went over the wire.
 struct HTTPReply: CustomStringConvertible {
@@ -169,7 +170,7 @@ final class HTTPDaemonFixture {
         let config = try file("vigil.yaml", (["http:", "  listen: 127.0.0.1:0"] + http.map { "  " + $0 }).joined(separator: "\n") + "\n")
         daemon = try DaemonProcess(state: state.path, config: config)
         let prefix = "http: serving on http://127.0.0.1:"
-        _ = daemon.wait(timeout: 30) { daemon.log.contains(prefix) || !daemon.isRunning }
+        _ = wait(30) { daemon.log.contains(prefix) || !daemon.isRunning }
         guard let line = daemon.log.components(separatedBy: "\n").first(where: { $0.contains(prefix) }),
               let port = Int(line.components(separatedBy: prefix)[1].prefix { $0.isNumber }) else {
             throw SupportError("the daemon did not serve HTTP: \(daemon.log)")

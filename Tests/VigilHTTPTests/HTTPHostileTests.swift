@@ -1,13 +1,14 @@
 import Foundation
 import Testing
 import VigilTestSupport
+import VigilTesting
 
 @Suite("HTTP surface under hostile input", .serialized)
 struct HTTPHostileTests {
     static let token = "0123456789abcdef0123456789abcdef"
 
     @Test("bad listen settings and a missing token stop vigil run with one clear line")
-    func refusals() throws {
+    func refusals() async throws {
         let fixture = try HTTPDaemonFixture()
         let cases: [([String], String?, String)] = [
             (["--http", "0.0.0.0:0"], nil, "http: refusing to listen on 0.0.0.0:0 without a token: set http.token_file, or listen on 127.0.0.1"),
@@ -29,7 +30,7 @@ struct HTTPHostileTests {
     }
 
     @Test("with a token file, everything but health and the register needs the bearer token")
-    func bearerToken() throws {
+    func bearerToken() async throws {
         let fixture = try HTTPDaemonFixture()
         let tokenFile = try fixture.file("token", Self.token + "\n")
         try fixture.start(http: ["token_file: \(tokenFile)"])
@@ -49,11 +50,11 @@ struct HTTPHostileTests {
         }
         let authorized = try fixture.get("/api/v1/cameras", headers: ["Authorization: Bearer " + Self.token])
         #expect(authorized.status == 200, "\(authorized)")
-        #expect(fixture.daemon.terminate() == 0)
+        #expect(await fixture.daemon.terminate()?.status == 0)
     }
 
     @Test("path traversal, huge headers, slowloris and bad parameters get a clear 4xx and nothing else")
-    func hostileRequests() throws {
+    func hostileRequests() async throws {
         let fixture = try HTTPDaemonFixture()
         try fixture.start(http: ["header_timeout: 1", "max_connections: 16"])
         var replies: [HTTPReply] = []
@@ -87,7 +88,7 @@ struct HTTPHostileTests {
         slow.send(Array("GET /healthz HTTP/1.1\r\nHost: x\r\n".utf8))
         var closed = false
         for byte in Array("X-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".utf8) {
-            Thread.sleep(forTimeInterval: 0.3)
+            usleep(300_000)  // the slowloris pace, not a synchronisation
             if !slow.send([byte]) { closed = true; break }
         }
         closed = closed || slow.closedByServer()
@@ -104,15 +105,15 @@ struct HTTPHostileTests {
                 #expect(!text.contains(leak), "a response shows \(leak): \(text)")
             }
         }
-        #expect(fixture.daemon.terminate() == 0)
+        #expect(await fixture.daemon.terminate()?.status == 0)
     }
 
     @Test("no endpoint shows a camera's URL, user or password in any form, or the token")
-    func noSecretsInResponses() throws {
+    func noSecretsInResponses() async throws {
         let fixture = try HTTPDaemonFixture()
         let tokenFile = try fixture.file("token", Self.token + "\n")
         try fixture.start(http: ["token_file: \(tokenFile)"])
-        _ = fixture.daemon.wait(timeout: 60) { !fixture.daemon.alerts(kind: "motion_started").isEmpty }
+        _ = fixture.wait(60) { !fixture.daemon.alerts(kind: "motion_started").isEmpty }
         let password = HTTPDaemonFixture.password
         let forms = [password, password.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!,
                      Data("operator:\(password)".utf8).base64EncodedString(), "rtsp://", Self.token]
@@ -138,6 +139,6 @@ struct HTTPHostileTests {
         let streamed = String(decoding: stream.receive(), as: UTF8.self)
         #expect(streamed.contains("id: "), "\(streamed)")
         for form in forms { #expect(!streamed.contains(form), "the stream shows '\(form)'") }
-        #expect(fixture.daemon.terminate() == 0)
+        #expect(await fixture.daemon.terminate()?.status == 0)
     }
 }

@@ -1,11 +1,12 @@
 import Foundation
 import Testing
 import VigilTestSupport
+import VigilTesting
 
 @Suite("HTTP surface of a real daemon", .serialized)
 struct HTTPServerTests {
     @Test("health, readiness, the register in three formats and the page, cameras, alerts and metrics")
-    func endpoints() throws {
+    func endpoints() async throws {
         let fixture = try HTTPDaemonFixture()
         try fixture.start()
         #expect(try fixture.get("/healthz").status == 200)
@@ -37,7 +38,7 @@ struct HTTPServerTests {
         #expect(try missing.json()["error"] as? String == "no camera with this id in the registry")
 
         // one_crossing.mp4 has a person crossing: the motion alerts reach the log, then the API.
-        #expect(fixture.daemon.wait(timeout: 60) { !fixture.daemon.alerts(kind: "motion_started").isEmpty } != nil)
+        #expect(fixture.wait(60) { !fixture.daemon.alerts(kind: "motion_started").isEmpty })
         let logged = fixture.daemon.alerts().compactMap { $0["id"] as? String }
         let all = try fixture.get("/api/v1/alerts?limit=1000").json()["alerts"] as? [[String: Any]] ?? []
         #expect(Array(all.compactMap { $0["id"] as? String }.prefix(logged.count)) == logged)
@@ -58,11 +59,11 @@ struct HTTPServerTests {
         }
         let status = try fixture.get("/")
         #expect(status.status == 200 && status.text.contains("id=\"camera-street-1\"") && status.text.contains("EventSource"))
-        #expect(fixture.daemon.terminate() == 0)
+        #expect(await fixture.daemon.terminate()?.status == 0)
     }
 
     @Test("the alert stream sends each committed alert once, and resumes after Last-Event-ID without loss or duplicates")
-    func alertStream() throws {
+    func alertStream() async throws {
         let fixture = try HTTPDaemonFixture(media: "two_crossings.mp4")
         try fixture.start()
         let stream = try RawConnection(port: fixture.port, timeout: 60)
@@ -74,9 +75,9 @@ struct HTTPServerTests {
         let ids = Self.eventIDs(text)
         try #require(ids.count >= 3, "\(received.count) bytes: \(text.debugDescription)")
         #expect(Set(ids).count == ids.count, "an alert was sent twice")
-        #expect(fixture.daemon.wait(timeout: 10) {
+        #expect(fixture.wait(10) {
             Set(fixture.daemon.alerts().filter { $0["camera"] as? String == "street-1" }.compactMap { $0["id"] as? String }).isSuperset(of: ids)
-        } != nil, "every streamed alert is in the alert log")
+        }, "every streamed alert is in the alert log")
 
         // Resume after the first: what follows it, in the same order, nothing twice.
         let resumed = try RawConnection(port: fixture.port, timeout: 30)
@@ -86,7 +87,7 @@ struct HTTPServerTests {
         #expect(Array(again.prefix(ids.count - 1)) == Array(ids.dropFirst()))
         let bad = try fixture.get("/api/v1/alerts/stream", headers: ["Last-Event-ID: ../../etc"])
         #expect(bad.status == 400)
-        #expect(fixture.daemon.terminate() == 0, "the daemon stops with streams open")
+        #expect(await fixture.daemon.terminate()?.status == 0, "the daemon stops with streams open")
     }
 
     static func eventIDs(_ text: String) -> [String] {

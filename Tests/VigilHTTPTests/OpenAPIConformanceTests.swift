@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VigilTestSupport
+import VigilTesting
 import Yams
 
 /// Checks a real server against docs/openapi.yaml: every documented path answers, with a documented
@@ -9,14 +10,14 @@ import Yams
 @Suite("the server answers as docs/openapi.yaml says", .serialized)
 struct OpenAPIConformanceTests {
     @Test("every path and status the server gives is documented, JSON bodies have the required fields")
-    func conformance() throws {
+    func conformance() async throws {
         let text = try String(contentsOf: Fixtures.projectRoot.appendingPathComponent("docs/openapi.yaml"), encoding: .utf8)
         let document = try #require(try Yams.load(yaml: text) as? [String: Any])
         let paths = try #require(document["paths"] as? [String: Any])
         let fixture = try HTTPDaemonFixture()
         let token = "conformance-token-0123456789"
         try fixture.start(http: ["token_file: \(try fixture.file("token", token))"])
-        _ = fixture.daemon.wait(timeout: 60) { !fixture.daemon.alerts(kind: "motion_started").isEmpty }
+        _ = fixture.wait(60) { !fixture.daemon.alerts(kind: "motion_started").isEmpty }
         let alerts = fixture.daemon.alerts()
         let snapshotAlert = alerts.first { $0["snapshot"] != nil }
         let auth = ["Authorization: Bearer \(token)"]
@@ -73,7 +74,7 @@ struct OpenAPIConformanceTests {
             #expect(seen.contains(expected), "not exercised: \(expected)")
         }
         if snapshotAlert != nil { #expect(seen.contains("/api/v1/snapshots/{camera}/{event}.jpg 200")) }
-        #expect(fixture.daemon.terminate() == 0)
+        #expect(await fixture.daemon.terminate()?.status == 0)
     }
 
     /// Follows a `$ref` (`#/components/...`).

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import VigilIngest
 import VigilTestSupport
+import VigilTesting
 
 /// Decodes every frame of a source; returns the frames and the error that ended it.
 func drain(_ source: MediaSource) -> (frames: Int, ending: MediaError, sizes: Set<[Int]>) {

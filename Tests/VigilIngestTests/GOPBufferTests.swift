@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import VigilIngest
 import VigilTestSupport
+import VigilTesting
 
 /// A picture's identity: its presentation time and a hash of its luma rows.
 struct PictureDigest: Hashable {

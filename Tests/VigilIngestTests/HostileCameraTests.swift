@@ -3,6 +3,7 @@ import Logging
 import Testing
 import VigilIngest
 import VigilTestSupport
+import VigilTesting
 
 @Suite("hostile cameras and bad links: bounded by the shim, measured by the feed", .serialized)
 struct HostileCameraTests {
@@ -30,11 +31,15 @@ struct HostileCameraTests {
     }
 
     @Test("a camera announcing a 200 MB SDP: the open fails at once with a clear error, the SDP is not read")
-    func hugeSDP() throws {
+    func hugeSDP() async throws {
         let server = try HostileRTSPServer(mode: "huge-sdp")
         let (failure, seconds) = openFailure(server.url)
         let error = try #require(failure, "the open succeeded")
-        Thread.sleep(forTimeInterval: 0.3)  // let the server notice the closed connection
+        // Once the server has seen every connection end, the bytes it sent are final.
+        #expect(try await eventually(within: 5) {
+            let counts = try server.counts()
+            return counts.closed == counts.connections
+        })
         let sent = try server.counts().sdpBytes
         print("200 MB SDP: open failed in \(String(format: "%.2f", seconds)) s after \(sent) bytes of it: \(error.reason)")
         #expect(error.reason.contains("over the 40 MiB Vigil accepts"), "\(error)")

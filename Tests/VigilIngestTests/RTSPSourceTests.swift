@@ -4,6 +4,7 @@ import Synchronization
 import Testing
 import VigilIngest
 import VigilTestSupport
+import VigilTesting
 
 /// Measures how long `body` takes, in seconds.
 func elapsed<T>(_ body: () throws -> T) rethrows -> (T, Double) {

@@ -3,6 +3,7 @@ import Testing
 import VigilDetector
 import VigilIngest
 import VigilTestSupport
+import VigilTesting
 
 @Suite("snapshots through libavcodec's MJPEG encoder")
 struct SnapshotTests {
@@ -68,26 +69,27 @@ struct SnapshotTests {
         #expect(throws: MediaError.self) { try LumaSnapshot().jpeg(box: nil) }
     }
 
-    @Test("cost of a snapshot at 640x360 and 1920x1080 (printed)")
-    func encodingCost() throws {
+    @Test("a 1920x1080 frame and then a 640x360 one each encode at their own size, outlined (`vigil bench` times them)")
+    func encodesEachSize() throws {
         let files = try TemporaryDirectory()
         let large = files.url.appendingPathComponent("large.mkv").path
         let scaled = try runProcess("/usr/bin/ffmpeg", ["-v", "error", "-i", Fixtures.path("one_crossing.mp4"),
                                                         "-frames:v", "1", "-vf", "scale=1920:1080", "-c:v", "mpeg4",
                                                         large])
         try #require(scaled.status == 0, "\(scaled.stderrText)")
-        for snapshot in [try Self.firstFrame(of: Fixtures.path("one_crossing.mp4")), try Self.firstFrame(of: large)] {
+        // Large first: an encoder set up for one size must not be reused for another.
+        for (name, source) in [("large", large), ("small", Fixtures.path("one_crossing.mp4"))] {
+            let snapshot = try Self.firstFrame(of: source)
             let box = PixelBox(x: snapshot.width / 4, y: snapshot.height / 4, width: snapshot.width / 2,
                                height: snapshot.height / 2)
-            var timings: [Double] = []
-            var size = 0
-            for _ in 0..<7 {
-                let start = ContinuousClock.now
-                size = try snapshot.jpeg(box: box).count
-                timings.append((ContinuousClock.now - start) / .milliseconds(1))
-            }
-            print(String(format: "snapshot %dx%d: %.1f ms median to encode, %d bytes", snapshot.width, snapshot.height,
-                         timings.sorted()[timings.count / 2], size))
+            let jpeg = try snapshot.jpeg(box: box)
+            #expect(try snapshot.jpeg(box: box) == jpeg, "\(name): two encodings of one frame differ")
+            let path = files.url.appendingPathComponent("\(name).jpg").path
+            try Data(jpeg).write(to: URL(fileURLWithPath: path))
+            #expect(try GrayPicture.probe(path) == "mjpeg,\(snapshot.width),\(snapshot.height)")
+            #expect(try GrayPicture(decoding: path).showsOutline(x: box.x, y: box.y, width: box.width,
+                                                                 height: box.height), "\(name)")
         }
+        #expect(try Self.firstFrame(of: large).width == 1920)
     }
 }

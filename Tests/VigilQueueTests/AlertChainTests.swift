@@ -1,7 +1,9 @@
 import Foundation
 import Testing
+import VigilSQLite
 import VigilStore
 import VigilTestSupport
+import VigilTesting
 
 /// The alert log's hash chain, written by a real `vigil report` and checked by `vigil alerts verify`.
 @Suite("tamper-evident alert log")
@@ -10,12 +12,12 @@ struct AlertChainTests {
     static func deliver(_ count: Int, to state: TestState, expected: Int) async throws {
         let queue = try state.queue(.produce)
         for index in 0..<count {
-            #expect(try queue.enqueue(index % 2 == 0 ? TestAlerts.health("cam-\(index)") : TestAlerts.started("cam-\(index)"))
+            #expect(try await queue.enqueue(index % 2 == 0 ? TestAlerts.health("cam-\(index)") : TestAlerts.started("cam-\(index)"))
                     == .enqueued)
         }
         queue.close()
         let reporter = try state.startReporter()
-        #expect(await waitUntil(timeout: 20) { state.logLines().count >= expected })
+        #expect(await eventually(within: 20) { state.logLines().count >= expected })
         reporter.send(SIGTERM)
         #expect(await reporter.waitForExit(timeout: 10) == 0)
     }
@@ -85,7 +87,7 @@ struct AlertChainTests {
         #expect(swapped.status == 1)
     }
 
-    @Test("verify walks a 200,000-line log (its speed is printed; the release build's is in the README)")
+    @Test("verify walks a 200,000-line log (its speed is printed; the release build's is in docs/benchmarks.md)")
     func speed() throws {
         let directory = try TemporaryDirectory()
         let log = directory.url.appendingPathComponent("big.jsonl")

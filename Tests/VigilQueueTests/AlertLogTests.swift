@@ -1,8 +1,10 @@
 import Foundation
 import Testing
 import VigilDetector
+import VigilSQLite
 import VigilStore
 import VigilTestSupport
+import VigilTesting
 
 @Suite("the alert log and vigil alerts tail")
 struct AlertLogTests {
@@ -102,19 +104,23 @@ struct AlertLogTests {
         let state = try TestState()
         try FileManager.default.createDirectory(atPath: state.path, withIntermediateDirectories: true)
         try writeLog([Self.fixed[0]], to: state.alertLog)
-        let follower = try RunningProcess(vigilExecutable, ["alerts", "tail", "-f", "--json", "--alert-log", state.alertLog.path])
-        #expect(await waitUntil(timeout: 10) { follower.stdoutText.split(separator: "\n").count == 1 })
+        let follower = try TestProcess(vigilExecutable, ["alerts", "tail", "-f", "--json", "--alert-log", state.alertLog.path])
+        #expect(await eventually(within: 10) { follower.stdoutText.split(separator: "\n").count == 1 })
         let handle = try FileHandle(forWritingTo: state.alertLog)
         try handle.seekToEnd()
         try handle.write(contentsOf: Data(Self.fixed[1].jsonLine().utf8))
-        try await Task.sleep(for: .milliseconds(500))
+        // Once the follower has read past the torn line (its read position in the file says so), it
+        // must still have printed only the first.
+        let size = try handle.offset()
+        #expect(await eventually(within: 5) { (follower.readPosition(inFileAt: state.alertLog.path) ?? 0) >= size },
+                "the follower never read the torn line")
         #expect(follower.stdoutText.split(separator: "\n").count == 1, "a line without its newline was printed")
         try handle.write(contentsOf: Data("\n".utf8))
         try handle.close()
-        #expect(await waitUntil(timeout: 5) { follower.stdoutText.split(separator: "\n").count == 2 })
+        #expect(await eventually(within: 5) { follower.stdoutText.split(separator: "\n").count == 2 })
         try FileManager.default.moveItem(at: state.alertLog, to: state.alertLog.appendingPathExtension("1"))
         try writeLog([Self.fixed[2]], to: state.alertLog)
-        #expect(await waitUntil(timeout: 5) { follower.stdoutText.split(separator: "\n").count == 3 })
+        #expect(await eventually(within: 5) { follower.stdoutText.split(separator: "\n").count == 3 })
         #expect(follower.stdoutText == Self.fixed[0...2].map { $0.jsonLine() + "\n" }.joined())
         follower.kill()
     }
@@ -124,13 +130,13 @@ struct AlertLogTests {
         let state = try TestState()
         let queue = try state.queue(.produce)
         let first = TestAlerts.health("a"), second = TestAlerts.started("b"), third = TestAlerts.health("c")
-        for alert in [first, second, third] { #expect(try queue.enqueue(alert) == .enqueued) }
+        for alert in [first, second, third] { #expect(try await queue.enqueue(alert) == .enqueued) }
         queue.close()
         // As after a crash: `first` written but not acknowledged, `second` torn halfway.
         let torn = String(second.jsonLine().prefix(40))
         try writeLog([first], to: state.alertLog, extra: torn)
         let reporter = try state.startReporter()
-        #expect(await waitUntil(timeout: 10) { state.logLines().count >= 3 })
+        #expect(await eventually(within: 10) { state.logLines().count >= 3 })
         reporter.send(SIGTERM)
         #expect(await reporter.waitForExit(timeout: 10) == 0)
         #expect(try state.logAlerts() == [first, second, third])
@@ -143,15 +149,15 @@ struct AlertLogTests {
         let queue = try state.queue(.produce)
         let reporter = try state.startReporter()
         let before = TestAlerts.health("a")
-        #expect(try queue.enqueue(before) == .enqueued)
-        #expect(await waitUntil(timeout: 10) { state.logLines().count == 1 })
+        #expect(try await queue.enqueue(before) == .enqueued)
+        #expect(await eventually(within: 10) { state.logLines().count == 1 })
         let rotated = state.alertLog.appendingPathExtension("1")
         try FileManager.default.moveItem(at: state.alertLog, to: rotated)
         reporter.send(SIGHUP)
-        #expect(await waitUntil(timeout: 10) { reporter.stderrText.contains("reopened the alert log") })
+        #expect(await eventually(within: 10) { reporter.stderrText.contains("reopened the alert log") })
         let after = TestAlerts.health("b")
-        #expect(try queue.enqueue(after) == .enqueued)
-        #expect(await waitUntil(timeout: 10) { state.logLines().count == 1 })
+        #expect(try await queue.enqueue(after) == .enqueued)
+        #expect(await eventually(within: 10) { state.logLines().count == 1 })
         reporter.send(SIGTERM)
         #expect(await reporter.waitForExit(timeout: 10) == 0)
         queue.close()
@@ -166,13 +172,13 @@ struct AlertLogTests {
         try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
         let queue = try state.queue(.produce)
         let alert = TestAlerts.health("a")
-        #expect(try queue.enqueue(alert) == .enqueued)
+        #expect(try await queue.enqueue(alert) == .enqueued)
         queue.close()
         var environment = ProcessInfo.processInfo.environment
         environment["LOGS_DIRECTORY"] = logs
-        let reporter = try RunningProcess(vigilExecutable, ["report", "--state-dir", state.path], environment: environment)
+        let reporter = try TestProcess(vigilExecutable, ["report", "--state-dir", state.path], environment: environment)
         let path = logs + "/alerts.jsonl"
-        #expect(await waitUntil(timeout: 10) {
+        #expect(await eventually(within: 10) {
             (try? unchained(String(contentsOfFile: path, encoding: .utf8).split(separator: "\n"))) == [alert]
         })
         reporter.send(SIGINT)
@@ -200,7 +206,7 @@ struct AlertLogTests {
             let path = state.root.path + "/" + name
             if let content { try Data(content.utf8).write(to: URL(fileURLWithPath: path)) }
             let before = try Data(contentsOf: URL(fileURLWithPath: path))
-            let reporter = try RunningProcess(vigilExecutable, ["report", "--state-dir", state.path, "--alert-log", path])
+            let reporter = try TestProcess(vigilExecutable, ["report", "--state-dir", state.path, "--alert-log", path])
             let status = await reporter.waitForExit(timeout: 20)
             if status == nil { reporter.kill() }
             #expect(status == 1, "\(name): \(reporter.stderrText)")
@@ -208,7 +214,7 @@ struct AlertLogTests {
             #expect(reporter.stderrText.split(separator: "\n").count == 1, "\(reporter.stderrText)")
             #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before, "\(name) was changed")
         }
-        let daemon = try RunningProcess(vigilExecutable, ["run", "--state-dir", state.path, "--alert-log", link])
+        let daemon = try TestProcess(vigilExecutable, ["run", "--state-dir", state.path, "--alert-log", link])
         let status = await daemon.waitForExit(timeout: 30)
         if status == nil { daemon.kill() }
         #expect(status == 1)
@@ -222,11 +228,11 @@ struct AlertLogTests {
         let state = try TestState()
         let queue = try state.queue(.produce)
         let alert = TestAlerts.started("b")
-        #expect(try queue.enqueue(alert) == .enqueued)
+        #expect(try await queue.enqueue(alert) == .enqueued)
         queue.close()
         try writeLog([], to: state.alertLog, extra: String(alert.jsonLine().prefix(30)))
         let reporter = try state.startReporter()
-        #expect(await waitUntil(timeout: 10) { (try? state.logAlerts()) == [alert] })
+        #expect(await eventually(within: 10) { (try? state.logAlerts()) == [alert] })
         reporter.send(SIGTERM)
         #expect(await reporter.waitForExit(timeout: 10) == 0)
         #expect(try state.logAlerts() == [alert])

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VigilDetector
+import VigilSQLite
 import VigilStore
 
 @Suite("alerts: ids, times and JSON")

@@ -1,8 +1,10 @@
 import Foundation
 import Testing
 import VigilReporter
+import VigilSQLite
 import VigilStore
 import VigilTestSupport
+import VigilTesting
 
 @Suite("sinks woken by the queue's commits, not by a poll", .timeLimit(.minutes(1)))
 struct CommitWakeTests {
@@ -15,7 +17,7 @@ struct CommitWakeTests {
         let queue = try state.queue(.produce)
         let before = queue.commitCount
         let waiting = Task { await queue.waitForCommit(after: before, timeout: Self.never) }
-        try queue.enqueue(TestAlerts.health("a"))
+        try await queue.enqueue(TestAlerts.health("a"))
         let ended = Date()
         await waiting.value
         #expect(Date().timeIntervalSince(ended) < 10)
@@ -23,7 +25,7 @@ struct CommitWakeTests {
 
         // A commit between reading the count and waiting is not missed.
         let read = queue.commitCount
-        try queue.enqueue(TestAlerts.health("b"))
+        try await queue.enqueue(TestAlerts.health("b"))
         let start = Date()
         await queue.waitForCommit(after: read, timeout: Self.never)
         #expect(Date().timeIntervalSince(start) < 10)
@@ -62,8 +64,8 @@ struct CommitWakeTests {
             let alert = TestAlerts.health(camera)
             sent.append(alert)
             let start = Date()
-            #expect(try queue.enqueue(alert) == .enqueued)
-            #expect(await waitUntil(timeout: 20) { reporter.status().first?.delivered == sent.count },
+            #expect(try await queue.enqueue(alert) == .enqueued)
+            #expect(await eventually(within: 20) { reporter.status().first?.delivered == sent.count },
                     "alert \(sent.count) not delivered: the sinks were not woken by the commit")
             print("commit wake-up: alert \(sent.count) in the log \(Int(Date().timeIntervalSince(start) * 1000)) ms after its enqueue returned")
         }
@@ -83,9 +85,9 @@ struct CommitWakeTests {
         let running = Task { try await reporter.run() }
         let producing = try state.queue(.produce)
         let alert = TestAlerts.health("a")
-        #expect(try producing.enqueue(alert) == .enqueued)
+        #expect(try await producing.enqueue(alert) == .enqueued)
         #expect(delivering.commitCount == 0, "the delivering queue saw no commit of its own")
-        #expect(await waitUntil(timeout: 20) { (try? state.logAlerts()) == [alert] })
+        #expect(await eventually(within: 20) { (try? state.logAlerts()) == [alert] })
         reporter.stop()
         try await running.value
         producing.close()

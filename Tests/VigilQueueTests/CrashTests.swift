@@ -1,8 +1,10 @@
 import Foundation
 import Testing
 import VigilDetector
+import VigilSQLite
 import VigilStore
 import VigilTestSupport
+import VigilTesting
 
 @Suite("the queue across crashes", .serialized)
 struct CrashTests {
@@ -13,7 +15,7 @@ struct CrashTests {
         var reporter = try state.startReporter()
         var reporterKills = 0
         for _ in 0..<25 {
-            let producer = try RunningProcess(tortureExecutable, ["flood", "--state-dir", state.path, "--record", record])
+            let producer = try TestProcess(tortureExecutable, ["flood", "--state-dir", state.path, "--record", record])
             try await Task.sleep(for: .seconds(Double.random(in: 0.02...0.5)))
             producer.kill()
             if Bool.random() {
@@ -29,7 +31,7 @@ struct CrashTests {
         // The record's last line may be torn by the kill: only whole ids count.
         let committed = Set(try String(contentsOfFile: record, encoding: .utf8).split(separator: "\n")
             .map(String.init).filter(AlertID.isValid))
-        let caughtUp = await waitUntil(timeout: 60) {
+        let caughtUp = await eventually(within: 60) {
             let logged = (try? state.logAlerts()) ?? []
             let ended = Set(logged.filter { $0.kind == .motionEnded }.compactMap(\.event))
             return Set(logged.map(\.id)).isSuperset(of: committed)
@@ -56,8 +58,8 @@ struct CrashTests {
     @Test("a motion event whose producer was killed gets a motion_ended with interrupted: true after restart")
     func crashClosure() async throws {
         let state = try TestState()
-        let producer = try RunningProcess(tortureExecutable, ["open-event", "--state-dir", state.path, "--camera", "door"])
-        #expect(await waitUntil(timeout: 20) { producer.stdoutText.hasPrefix("STARTED ") }, "\(producer.stderrText)")
+        let producer = try TestProcess(tortureExecutable, ["open-event", "--state-dir", state.path, "--camera", "door"])
+        #expect(await eventually(within: 20) { producer.stdoutText.hasPrefix("STARTED ") }, "\(producer.stderrText)")
         let event = String(producer.stdoutText.dropFirst("STARTED ".count).prefix(26))
         producer.kill()
 
@@ -76,8 +78,8 @@ struct CrashTests {
 
         // An event that ended normally is not closed again, nor is the one already closed.
         let started = TestAlerts.started("gate")
-        #expect(try queue.enqueue(started) == .enqueued)
-        #expect(try queue.enqueue(TestAlerts.ended(started)) == .enqueued)
+        #expect(try await queue.enqueue(started) == .enqueued)
+        #expect(try await queue.enqueue(TestAlerts.ended(started)) == .enqueued)
         queue.close()
         let reopened = try state.queue(.produce)
         #expect(reopened.interruptedEvents.isEmpty)
@@ -102,7 +104,7 @@ struct CrashTests {
     func fileModes() async throws {
         let state = try TestState()
         let queue = try state.queue(.produce)
-        #expect(try queue.enqueue(TestAlerts.health("a")) == .enqueued)
+        #expect(try await queue.enqueue(TestAlerts.health("a")) == .enqueued)
         func mode(_ path: String) throws -> Int {
             try (FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber)?.intValue ?? -1
         }

@@ -3,8 +3,10 @@ import GRDB
 import InMemoryLogging
 import Logging
 import Testing
+import VigilSQLite
 import VigilStore
 import VigilTestSupport
+import VigilTesting
 
 @Suite("the queue's bounds: full queue, full disk, slow disk, old alerts")
 struct QueueBoundsTests {
@@ -21,7 +23,7 @@ struct QueueBoundsTests {
             let alert = TestAlerts.health("cam-\(sent.count % 3)", .cameraDark)
             sent.append(alert)
             let started = Date()
-            if try queue.enqueue(alert) == .delayed { delayed += 1 }
+            if try await queue.enqueue(alert) == .delayed { delayed += 1 }
             #expect(Date().timeIntervalSince(started) < 1, "enqueue blocked the caller")
         }
         #expect(delayed == 4, "the simulated disk never filled up")
@@ -47,13 +49,13 @@ struct QueueBoundsTests {
         let state = try TestState()
         let logs = InMemoryLogHandler()
         let queue = try state.queue([.produce, .deliver], logs: logs) { $0.maxAlerts = 20 }
-        for _ in 0..<20 { #expect(try queue.enqueue(TestAlerts.health("filler", .cameraOnline)) == .enqueued) }
+        for _ in 0..<20 { #expect(try await queue.enqueue(TestAlerts.health("filler", .cameraOnline)) == .enqueued) }
         let firstGate = TestAlerts.started("gate")
-        #expect(try queue.enqueue(firstGate) == .coalesced)
-        for _ in 1..<30 { #expect(try queue.enqueue(TestAlerts.started("gate")) == .coalesced) }
+        #expect(try await queue.enqueue(firstGate) == .coalesced)
+        for _ in 1..<30 { #expect(try await queue.enqueue(TestAlerts.started("gate")) == .coalesced) }
         let offline = TestAlerts.health("gate", .cameraOffline)
-        #expect(try queue.enqueue(offline) == .enqueued)
-        for _ in 0..<10 { #expect(try queue.enqueue(TestAlerts.started("yard")) == .coalesced) }
+        #expect(try await queue.enqueue(offline) == .enqueued)
+        for _ in 0..<10 { #expect(try await queue.enqueue(TestAlerts.started("yard")) == .coalesced) }
         #expect(queue.status().coalesced == 40)
         #expect(logs.entries.contains { $0.level == .warning && "\($0.message)".contains("coalescing motion alerts of camera gate") })
 
@@ -69,7 +71,7 @@ struct QueueBoundsTests {
         _ = try await queue.registerSinks(["log"])
         try await queue.acknowledge(sink: "log", through: stored[21].sequence)
         var yard: Alert?
-        let written = try await waitUntil(timeout: 15) {
+        let written = try await eventually(within: 15) {
             yard = try await queue.alerts(after: stored[21].sequence, limit: 10).first.map { try Alert(jsonLine: $0.line) }
             return yard != nil
         }
@@ -100,7 +102,7 @@ struct QueueBoundsTests {
         try #require(locked.wait(timeout: .now() + 10) == .success, "the other connection never took the lock")
         let alert = TestAlerts.health("slow")
         let started = Date()
-        #expect(try queue.enqueue(alert) == .delayed)
+        #expect(try await queue.enqueue(alert) == .delayed)
         #expect(Date().timeIntervalSince(started) < 1, "enqueue waited for the lock")
         #expect(queue.status().delayed == 1)
         #expect(queue.flush(timeout: 10))
@@ -116,12 +118,12 @@ struct QueueBoundsTests {
         let health = Alert(kind: .cameraCovered, camera: "a", time: old)
         let fresh = TestAlerts.ended(TestAlerts.started("a"))
         let first = try state.queue(.produce)
-        for alert in [motion, health, fresh] { #expect(try first.enqueue(alert) == .enqueued) }
+        for alert in [motion, health, fresh] { #expect(try await first.enqueue(alert) == .enqueued) }
         let expiredByFirst = first.status().expired
         first.close()
         // The writer looks for old alerts when it starts, then every max_age / 4 (at most every minute).
         let queue = try state.queue(.produce) { $0.maxAge = 86_400 }
-        #expect(await waitUntil(timeout: 10) { expiredByFirst + queue.status().expired == 1 })
+        #expect(await eventually(within: 10) { expiredByFirst + queue.status().expired == 1 })
         #expect(try await queue.alerts(after: 0, limit: 5).map(\.id) == [health.id, fresh.id])
         queue.close()
     }

@@ -3,8 +3,10 @@ import GRDB
 import InMemoryLogging
 import Logging
 import VigilDetector
+import VigilSQLite
 import VigilStore
 import VigilTestSupport
+import VigilTesting
 
 /// The queue's crash-test producer, built with the tests.
 let tortureExecutable = productExecutable("QueueTorture")
@@ -31,8 +33,8 @@ struct TestState {
     }
 
     /// Starts `vigil report` on this directory.
-    func startReporter(_ extra: [String] = []) throws -> RunningProcess {
-        try RunningProcess(vigilExecutable, ["report", "--state-dir", path] + extra)
+    func startReporter(_ extra: [String] = []) throws -> TestProcess {
+        try TestProcess(vigilExecutable, ["report", "--state-dir", path] + extra)
     }
 
     /// The alert log's lines (without newlines); empty when it does not exist yet.

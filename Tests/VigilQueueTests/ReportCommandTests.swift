@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VigilTestSupport
+import VigilTesting
 
 @Suite("vigil report: bad input")
 struct ReportCommandTests {

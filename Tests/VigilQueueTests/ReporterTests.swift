@@ -1,8 +1,10 @@
 import Foundation
 import Testing
 import VigilReporter
+import VigilSQLite
 import VigilStore
 import VigilTestSupport
+import VigilTesting
 
 @Suite("Reporter as a long-running component")
 struct ReporterTests {
@@ -15,20 +17,20 @@ struct ReporterTests {
         let reporter = try Reporter(queue: queue, configuration: configuration)
         let running = Task { try await reporter.run() }
         let first = TestAlerts.health("a")
-        #expect(try queue.enqueue(first) == .enqueued)
+        #expect(try await queue.enqueue(first) == .enqueued)
         // The status counts an alert once its batch is written and synced, just after the line appears.
-        #expect(await waitUntil(timeout: 120) { reporter.status().first?.delivered == 1 })
+        #expect(await eventually(within: 120) { reporter.status().first?.delivered == 1 })
         #expect(state.logLines().count == 1)
         #expect(reporter.status().map(\.name) == ["log"])
         let second = TestAlerts.started("b")
-        #expect(try queue.enqueue(second) == .enqueued)
+        #expect(try await queue.enqueue(second) == .enqueued)
         reporter.stop()
         try await running.value
 
         let restarted = try Reporter(queue: queue, configuration: configuration)
         let task = Task { try await restarted.run() }
         let third = TestAlerts.health("c", .cameraOnline)
-        #expect(try queue.enqueue(third) == .enqueued)
+        #expect(try await queue.enqueue(third) == .enqueued)
         task.cancel()
         try await task.value
 

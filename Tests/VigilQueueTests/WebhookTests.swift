@@ -1,7 +1,9 @@
 import Foundation
 import Testing
+import VigilSQLite
 import VigilStore
 import VigilTestSupport
+import VigilTesting
 
 @Suite("the webhook and exec sinks")
 struct WebhookTests {
@@ -38,13 +40,13 @@ struct WebhookTests {
                 alert = TestAlerts.started(camera)
                 open[camera] = alert
             }
-            #expect(try queue.enqueue(alert) == .enqueued)
+            #expect(try await queue.enqueue(alert) == .enqueued)
             sent.append(alert)
         }
         let enqueuedAll = Date()
-        #expect(await waitUntil(timeout: 10) { state.logLines().count >= sent.count })
+        #expect(await eventually(within: 10) { state.logLines().count >= sent.count })
         #expect(try state.logAlerts() == sent)
-        let allArrived = try await waitUntil(timeout: 30) {
+        let allArrived = try await eventually(within: 30) {
             Set(try server.requests().filter { $0.status == 200 }.compactMap(\.key)) == Set(sent.map(\.id))
         }
         #expect(allArrived)
@@ -92,11 +94,11 @@ struct WebhookTests {
                                        retry: "    initial_backoff: 0.05\n    max_backoff: 0.1\n    dead_after: 2\n")
         let queue = try state.queue(.produce)
         let sent = [TestAlerts.health("north"), TestAlerts.started("south"), TestAlerts.health("east", .credentialsRejected)]
-        for alert in sent { #expect(try queue.enqueue(alert) == .enqueued) }
+        for alert in sent { #expect(try await queue.enqueue(alert) == .enqueued) }
         queue.close()
         let reporter = try state.startReporter(["--config", config])
         let reader = try state.queue(.read)
-        #expect(try await waitUntil(timeout: 20) { try reader.deadLetters().count == sent.count })
+        #expect(try await eventually(within: 20) { try reader.deadLetters().count == sent.count })
         reporter.send(SIGTERM)
         #expect(await reporter.waitForExit(timeout: 10) == 0)
         #expect(try state.logAlerts() == sent, "the log got every alert anyway")
@@ -122,11 +124,11 @@ struct WebhookTests {
         let out = state.root.path + "/exec.out"
         let queue = try state.queue(.produce)
         let sent = [TestAlerts.started("north"), TestAlerts.health("south")]
-        for alert in sent { #expect(try queue.enqueue(alert) == .enqueued) }
+        for alert in sent { #expect(try await queue.enqueue(alert) == .enqueued) }
         queue.close()
         let reporter = try state.startReporter(["--exec", "printf '%s ' \"$VIGIL_ALERT_ID\" >> \(out); cat >> \(out)"])
         let expected = sent.map { "\($0.id) \($0.jsonLine())" }.joined(separator: "\n") + "\n"
-        #expect(await waitUntil(timeout: 10) { (try? String(contentsOfFile: out, encoding: .utf8)) == expected })
+        #expect(await eventually(within: 10) { (try? String(contentsOfFile: out, encoding: .utf8)) == expected })
         reporter.send(SIGTERM)
         #expect(await reporter.waitForExit(timeout: 10) == 0)
     }
@@ -138,12 +140,12 @@ struct WebhookTests {
         try Data("reporter:\n  exec:\n    command: sleep 30\n    timeout: 0.3\n    dead_after: 1\n".utf8)
             .write(to: URL(fileURLWithPath: config))
         let queue = try state.queue(.produce)
-        #expect(try queue.enqueue(TestAlerts.health("north")) == .enqueued)
+        #expect(try await queue.enqueue(TestAlerts.health("north")) == .enqueued)
         queue.close()
         let started = Date()
         let reporter = try state.startReporter(["--config", config])
         let reader = try state.queue(.read)
-        #expect(try await waitUntil(timeout: 30) { try !reader.deadLetters().isEmpty })
+        #expect(try await eventually(within: 30) { try !reader.deadLetters().isEmpty })
         let letter = try #require(try reader.deadLetters().first)
         #expect(letter.reason == "killed after the 0.3 s timeout")
         #expect(letter.deadAt.timeIntervalSince(started) < 5, "the reporter gave up only \(letter.deadAt.timeIntervalSince(started)) s after it started")
@@ -163,11 +165,11 @@ struct WebhookTests {
 
             """)
         let queue = try state.queue(.produce)
-        for index in 0..<count { #expect(try queue.enqueue(TestAlerts.health("cam\(index)")) == .enqueued) }
+        for index in 0..<count { #expect(try await queue.enqueue(TestAlerts.health("cam\(index)")) == .enqueued) }
         queue.close()
         let reporter = try state.startReporter(["--config", config])
         let reader = try state.queue(.read)
-        #expect(try await waitUntil(timeout: seconds) { try reader.deadLetters().count == count })
+        #expect(try await eventually(within: seconds) { try reader.deadLetters().count == count })
         reporter.send(SIGTERM)
         #expect(await reporter.waitForExit(timeout: 10) == 0)
         return (try reader.deadLetters(), reporter.stderrText)
@@ -212,11 +214,11 @@ struct WebhookTests {
         let state = try TestState()
         let out = state.root.path + "/signals.out"
         let queue = try state.queue(.produce)
-        #expect(try queue.enqueue(TestAlerts.health("north")) == .enqueued)
+        #expect(try await queue.enqueue(TestAlerts.health("north")) == .enqueued)
         queue.close()
         // grep is the shell's child: it shows what the command inherited.
         let reporter = try state.startReporter(["--exec", "grep -E '^Sig(Blk|Ign)' /proc/self/status > \(out).part && mv \(out).part \(out)"])
-        #expect(await waitUntil(timeout: 10) { FileManager.default.fileExists(atPath: out) })
+        #expect(await eventually(within: 10) { FileManager.default.fileExists(atPath: out) })
         reporter.send(SIGTERM)
         #expect(await reporter.waitForExit(timeout: 10) == 0)
         let text = try String(contentsOfFile: out, encoding: .utf8)
@@ -235,11 +237,11 @@ struct WebhookTests {
         try Data("reporter:\n  exec:\n    command: \"\(line)\"\n    timeout: 0.3\n    dead_after: 1\n".utf8)
             .write(to: URL(fileURLWithPath: config))
         let queue = try state.queue(.produce)
-        #expect(try queue.enqueue(TestAlerts.health("north")) == .enqueued)
+        #expect(try await queue.enqueue(TestAlerts.health("north")) == .enqueued)
         queue.close()
         let reporter = try state.startReporter(["--config", config])
         let reader = try state.queue(.read)
-        #expect(try await waitUntil(timeout: 30) { try !reader.deadLetters().isEmpty })
+        #expect(try await eventually(within: 30) { try !reader.deadLetters().isEmpty })
         func survivors() -> [String] {
             let pids = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
             return pids.filter { Int($0) != nil }.compactMap { pid in
@@ -248,7 +250,7 @@ struct WebhookTests {
                 return line.contains("." + marker) ? line : nil
             }
         }
-        #expect(await waitUntil(timeout: 5) { survivors().isEmpty }, "left behind: \(survivors())")
+        #expect(await eventually(within: 5) { survivors().isEmpty }, "left behind: \(survivors())")
         reporter.send(SIGTERM)
         #expect(await reporter.waitForExit(timeout: 10) == 0)
     }

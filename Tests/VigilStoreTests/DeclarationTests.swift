@@ -3,6 +3,7 @@ import GRDB
 import Testing
 import VigilStore
 import VigilTestSupport
+import VigilTesting
 
 /// The camera law's declaration fields, `vigil register check`, and OSM tags in the GeoJSON register.
 @Suite("declaration-ready register")
@@ -103,7 +104,8 @@ struct DeclarationTests {
 
         let exportedCSV = try fixture.vigil(["register", "export", "--format", "csv"]).stdoutText
         #expect(exportedCSV.hasPrefix("id,name,municipality,address,latitude,longitude,operator,purpose,legal_basis,"
-                                      + "retention_days,view_direction,enabled,place_type,mount,pictogram,contact,declared\n"))
+                                      + "retention_days,view_direction,enabled,place_type,mount,pictogram,contact,declared,"
+                                      + "legal_exception\n"))
     }
 
     @Test("a registry written before the declaration fields opens, keeps its cameras and gains the fields")

@@ -1,7 +1,9 @@
 import Foundation
 import Testing
+import VigilSQLite
 import VigilStore
 import VigilTestSupport
+import VigilTesting
 
 /// Hostile and careless input to the registry commands (issue 12), through the real `vigil` binary.
 @Suite("registry input from a bad day")

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VigilTestSupport
+import VigilTesting
 
 /// `vigil register keygen | publish | verify | diff` on real files, checked by the CLI and by OpenSSL.
 @Suite("signed, versioned public register")

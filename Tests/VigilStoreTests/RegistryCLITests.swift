@@ -1,7 +1,9 @@
 import Foundation
 import Testing
+import VigilSQLite
 import VigilStore
 import VigilTestSupport
+import VigilTesting
 
 /// A state directory with a camera registry, driven through the real `vigil` binary.
 final class RegistryFixture {
@@ -233,7 +235,7 @@ struct RegisterExportTests {
         #expect(objects.map { $0["id"] as? String } == ["a-public", "b-public"])
         let expectedKeys: Set = ["id", "name", "municipality", "address", "latitude", "longitude", "operator", "purpose",
                                  "legal_basis", "retention_days", "view_direction", "enabled", "place_type", "mount",
-                                 "pictogram", "contact", "declared"]
+                                 "pictogram", "contact", "declared", "legal_exception"]
         #expect(objects.allSatisfy { Set($0.keys) == expectedKeys })
         #expect(objects[1]["retention_days"] as? Int == 30)
         for word in Self.forbidden { #expect(!output.stdoutText.contains(word), "leaked \(word)") }
@@ -248,7 +250,7 @@ struct RegisterExportTests {
         let rows = parseCSV(text)
         #expect(rows.first == ["id", "name", "municipality", "address", "latitude", "longitude", "operator", "purpose",
                                "legal_basis", "retention_days", "view_direction", "enabled", "place_type", "mount",
-                               "pictogram", "contact", "declared"])
+                               "pictogram", "contact", "declared", "legal_exception"])
         #expect(rows.dropFirst().map { $0[0] } == ["a-public", "b-public"])
         #expect(rows[2][3] == "Grote Markt 1, Brussel")
         for word in Self.forbidden { #expect(!text.contains(word), "leaked \(word)") }

@@ -1,8 +1,10 @@
 import Foundation
 import Synchronization
 import Testing
+import VigilSQLite
 import VigilStore
 import VigilTestSupport
+import VigilTesting
 
 @Suite("credentials never leave the registry", .serialized)
 struct SecretLeakTests {
@@ -62,6 +64,36 @@ struct SecretLeakTests {
         let camera = try #require(try registry.camera(id: "cam-file"))
         #expect(try registry.connectURLs(for: camera).credentials?.password == Self.password)
         #expect(!camera.streamURL.contains(Self.user))
+    }
+}
+
+@Suite("nothing private in the deletion log or an evidence bundle")
+struct RetentionLeakTests {
+    @Test("the deletion log and an evidence bundle hold no credential, URL, host, model or firmware")
+    func retentionFilesLeakNothing() throws {
+        let user = "kmuser", password = "S3cr#t:pw/x"
+        let encoded = password.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+        let fixture = try EvidenceFixture(url: "rtsp://\(user):\(encoded)@10.9.8.7:8554/main",
+                                          extraCameraArguments: ["--detect-url", "rtsp://10.9.8.7:8554/sub",
+                                                                 "--model", "AXIS-Q6135", "--firmware", "fw-10.12.1"])
+        let bundle = fixture.registry.files.path + "/bundle"
+        let export = try fixture.export(to: bundle)
+        #expect(export.status == 0, "\(export.stderrText)")
+        let state = StateDirectory(option: fixture.state)
+        let log = try DeletionLog(directory: state)
+        let pass = SnapshotStore(directory: state.file("snapshots"), maxAge: .seconds(86_400), maxBytes: 1 << 30)
+            .prune(now: Date().addingTimeInterval(400 * 86_400), policy: RetentionPolicy(days: ["korenmarkt": 1]), log: log)
+        try log.close()
+        #expect(pass.removedFiles == 3)
+
+        var everything = try Data(contentsOf: state.file(DeletionLog.fileName))
+        for (_, data) in try EvidenceFixture.files(bundle) { everything.append(data) }
+        let text = String(decoding: everything, as: UTF8.self)
+        #expect(text.contains("korenmarkt") && text.contains(fixture.heldEvent))
+        for secret in [password, encoded, Data("\(user):\(password)".utf8).base64EncodedString(), user, "rtsp",
+                       "10.9.8.7", "8554", "/main", "/sub", "AXIS", "fw-10.12.1"] {
+            #expect(!text.contains(secret), "the deletion log or the bundle contains \(secret)")
+        }
     }
 }
 

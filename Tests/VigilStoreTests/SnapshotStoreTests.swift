@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import VigilStore
 import VigilTestSupport
+import VigilTesting
 
 @Suite("snapshot store: files, modes and retention")
 struct SnapshotStoreTests {

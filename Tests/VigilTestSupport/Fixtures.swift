@@ -1,4 +1,5 @@
 import Foundation
+import VigilTesting
 import VigilPipeline
 
 /// The project's fixture clips and their ground truth (`fixtures/NAME.json`).

@@ -1,4 +1,5 @@
 import Foundation
+import VigilTesting
 
 /// A picture decoded to 8-bit gray by the system's ffmpeg, to check what Vigil wrote (snapshots).
 public struct GrayPicture {

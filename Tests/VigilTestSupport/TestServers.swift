@@ -1,66 +1,25 @@
 import Foundation
-import Synchronization
+import VigilTesting
 
-/// A helper program from `scripts/` run for a test: it prints `READY <port>` on stdout once it
-/// listens on 127.0.0.1, answers commands on stdin, and is killed when released.
-public final class ScriptProcess: @unchecked Sendable {
-    private let process = Process()
-    private let input = Pipe()
-    private let received = ReceivedLines()
-    public private(set) var port = 0
-
-    /// Starts `scripts/<script>` with Debian's python3 and waits for its READY line.
-    public init(script: String, arguments: [String], readyTimeout: Double = 20) throws {
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = ["-u", Fixtures.projectRoot.appendingPathComponent("scripts/\(script)").path] + arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardInput = input
-        process.standardError = FileHandle.nullDevice
-        output.fileHandleForReading.readabilityHandler = { [received] handle in
-            let data = handle.availableData
-            guard !data.isEmpty else {
-                handle.readabilityHandler = nil
-                return
-            }
-            received.append(data)
-        }
-        try process.run()
-        let ready = try waitForLine(prefix: "READY ", timeout: readyTimeout)
+extension TestProcess {
+    /// Starts `scripts/<script>` with Debian's python3 and waits for the `READY <port>` line it
+    /// prints once it listens on 127.0.0.1; returns the process and the port.
+    static func script(_ script: String, arguments: [String], readyTimeout: Double = 20) throws
+        -> (process: TestProcess, port: Int)
+    {
+        let process = try TestProcess("/usr/bin/python3",
+                                      ["-u", Fixtures.projectRoot.appendingPathComponent("scripts/\(script)").path]
+                                          + arguments)
+        let ready = try process.nextLine(prefix: "READY ", timeout: readyTimeout)
         guard let port = Int(ready.dropFirst("READY ".count)) else { throw SupportError("bad READY line: \(ready)") }
-        self.port = port
+        return (process, port)
     }
 
-    /// Waits for (and consumes) the first line starting with `prefix`.
+    /// Sends one command line to a script and waits for its `OK <command>` answer; returns the answer.
     @discardableResult
-    public func waitForLine(prefix: String, timeout: Double) throws -> String {
-        let deadline = Date().addingTimeInterval(timeout)
-        while true {
-            if let found = received.take(prefix: prefix) { return found }
-            if !process.isRunning { throw SupportError("scripts process exited before printing '\(prefix)'") }
-            if Date() > deadline { throw SupportError("no '\(prefix)' line within \(timeout) s") }
-            received.wait(seconds: 0.1)
-        }
-    }
-
-    /// Sends one command line and waits for its `OK <command>` answer; returns the answer.
-    @discardableResult
-    public func send(_ command: String, timeout: Double = 5) throws -> String {
-        input.fileHandleForWriting.write(Data((command + "\n").utf8))
-        return try waitForLine(prefix: "OK \(command)", timeout: timeout)
-    }
-
-    public var processIdentifier: Int32 { process.processIdentifier }
-
-    /// Kills the process with SIGKILL (a camera losing power) and waits for it.
-    public func kill() {
-        guard process.isRunning else { return }
-        Foundation.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-    }
-
-    deinit {
-        kill()
+    func command(_ command: String, timeout: Double = 5) throws -> String {
+        write(Data((command + "\n").utf8))
+        return try nextLine(prefix: "OK \(command)", timeout: timeout)
     }
 }
 
@@ -68,7 +27,7 @@ public final class ScriptProcess: @unchecked Sendable {
 public final class RTSPTestServer: @unchecked Sendable {
     public let media: [String: String]
     public let auth: (method: String, user: String, password: String)?
-    private var process: ScriptProcess?
+    private var process: TestProcess?
     private let passwordFile: TemporaryFile?
     private let announcesLoops: Bool
     private var loops: [Double] = []
@@ -101,8 +60,8 @@ public final class RTSPTestServer: @unchecked Sendable {
             arguments += ["--auth", auth.method, "--user", auth.user, "--password-file", passwordFile.url.path]
         }
         if announcesLoops { arguments.append("--announce-loops") }
-        let started = try ScriptProcess(script: "rtsp_server.py", arguments: arguments)
-        process = started
+        let started = try TestProcess.script("rtsp_server.py", arguments: arguments)
+        process = started.process
         port = started.port
     }
 
@@ -126,7 +85,7 @@ public final class RTSPTestServer: @unchecked Sendable {
     /// Wall-clock times (seconds since 1970) at which the server sent the first frame of each
     /// iteration of its file, so far (needs `announceLoops`; with one media path).
     public func loopStarts() -> [Double] {
-        while let line = try? process?.waitForLine(prefix: "LOOP ", timeout: 0) {
+        while let line = try? process?.nextLine(prefix: "LOOP ", timeout: 0) {
             if let time = line.split(separator: " ").last.flatMap({ Double($0) }) { loops.append(time) }
         }
         return loops
@@ -135,34 +94,34 @@ public final class RTSPTestServer: @unchecked Sendable {
 
 /// The fault-injecting TCP proxy (`scripts/tcp_proxy.py`).
 public final class TCPFaultProxy: @unchecked Sendable {
-    private let process: ScriptProcess
-    public var port: Int { process.port }
+    private let process: TestProcess
+    public let port: Int
 
     public init(target port: Int) throws {
-        process = try ScriptProcess(script: "tcp_proxy.py", arguments: ["--listen-port", "0",
-                                                                           "--target", "127.0.0.1:\(port)"])
+        (process, self.port) = try TestProcess.script("tcp_proxy.py", arguments: ["--listen-port", "0",
+                                                                                  "--target", "127.0.0.1:\(port)"])
     }
 
     /// Keeps connections open but forwards nothing (a camera that hangs).
-    public func stall() throws { try process.send("stall") }
+    public func stall() throws { try process.command("stall") }
     /// Forwards normally again.
-    public func pass() throws { try process.send("pass") }
+    public func pass() throws { try process.command("pass") }
     /// Aborts every connection with RST.
-    public func reset() throws { try process.send("reset") }
+    public func reset() throws { try process.command("reset") }
     /// Accepts connections but never connects or answers them.
-    public func blackhole() throws { try process.send("blackhole") }
+    public func blackhole() throws { try process.command("blackhole") }
     /// Closes the listening socket (connections are refused until `pass()`).
-    public func refuse() throws { try process.send("refuse") }
+    public func refuse() throws { try process.command("refuse") }
     /// The link goes down: new connections are refused, current ones forward nothing until `pass()`.
-    public func cut() throws { try process.send("cut") }
+    public func cut() throws { try process.command("cut") }
     /// Shapes every connection to `bytesPerSecond` (0: no limit), holding what waits (a deep buffer).
-    public func limitRate(bytesPerSecond: Int) throws { try process.send("rate \(bytesPerSecond)") }
+    public func limitRate(bytesPerSecond: Int) throws { try process.command("rate \(bytesPerSecond)") }
     /// Forwards each chunk `seconds` after it was read (0: at once).
-    public func delay(seconds: Double) throws { try process.send("delay \(seconds)") }
+    public func delay(seconds: Double) throws { try process.command("delay \(seconds)") }
 
     /// Connections accepted so far.
     public func connectionCount() throws -> Int {
-        let answer = try process.send("count")
+        let answer = try process.command("count")
         guard let count = Int(answer.split(separator: " ").last ?? "") else {
             throw SupportError("bad count answer: \(answer)")
         }
@@ -173,22 +132,22 @@ public final class TCPFaultProxy: @unchecked Sendable {
 /// A misbehaving RTSP server (`scripts/hostile_rtsp_server.py`): one that redirects to itself for
 /// ever, or announces a huge SDP.
 public final class HostileRTSPServer: @unchecked Sendable {
-    private let process: ScriptProcess
-    public var port: Int { process.port }
+    private let process: TestProcess
+    public let port: Int
 
     /// `mode` is `redirect` or `huge-sdp`.
     public init(mode: String) throws {
-        process = try ScriptProcess(script: "hostile_rtsp_server.py", arguments: ["--mode", mode])
+        (process, port) = try TestProcess.script("hostile_rtsp_server.py", arguments: ["--mode", mode])
     }
 
     /// `rtsp://127.0.0.1:PORT/cam`.
     public var url: String { "rtsp://127.0.0.1:\(port)/cam" }
 
-    /// Connections accepted and bytes of SDP sent so far.
-    public func counts() throws -> (connections: Int, sdpBytes: Int) {
-        let fields = try process.send("count").split(separator: " ").compactMap { Int($0) }
-        guard fields.count == 2 else { throw SupportError("bad count answer") }
-        return (fields[0], fields[1])
+    /// Connections accepted, bytes of SDP sent and connections ended so far.
+    public func counts() throws -> (connections: Int, sdpBytes: Int, closed: Int) {
+        let fields = try process.command("count").split(separator: " ").compactMap { Int($0) }
+        guard fields.count == 3 else { throw SupportError("bad count answer") }
+        return (fields[0], fields[1], fields[2])
     }
 }
 
@@ -209,15 +168,16 @@ public final class WebhookTestServer: @unchecked Sendable {
         public let body: String
     }
 
-    private let process: ScriptProcess
+    private let process: TestProcess
     private let record: TemporaryFile
-    public var port: Int { process.port }
+    public let port: Int
 
     /// `arguments` are more options of the script (`--redirect STATUS:LOCATION`, `--trickle N`).
     public init(failFirst: Int, arguments: [String] = []) throws {
         record = try TemporaryFile()
-        process = try ScriptProcess(script: "webhook_server.py",
-                                    arguments: ["--record", record.url.path, "--fail-first", String(failFirst)] + arguments)
+        (process, port) = try TestProcess.script("webhook_server.py", arguments: [
+            "--record", record.url.path, "--fail-first", String(failFirst),
+        ] + arguments)
     }
 
     /// `http://127.0.0.1:PORT/<path>`.
@@ -234,34 +194,6 @@ public final class WebhookTestServer: @unchecked Sendable {
 
     public func kill() {
         process.kill()
-    }
-}
-
-/// Lines a child process printed, gathered on a reader thread and taken by the test thread.
-private final class ReceivedLines: Sendable {
-    private let state = Mutex<(lines: [String], partial: String)>(([], ""))
-    private let arrived = DispatchSemaphore(value: 0)
-
-    func append(_ data: Data) {
-        state.withLock { state in
-            let text = state.partial + String(decoding: data, as: UTF8.self)
-            var parts = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-            state.partial = parts.removeLast()
-            state.lines += parts
-        }
-        arrived.signal()
-    }
-
-    /// Removes and returns the first complete line starting with `prefix`.
-    func take(prefix: String) -> String? {
-        state.withLock { state in
-            guard let index = state.lines.firstIndex(where: { $0.hasPrefix(prefix) }) else { return nil }
-            return state.lines.remove(at: index)
-        }
-    }
-
-    func wait(seconds: Double) {
-        _ = arrived.wait(timeout: .now() + seconds)
     }
 }
 

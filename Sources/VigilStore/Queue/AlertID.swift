@@ -33,6 +33,16 @@ public enum AlertID {
         text.utf8.count == 26 && text.utf8.allSatisfy { alphabet.contains($0) } && text.utf8.first! <= UInt8(ascii: "7")
     }
 
+    /// The time an id was made for (to the millisecond), from its first 10 digits; nil for an invalid id.
+    public static func date(of id: String) -> Date? {
+        guard isValid(id) else { return nil }
+        var millis: UInt64 = 0
+        for digit in id.utf8.prefix(10) {
+            millis = millis << 5 | UInt64(alphabet.firstIndex(of: digit)!)
+        }
+        return Date(timeIntervalSince1970: Double(millis) / 1000)
+    }
+
     /// 128 bits as 26 base32 digits, most significant first (the first digit holds 3 bits).
     private static func encode(high: UInt64, low: UInt64) -> String {
         var digits = [UInt8](repeating: 0, count: 26)

@@ -36,7 +36,7 @@ public struct AlertKind: RawRepresentable, Hashable, Sendable, Codable, CustomSt
     /// surplus is summed up in this one alert per flood window (`count` events, the span in `message`).
     public static let motionFlood = AlertKind(rawValue: "motion_flood")
 
-    /// Every kind this build raises, in the order the README lists them.
+    /// Every kind this build raises, in the order docs/alerts.md lists them.
     public static let known: [AlertKind] = [
         .motionStarted, .motionEnded, .cameraOffline, .cameraOnline, .credentialsRejected,
         .cameraFrozen, .cameraCovered, .cameraDark, .cameraNotFound, .cameraLagging, .cameraMoved, .motionFlood,

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// Why the alert queue refused an operation. `description` is one line for people; `code` is for
 /// programs. New codes may be added: switch with a `default`.
@@ -18,7 +17,7 @@ public struct QueueError: Error, CustomStringConvertible, Sendable {
         public static let notAllowed = Code(description: "not allowed")
         /// The alert is malformed (see ``Alert/problem``).
         public static let invalidAlert = Code(description: "invalid alert")
-        /// ``AlertQueue/close(timeout:)`` was called.
+        /// The store was closed (`AlertQueue.close(timeout:)`).
         public static let closed = Code(description: "closed")
         /// SQLite failed (disk full, I/O error, corrupt file...).
         public static let database = Code(description: "database")
@@ -30,20 +29,5 @@ public struct QueueError: Error, CustomStringConvertible, Sendable {
     public init(_ code: Code, _ description: String) {
         self.code = code
         self.description = description
-    }
-
-    /// A database failure on `path`, described without SQL.
-    init(database error: any Error, path: String) {
-        self.init(.database, "alert queue \(path): \(Self.reason(error))")
-    }
-
-    /// SQLite's short reason ("database or disk is full"), without the statement that failed.
-    static func reason(_ error: any Error) -> String {
-        guard let error = error as? DatabaseError else { return "\(error)" }
-        switch error.resultCode {
-        case .SQLITE_FULL: return "database or disk is full"
-        case .SQLITE_BUSY, .SQLITE_LOCKED: return "the database is locked by another process"
-        default: return error.message ?? "SQLite error \(error.resultCode.rawValue)"
-        }
     }
 }

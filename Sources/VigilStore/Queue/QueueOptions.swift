@@ -22,7 +22,7 @@ public struct QueueOptions: Sendable, Equatable {
     /// Undelivered motion alerts older than this (seconds) are dropped, and the log says so.
     /// Health alerts are kept however old they get.
     public var maxAge: TimeInterval = 7 * 86_400
-    /// The longest ``AlertQueue/enqueue(_:)`` waits for its commit before returning ``EnqueueOutcome/delayed``.
+    /// The longest ``AlertProducer/enqueue(_:)`` waits for its commit before returning ``EnqueueOutcome/delayed``.
     public var enqueueTimeout: TimeInterval = 0.25
     /// How long a write waits for another process's lock before it fails (and is retried).
     public var busyTimeout: TimeInterval = 5

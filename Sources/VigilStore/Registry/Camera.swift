@@ -23,6 +23,8 @@ public struct Camera: Sendable, Equatable, Codable {
     public var operatorName: String
     public var purpose: String
     public var legalBasis: String?
+    /// Days its snapshots and alerts are kept (``defaultRetentionDays`` when nil); above
+    /// ``maximumRetentionDays`` only with a ``legalException``.
     public var retentionDays: Int?
     /// Compass bearing the camera looks at, in degrees (0 = north, 90 = east).
     public var viewDirection: Double?
@@ -41,6 +43,8 @@ public struct Camera: Sendable, Equatable, Codable {
     public var pictogram: Bool?
     public var contact: String?
     public var declared: String?
+    /// The decree or decision that allows a retention above ``maximumRetentionDays`` (public: shown in the register).
+    public var legalException: String?
     public var createdAt: Date
     public var updatedAt: Date
 
@@ -49,7 +53,8 @@ public struct Camera: Sendable, Equatable, Codable {
                 operatorName: String, purpose: String, legalBasis: String? = nil, retentionDays: Int? = nil,
                 viewDirection: Double? = nil, isPublic: Bool, model: String? = nil, firmware: String? = nil,
                 detection: String? = nil, placeType: String? = nil, mount: String? = nil, pictogram: Bool? = nil,
-                contact: String? = nil, declared: String? = nil, createdAt: Date = Date(), updatedAt: Date = Date()) {
+                contact: String? = nil, declared: String? = nil, legalException: String? = nil,
+                createdAt: Date = Date(), updatedAt: Date = Date()) {
         self.id = id
         self.name = name
         self.streamURL = streamURL
@@ -73,23 +78,22 @@ public struct Camera: Sendable, Equatable, Codable {
         self.pictogram = pictogram
         self.contact = contact
         self.declared = declared
+        self.legalException = legalException
         self.createdAt = createdAt
         self.updatedAt = updatedAt
-    }
-
-    /// Whether two records describe the same camera setup (ignoring timestamps): the daemon restarts
-    /// a camera's worker only when this changes.
-    public func hasSameSetup(as other: Camera) -> Bool {
-        var mine = self, theirs = other
-        mine.createdAt = .distantPast
-        mine.updatedAt = .distantPast
-        theirs.createdAt = .distantPast
-        theirs.updatedAt = .distantPast
-        return mine == theirs
     }
 }
 
 extension Camera {
+    /// The retention of a camera without `retention-days`: the legal month.
+    public static let defaultRetentionDays = 30
+    /// The longest retention the law allows (three months, where a royal decree designates the place);
+    /// beyond it a camera needs a ``legalException``.
+    public static let maximumRetentionDays = 90
+
+    /// Days this camera's snapshots and alerts are kept.
+    public var effectiveRetentionDays: Int { retentionDays ?? Self.defaultRetentionDays }
+
     /// The kinds of place the camera law distinguishes (Belgian camera law of 21 March 2007).
     public enum PlaceType: String, Sendable, CaseIterable {
         case open, enclosedPublic = "enclosed-public", enclosedPrivate = "enclosed-private"

@@ -10,7 +10,7 @@ public struct CameraFields: Sendable {
     public static let names = [
         "id", "name", "url", "detect-url", "lat", "lon", "address", "municipality", "operator", "purpose", "public",
         "legal-basis", "retention-days", "view-direction", "enabled", "model", "firmware", "username", "password-file",
-        "place-type", "mount", "pictogram", "contact", "declared",
+        "place-type", "mount", "pictogram", "contact", "declared", "legal-exception",
     ]
 
     public private(set) var values: [String: String] = [:]
@@ -141,15 +141,21 @@ public struct CameraFields: Sendable {
             pictogram: values["pictogram"] == nil ? existing?.pictogram : try flag("pictogram", false),
             contact: text("contact") ?? existing?.contact,
             declared: try date("declared", existing?.declared, now: now),
+            legalException: text("legal-exception") ?? existing?.legalException,
             createdAt: existing?.createdAt ?? now,
             updatedAt: now)
+        if camera.effectiveRetentionDays > Camera.maximumRetentionDays, camera.legalException == nil {
+            throw FieldProblem(field: "retention-days", message: "retention-days \(camera.effectiveRetentionDays) is over "
+                               + "the legal maximum of \(Camera.maximumRetentionDays) days; give --legal-exception TEXT "
+                               + "naming the decree or decision that allows it (shown in the public register)")
+        }
         return (camera, credentials)
     }
 
     /// Fields stored and printed as text (paths and URLs are checked where they are parsed).
     static let textFields = [
         "id", "name", "address", "municipality", "operator", "purpose", "legal-basis", "model", "firmware", "username",
-        "contact",
+        "contact", "legal-exception",
     ]
 
     /// One of `allowed`, or the current value when the field is not given.
@@ -167,13 +173,7 @@ public struct CameraFields: Sendable {
     /// A calendar date `YYYY-MM-DD` that is not in the future, or the current value.
     private func date(_ field: String, _ current: String?, now: Date) throws(FieldProblem) -> String? {
         guard let raw = values[field]?.trimmingCharacters(in: .whitespaces), !raw.isEmpty else { return current }
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd"
-        guard raw.range(of: #"^\d{4}-\d{2}-\d{2}$"#, options: .regularExpression) != nil,
-            let day = formatter.date(from: raw), formatter.string(from: day) == raw
-        else {
+        guard let day = UTCDay.parse(raw) else {
             throw FieldProblem(field: field, message: "\(field) '\(TextFile.quoted(raw))' is not a date YYYY-MM-DD")
         }
         guard day <= now else {

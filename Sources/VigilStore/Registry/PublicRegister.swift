@@ -26,6 +26,8 @@ public struct PublicRegister: Sendable {
         public var pictogram: Bool?
         public var contact: String?
         public var declared: String?
+        /// What allows a retention above the legal maximum (see ``Camera/legalException``).
+        public var legalException: String?
 
         enum CodingKeys: String, CodingKey, CaseIterable {
             case id, name, municipality, address, latitude, longitude
@@ -37,6 +39,7 @@ public struct PublicRegister: Sendable {
             case enabled
             case placeType = "place_type"
             case mount, pictogram, contact, declared
+            case legalException = "legal_exception"
         }
 
         /// Every field is written, absent ones as null, so consumers see the same keys for every camera.
@@ -59,9 +62,11 @@ public struct PublicRegister: Sendable {
             try container.encode(pictogram, forKey: .pictogram)
             try container.encode(contact, forKey: .contact)
             try container.encode(declared, forKey: .declared)
+            try container.encode(legalException, forKey: .legalException)
         }
 
-        init(_ camera: Camera) {
+        /// The public fields of `camera` (whether or not it is listed in the register).
+        public init(_ camera: Camera) {
             id = camera.id
             name = camera.name
             municipality = camera.municipality
@@ -79,6 +84,7 @@ public struct PublicRegister: Sendable {
             pictogram = camera.pictogram
             contact = camera.contact
             declared = camera.declared
+            legalException = camera.legalException
         }
     }
 
@@ -124,7 +130,7 @@ public struct PublicRegister: Sendable {
                 entry.retentionDays.map(String.init) ?? "", entry.viewDirection.map { "\($0)" } ?? "",
                 entry.enabled ? "true" : "false", entry.placeType ?? "", entry.mount ?? "",
                 entry.pictogram.map { $0 ? "true" : "false" } ?? "", Self.inertCell(entry.contact ?? ""),
-                entry.declared ?? "",
+                entry.declared ?? "", Self.inertCell(entry.legalException ?? ""),
             ])
         }
         writer.stream.close()

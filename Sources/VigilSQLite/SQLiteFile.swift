@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import VigilStore
 
 /// Opens Vigil's SQLite files the same way everywhere: WAL (a `DatabasePool`), a busy timeout so the
 /// CLI and the daemon can use a file at the same time, foreign keys on, and the file created 0600

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import VigilStore
 import Logging
 
 /// The queue's single writer: a dedicated thread that commits alerts in the order producers
@@ -12,9 +13,12 @@ import Logging
 /// All mutable state is guarded by `condition`.
 final class QueueWriter: @unchecked Sendable {
     /// One alert on its way to the database; `outcome` is set when its transaction committed.
-    private final class Entry {
+    /// Guarded by the writer's `condition`.
+    private final class Entry: @unchecked Sendable {
         var alert: Alert
         var outcome: EnqueueOutcome?
+        /// An async producer suspended until the commit or its timeout, whichever comes first.
+        var waiter: CheckedContinuation<EnqueueOutcome, Never>?
 
         init(_ alert: Alert) {
             self.alert = alert
@@ -42,6 +46,8 @@ final class QueueWriter: @unchecked Sendable {
 
     /// Signalled after each commit, to wake the sinks.
     private let commits: CommitSignal
+    /// Ends the waits of async producers whose commit takes longer than their timeout.
+    private let timeouts = DispatchQueue(label: "vigil-queue-timeouts")
 
     init(pool: DatabasePool, store: QueueStore, path: String, commits: CommitSignal, logger: Logger) {
         self.pool = pool
@@ -66,23 +72,54 @@ final class QueueWriter: @unchecked Sendable {
     func enqueue(_ alert: Alert, timeout: TimeInterval) -> EnqueueOutcome {
         condition.lock()
         defer { condition.unlock() }
+        guard let entry = append(alert) else { return .delayed }
+        let deadline = Date().addingTimeInterval(timeout)
+        while entry.outcome == nil, condition.wait(until: deadline) {}
+        if let outcome = entry.outcome { return outcome }
+        status.delayed += 1
+        return .delayed
+    }
+
+    /// The same without blocking a thread: the task suspends until the writer thread commits the
+    /// alert, or until a timer on `timeouts` ends the wait after `timeout` seconds.
+    func enqueue(_ alert: Alert, timeout: TimeInterval) async -> EnqueueOutcome {
+        await withCheckedContinuation { continuation in
+            condition.lock()
+            guard let entry = append(alert) else {
+                condition.unlock()
+                continuation.resume(returning: .delayed)
+                return
+            }
+            entry.waiter = continuation
+            condition.unlock()
+            timeouts.asyncAfter(deadline: .now() + timeout) { [self] in
+                condition.lock()
+                let waiter = entry.waiter
+                entry.waiter = nil
+                if waiter != nil { status.delayed += 1 }
+                condition.unlock()
+                waiter?.resume(returning: .delayed)
+            }
+        }
+    }
+
+    /// Appends `alert` for the writer, or (nil) folds it into a waiting one when memory holds
+    /// `maxHeldInMemory` alerts already and it is a motion alert of a camera and kind waiting there.
+    /// Called with `condition` locked.
+    private func append(_ alert: Alert) -> Entry? {
         if entries.count - inFlight >= store.options.maxHeldInMemory, alert.kind.isMotion,
            let target = entries[inFlight...].last(where: { $0.alert.camera == alert.camera && $0.alert.kind == alert.kind })
         {
             target.alert.count += alert.count
             status.coalesced += alert.count
             status.delayed += 1
-            return .delayed
+            return nil
         }
         let entry = Entry(alert)
         entries.append(entry)
         status.held = entries.count
         condition.broadcast()
-        let deadline = Date().addingTimeInterval(timeout)
-        while entry.outcome == nil, condition.wait(until: deadline) {}
-        if let outcome = entry.outcome { return outcome }
-        status.delayed += 1
-        return .delayed
+        return entry
     }
 
     /// Hands alerts to the writer without waiting for their commit.
@@ -140,7 +177,11 @@ final class QueueWriter: @unchecked Sendable {
             condition.lock()
             switch result {
             case .success(let stored):
-                for (entry, outcome) in zip(entries[0..<inFlight], stored.outcomes) { entry.outcome = outcome }
+                for (entry, outcome) in zip(entries[0..<inFlight], stored.outcomes) {
+                    entry.outcome = outcome
+                    entry.waiter?.resume(returning: outcome)
+                    entry.waiter = nil
+                }
                 entries.removeFirst(inFlight)
                 inFlight = 0
                 status.committed += batch.count

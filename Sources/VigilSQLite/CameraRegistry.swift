@@ -1,11 +1,16 @@
 import Foundation
 import GRDB
+import VigilStore
 
-/// The private camera registry: `<state dir>/registry.sqlite`.
+/// The private camera registry: `<state dir>/registry.sqlite`, the SQLite ``CameraStore``.
+///
+/// Its ``CameraSource`` reads (what the daemon's supervisor uses) are async on GRDB's own queues;
+/// the editing methods run synchronously on the caller's thread, for the CLI, and also serve the
+/// async ``CameraStore`` requirements (the contract tests).
 ///
 /// Camera records and their credentials live in separate tables. Nothing that lists or exports
-/// cameras reads the credentials table; only `connectURLs(for:)` joins them, to build the URLs the
-/// shim connects to. Safe to use from several processes at once (WAL, busy timeout).
+/// cameras reads the credentials table; only `connectURLs(for:)` and `watchList()` join them,
+/// to build the URLs the shim connects to. Safe to use from several processes at once (WAL, busy timeout).
 public final class CameraRegistry: Sendable {
     public static let fileName = "registry.sqlite"
 
@@ -16,13 +21,13 @@ public final class CameraRegistry: Sendable {
         do {
             try directory.prepare()
         } catch {
-            throw RegistryError(error.description)
+            throw RegistryError(.cannotOpen, error.description)
         }
         do {
             pool = try SQLiteFile.openPool(at: directory.file(Self.fileName), label: "registry")
             try Self.migrator.migrate(pool)
         } catch {
-            throw RegistryError("cannot open registry \(directory.file(Self.fileName).path): \(error)")
+            throw RegistryError(.cannotOpen, "cannot open registry \(directory.file(Self.fileName).path): \(error)")
         }
     }
 
@@ -33,7 +38,7 @@ public final class CameraRegistry: Sendable {
     public init(readingFrom directory: StateDirectory) throws(RegistryError) {
         let file = directory.file(Self.fileName)
         guard FileManager.default.fileExists(atPath: file.path) else {
-            throw RegistryError("no registry at \(file.path), and the state directory is not writable; "
+            throw RegistryError(.notFound, "no registry at \(file.path), and the state directory is not writable; "
                                 + "pass --state-dir DIR")
         }
         var configuration = Configuration()
@@ -46,7 +51,7 @@ public final class CameraRegistry: Sendable {
                                     configuration: configuration)
             _ = try pool.read { db in try Camera.fetchCount(db) }
         } catch {
-            throw RegistryError("cannot read registry \(file.path): \(error)")
+            throw RegistryError(.cannotOpen, "cannot read registry \(file.path): \(error)")
         }
     }
 
@@ -90,6 +95,25 @@ public final class CameraRegistry: Sendable {
                 table.add(column: "declared", .text)
             }
         }
+        migrator.registerMigration("v3: legal exception to the retention limit") { db in
+            try db.alter(table: "camera") { table in table.add(column: "legalException", .text) }
+        }
+        migrator.registerMigration("v4: generation") { db in
+            // One counter every change to a camera or its credentials moves, in the same transaction
+            // (also the CLI's, in another process): what `generation()` reads.
+            try db.execute(sql: """
+                CREATE TABLE registryGeneration (id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL);
+                INSERT INTO registryGeneration (id, value) VALUES (1, 0);
+                """)
+            for table in ["camera", "cameraCredential"] {
+                for change in ["INSERT", "UPDATE", "DELETE"] {
+                    try db.execute(sql: """
+                        CREATE TRIGGER \(table)\(change.capitalized)Generation AFTER \(change) ON \(table)
+                        BEGIN UPDATE registryGeneration SET value = value + 1; END
+                        """)
+                }
+            }
+        }
         return migrator
     }
 
@@ -115,17 +139,21 @@ public final class CameraRegistry: Sendable {
     }
 
     /// The URLs the shim connects to, with credentials percent-encoded in, and the credentials so
-    /// the caller can register them for redaction. The only reader of the credentials table.
+    /// the caller can register them for redaction.
     public func connectURLs(for camera: Camera) throws(RegistryError)
         -> (stream: String, detect: String?, credentials: CameraCredentials?)
     {
-        let credentials = try read { db in
-            try CredentialRow.fetchOne(db, key: camera.id).map {
-                CameraCredentials(username: $0.username, password: $0.password)
-            }
+        let connection = try read { db in try Self.connection(to: camera, db) }
+        return (connection.streamURL, connection.detectURL, connection.credentials)
+    }
+
+    private static func connection(to camera: Camera, _ db: Database) throws -> WatchedCamera {
+        let credentials = try CredentialRow.fetchOne(db, key: camera.id).map {
+            CameraCredentials(username: $0.username, password: $0.password)
         }
-        return (StreamAddress.connectURL(for: camera.streamURL, with: credentials),
-                camera.detectURL.map { StreamAddress.connectURL(for: $0, with: credentials) }, credentials)
+        return WatchedCamera(camera: camera, streamURL: StreamAddress.connectURL(for: camera.streamURL, with: credentials),
+                                detectURL: camera.detectURL.map { StreamAddress.connectURL(for: $0, with: credentials) },
+                                credentials: credentials)
     }
 
     // MARK: Writing
@@ -135,7 +163,7 @@ public final class CameraRegistry: Sendable {
         try write { db in
             for entry in entries {
                 if try Camera.exists(db, key: entry.camera.id) {
-                    throw RegistryError("camera '\(entry.camera.id)' already exists; use 'vigil camera update'")
+                    throw RegistryError(.duplicateCamera, "camera '\(entry.camera.id)' already exists; use 'vigil camera update'")
                 }
                 try entry.camera.insert(db)
                 if let credentials = entry.credentials {
@@ -170,7 +198,32 @@ public final class CameraRegistry: Sendable {
         }
     }
 
+    // MARK: CameraSource
+
+    /// Read on GRDB's reader queue: the calling task suspends, no thread of the cooperative pool waits.
+    public func watchList() async throws(RegistryError) -> [WatchedCamera] {
+        try await readAsync { db in
+            try Camera.order(Column("id")).fetchAll(db).map {
+                try Self.connection(to: $0, db)
+            }
+        }
+    }
+
+    public func generation() async throws(RegistryError) -> RegistryGeneration {
+        try await readAsync { db in
+            RegistryGeneration(try Int64.fetchOne(db, sql: "SELECT value FROM registryGeneration") ?? 0)
+        }
+    }
+
     // MARK: Plumbing
+
+    private func readAsync<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(RegistryError) -> T {
+        do {
+            return try await pool.read(body)
+        } catch {
+            throw RegistryError.wrapping(error)
+        }
+    }
 
     private func read<T>(_ body: (Database) throws -> T) throws(RegistryError) -> T {
         do {
@@ -189,24 +242,15 @@ public final class CameraRegistry: Sendable {
     }
 }
 
-/// A registry operation that failed; `description` is one line naming the camera or field.
-public struct RegistryError: Error, CustomStringConvertible, Equatable {
-    public let description: String
+extension CameraRegistry: CameraStore {}
 
-    public init(_ description: String) {
-        self.description = description
-    }
-
-    static func unknownCamera(_ id: String) -> RegistryError {
-        RegistryError("no camera '\(TextFile.quoted(id))'; 'vigil camera list' shows the registered ones")
-    }
-
+extension RegistryError {
     static func wrapping(_ error: any Error) -> RegistryError {
         if let registryError = error as? RegistryError { return registryError }
         if let databaseError = error as? DatabaseError {
-            return RegistryError("registry database error: \(databaseError.message ?? "\(databaseError.resultCode)")")
+            return RegistryError(.database, "registry database error: \(databaseError.message ?? "\(databaseError.resultCode)")")
         }
-        return RegistryError("registry error: \(error)")
+        return RegistryError(.database, "registry error: \(error)")
     }
 }
 

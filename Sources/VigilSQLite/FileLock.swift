@@ -1,4 +1,5 @@
 import Foundation
+import VigilStore
 
 /// An exclusive `flock(2)` on a file, held until released or until the process dies (even by
 /// SIGKILL, which is why it is used instead of a pid file). The file holds the owner's pid.

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import VigilStore
 import Logging
 
 /// The queue's tables and the SQL that fills them. Every function runs inside a transaction its

@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import GRDB
+import VigilStore
 import Logging
 
 /// The durable alert queue: `<state dir>/queue.sqlite`, SQLite in WAL mode.
@@ -10,9 +11,11 @@ import Logging
 /// delivers it at least once. Each sink keeps its own acknowledged position; an alert is deleted
 /// once every sink acknowledged it.
 ///
-/// Producers (the daemon's camera workers) call ``enqueue(_:)`` from their own threads; a dedicated
-/// writer thread commits for all of them. One process at a time may produce (``Access/produce``)
-/// and one may deliver (``Access/deliver``); any number may read.
+/// The SQLite implementation of ``AlertProducer`` and ``AlertDeliveryStore``. Producers call
+/// ``enqueue(_:)`` from their own threads, or its async twin from async code; a dedicated writer
+/// thread commits for all of them, many alerts per transaction, and so assigns the delivery
+/// positions in commit order (the invariant ``AlertDeliveryStore`` states). One process at a time
+/// may produce (``Access/produce``) and one may deliver (``Access/deliver``); any number may read.
 public final class AlertQueue: Sendable {
     /// What a process opens the queue for.
     public struct Access: OptionSet, Sendable {
@@ -135,17 +138,35 @@ public final class AlertQueue: Sendable {
     /// ``QueueStatus/problem``.
     @discardableResult
     public func enqueue(_ alert: Alert) throws(QueueError) -> EnqueueOutcome {
+        try writer(for: alert).enqueue(alert, timeout: options.enqueueTimeout)
+    }
+
+    /// Hands an alert to the queue and suspends, without blocking a thread, until its commit or
+    /// ``QueueOptions/enqueueTimeout``: for async code (the supervisor, the bridge's services).
+    @discardableResult
+    public func enqueue(_ alert: Alert) async throws(QueueError) -> EnqueueOutcome {
+        try await writer(for: alert).enqueue(alert, timeout: options.enqueueTimeout)
+    }
+
+    private func writer(for alert: Alert) throws(QueueError) -> QueueWriter {
         guard let writer else {
             throw QueueError(.notAllowed, "the alert queue was not opened for producing")
         }
         if let problem = alert.problem { throw QueueError(.invalidAlert, problem) }
         guard !closed.isClosed else { throw QueueError(.closed, "the alert queue is closed") }
-        return writer.enqueue(alert, timeout: options.enqueueTimeout)
+        return writer
     }
 
     /// Waits until every alert enqueued so far is committed; false if `timeout` (seconds) passed first.
     public func flush(timeout: TimeInterval) -> Bool {
         writer?.flush(timeout: timeout) ?? true
+    }
+
+    /// The same from async code: the wait blocks a dispatch thread, not the cooperative pool.
+    public func flush(timeout: TimeInterval) async -> Bool {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: self.flush(timeout: timeout)) }
+        }
     }
 
     /// Commits what is still held (for at most `timeout` seconds), stops the writer thread and
@@ -262,6 +283,43 @@ public final class AlertQueue: Sendable {
         }
     }
 
+    // MARK: Retention
+
+    /// Deletes the alerts kept in the queue database (undelivered ones and dead letters) that are
+    /// past their camera's retention and whose event is not held; returns one ``Deletion`` for each,
+    /// for the deletion log. Needs produce or deliver access.
+    public func expire(under policy: RetentionPolicy, now: Date = Date()) async throws(QueueError) -> [Deletion] {
+        guard !access.isEmpty else { throw QueueError(.notAllowed, "the alert queue was opened only for reading") }
+        let shortest = min(policy.fallback, Double(policy.days.values.min() ?? Int.max) * 86_400)
+        let latestCutoff = AlertTime.format(now.addingTimeInterval(-shortest))
+        return try await database(writing: true) { db in
+            var deletions: [Deletion] = []
+            func expired(_ line: String) -> (alert: Alert, reason: String)? {
+                guard let alert = try? Alert(jsonLine: line), !policy.isHeld(alert.event) else { return nil }
+                let limit = policy.limit(camera: alert.camera, now: now)
+                return alert.time < limit.cutoff ? (alert, limit.reason) : nil
+            }
+            func record(_ alert: Alert, _ line: String, _ reason: String) {
+                deletions.append(Deletion(kind: "alert", camera: alert.camera, event: alert.event, alert: alert.id,
+                                          file: "queue.sqlite", sha256: AlertChain.hash(line.utf8), reason: reason,
+                                          time: now))
+            }
+            for row in try Row.fetchAll(db, sql: "SELECT seq, body FROM alert WHERE time < ?", arguments: [latestCutoff]) {
+                let line: String = row["body"], sequence: Int64 = row["seq"]
+                guard let found = expired(line) else { continue }
+                try db.execute(sql: "DELETE FROM alert WHERE seq = ?", arguments: [sequence])
+                record(found.alert, line, found.reason)
+            }
+            for row in try Row.fetchAll(db, sql: "SELECT sink, id, body FROM dead_letter") {
+                let line: String = row["body"], sink: String = row["sink"], id: String = row["id"]
+                guard let found = expired(line) else { continue }
+                try db.execute(sql: "DELETE FROM dead_letter WHERE sink = ? AND id = ?", arguments: [sink, id])
+                record(found.alert, line, found.reason)
+            }
+            return deletions
+        }
+    }
+
     private static func acknowledge(sink: String, through sequence: Int64, _ db: Database) throws {
         try db.cachedStatement(sql: "UPDATE sink SET acked = MAX(acked, ?) WHERE name = ?")
             .execute(arguments: [sequence, sink])
@@ -289,61 +347,11 @@ public final class AlertQueue: Sendable {
     }
 }
 
-/// What ``AlertQueue/enqueue(_:)`` did with an alert.
-public enum EnqueueOutcome: Sendable, Equatable {
-    /// Committed as its own alert.
-    case enqueued
-    /// Committed, folded into a count: the queue was full and this was a motion alert.
-    case coalesced
-    /// Not committed when the enqueue timeout passed (the disk is slow or full, or another process
-    /// holds the lock). The alert is held in memory and committed, in order, as soon as the database
-    /// accepts writes; it is lost if the process dies first. ``AlertQueue/status()`` says why.
-    case delayed
-}
+extension AlertQueue: AlertProducer, AlertDeliveryStore {
+    /// The database file.
+    public var location: String { path }
 
-/// The producer side's health, for the daemon's status line and watchdog.
-public struct QueueStatus: Sendable, Equatable {
-    /// Alerts handed over but not committed yet (in memory).
-    public var held = 0
-    /// Alerts committed since the queue was opened.
-    public var committed = 0
-    /// Motion alerts folded into counts since the queue was opened (queue or memory full).
-    public var coalesced = 0
-    /// Enqueue calls that returned before their commit, because of the timeout.
-    public var delayed = 0
-    /// Undelivered motion alerts dropped for being older than the maximum age.
-    public var expired = 0
-    /// When the last transaction committed.
-    public var lastCommit: Date?
-    /// Why the queue cannot write now ("cannot write to ...: database or disk is full"), nil when it can.
-    public var problem: String?
-
-    /// The queue cannot write: alerts wait in memory.
-    public var isDegraded: Bool { problem != nil }
-
-    public init() {}
-}
-
-/// An alert as stored in the queue: its position and its JSON line.
-public struct QueuedAlert: Sendable, Equatable {
-    /// The position in the queue: increasing in commit order, never reused.
-    public let sequence: Int64
-    public let id: String
-    public let camera: String
-    public let kind: AlertKind
-    /// The alert's JSON (``Alert/jsonLine()``), without a newline.
-    public let line: String
-}
-
-/// An alert a sink gave up on after its retries.
-public struct DeadLetter: Sendable, Equatable {
-    public let sink: String
-    public let failures: Int
-    /// The last failure ("HTTP 503", "timed out after 10 s").
-    public let reason: String
-    public let deadAt: Date
-    /// The alert's JSON.
-    public let line: String
+    public var canDeliver: Bool { access.contains(.deliver) }
 }
 
 /// Set once by ``AlertQueue/close(timeout:)``.
