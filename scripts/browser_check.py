@@ -28,8 +28,13 @@ class Browser:
         self.from_browser, from_browser_write = os.pipe()
         # The browser's fd 3 reads our commands, its fd 4 writes replies.
         def child_fds():
-            os.dup2(to_browser_read, 3)
-            os.dup2(from_browser_write, 4)
+            # Move both ends clear of 3 and 4 first (a pipe may already sit there), then place them;
+            # dup2 onto itself would keep close-on-exec.
+            low, high = os.dup(to_browser_read), os.dup(from_browser_write)
+            os.dup2(low, 3)
+            os.dup2(high, 4)
+            os.set_inheritable(3, True)
+            os.set_inheritable(4, True)
         self.process = subprocess.Popen(
             [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--remote-debugging-pipe",
              "--no-first-run", "--no-default-browser-check", f"--user-data-dir={self.profile.name}",

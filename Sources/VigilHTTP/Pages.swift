@@ -134,7 +134,11 @@ enum Pages {
           try {
             const response = await fetch("/api/v1/cameras", {credentials: "same-origin"});
             if (!response.ok) return;
-            for (const camera of (await response.json()).cameras) {
+            const cameras = (await response.json()).cameras, counts = {};
+            for (const camera of cameras) counts[camera.state_text.toLowerCase()] = (counts[camera.state_text.toLowerCase()] || 0) + 1;
+            document.getElementById("summary").textContent = cameras.length + " cameras: "
+                + Object.keys(counts).map(text => counts[text] + " " + text).sort().join(", ");
+            for (const camera of cameras) {
               const tile = document.getElementById("camera-" + camera.id);
               if (!tile) continue;
               tile.dataset.state = camera.state;
