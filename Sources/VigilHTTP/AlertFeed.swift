@@ -18,7 +18,7 @@ public final class AlertFeed: Sendable {
         /// The motion event the alert belongs to, and whether a snapshot was saved for it.
         public let event: String?
         public let hasSnapshot: Bool
-        /// The alert's JSON line, exactly as the alert log gets it.
+        /// The alert's JSON line as the alert log gets it, but for `snapshot`: a URL path on this server.
         public let line: String
     }
 
@@ -61,7 +61,8 @@ public final class AlertFeed: Sendable {
         let entries = batch.map { queued in
             let alert = try? Alert(jsonLine: queued.line)
             return Entry(sequence: queued.sequence, id: queued.id, camera: queued.camera, kind: queued.kind.rawValue,
-                         event: alert?.event, hasSnapshot: alert?.snapshot != nil, line: queued.line)
+                         event: alert?.event, hasSnapshot: alert?.snapshot != nil,
+                         line: AlertHistory.publicLine(queued.line))
         }
         state.withLock { state in
             state.entries += entries

@@ -32,9 +32,17 @@ enum AlertHistory {
             guard let head = try? decoder.decode(Head.self, from: line) else { continue }
             if let since, head.id <= since { continue }
             guard filter.matches(camera: head.camera, kind: head.kind) else { continue }
-            kept.append((head.id, String(decoding: line, as: UTF8.self)))
+            kept.append((head.id, publicLine(String(decoding: line, as: UTF8.self))))
             if kept.count > limit * 2 { kept.removeFirst(kept.count - limit) }
         }
         return Array(kept.suffix(limit))
+    }
+
+    /// An alert's JSON line as the HTTP surface shows it: `snapshot`, a file path inside the state
+    /// directory in the log, becomes the snapshot's URL path on this server (`/api/v1/snapshots/...`).
+    static func publicLine(_ line: String) -> String {
+        guard line.contains("\"snapshot\":"), var alert = try? Alert(jsonLine: line) else { return line }
+        alert.snapshot = alert.event.map { "/api/v1/snapshots/\(alert.camera)/\($0).jpg" }
+        return alert.jsonLine()
     }
 }

@@ -123,14 +123,15 @@ struct HTTPHostileTests {
                      "/api/v1/alerts?limit=1000", "/api/v1/cameras/\(password.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)"]
         let alerts = try fixture.get("/api/v1/alerts?limit=1000", headers: auth).json()["alerts"] as? [[String: Any]] ?? []
         for alert in alerts {
-            if let event = alert["event"] as? String, alert["snapshot"] != nil {
-                paths.append("/api/v1/snapshots/\(alert["camera"] as? String ?? "")/\(event).jpg")
+            if let snapshot = alert["snapshot"] as? String {
+                #expect(snapshot.hasPrefix("/api/v1/snapshots/"), "an alert shows a file path: \(snapshot)")
+                paths.append(snapshot)
             }
         }
         for path in paths {
             let reply = try fixture.get(path, headers: auth)
             let text = String(decoding: reply.raw, as: UTF8.self)
-            for form in forms {
+            for form in forms + [fixture.state.path] {
                 #expect(!text.contains(form), "\(path) shows '\(form)'")
             }
         }
@@ -138,7 +139,7 @@ struct HTTPHostileTests {
         stream.send(Array("GET /api/v1/alerts/stream?last_event_id=00000000000000000000000000 HTTP/1.1\r\nHost: x\r\n\(auth[0])\r\n\r\n".utf8))
         let streamed = String(decoding: stream.receive(), as: UTF8.self)
         #expect(streamed.contains("id: "), "\(streamed)")
-        for form in forms { #expect(!streamed.contains(form), "the stream shows '\(form)'") }
+        for form in forms + [fixture.state.path] { #expect(!streamed.contains(form), "the stream shows '\(form)'") }
         #expect(await fixture.daemon.terminate()?.status == 0)
     }
 }
