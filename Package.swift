@@ -23,7 +23,12 @@ let package = Package(
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.0.0"),
     ],
     targets: [
         // Only carries the pkg-config paths of FFmpeg's libraries to the shim.
@@ -115,13 +120,31 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The HTTP surface (Hummingbird 2): health, Prometheus metrics, the JSON API with its live alert
+        // stream, the operator status page and the public register page, as one Service of the daemon.
+        .target(
+            name: "VigilHTTP",
+            dependencies: [
+                "VigilPipeline", "VigilStore", "VigilSQLite",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // Generates BuildInfo.swift (version from VERSION, git commit) for `vigil --version`.
         .plugin(name: "BuildInfo", capability: .buildTool()),
         .executableTarget(
             name: "vigil",
             dependencies: [
-                "VigilDaemon", "VigilCompliance", "VigilPipeline", "VigilIngest", "VigilDetector", "VigilStore", "VigilReporter",
-                "VigilSQLite",
+                "VigilDaemon", "VigilHTTP", "VigilCompliance", "VigilPipeline", "VigilIngest", "VigilDetector", "VigilStore",
+                "VigilReporter", "VigilSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -196,6 +219,12 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
             ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "VigilHTTPTests",
+            dependencies: ["vigil", "VigilHTTP", "VigilPipeline", "VigilStore", "VigilTestSupport", "VigilTesting",
+                           .product(name: "Yams", package: "Yams")],
             swiftSettings: strictSettings
         ),
         .testTarget(

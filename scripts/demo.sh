@@ -38,9 +38,12 @@ register() {
 register demo-street "rtsp://127.0.0.1:$port/street" "Demo street (RTSP)"
 register demo-rain "$PWD/fixtures/rain_walker.mp4" "Demo rain walker (file)"
 
-"$vigil" run --log-level notice 2>"$state/vigil.log" &
+http=${VIGIL_DEMO_HTTP:-127.0.0.1:8080}
+"$vigil" run --log-level notice --http "$http" 2>"$state/vigil.log" &
 daemon=$!
-echo "Vigil is running (log: $state/vigil.log). Cameras:"
+echo "Vigil is running (log: $state/vigil.log)."
+echo "Status page: http://$http/  (public register: http://$http/register, metrics: http://$http/metrics)"
+echo "Cameras:"
 "$vigil" camera list
 echo "Alerts as they happen (Ctrl-C to stop):"
 "$vigil" alerts tail -f

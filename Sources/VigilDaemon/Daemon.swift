@@ -55,12 +55,15 @@ public final class Daemon: Sendable {
     public let board: CameraStatusBoard
     public let configuration: Configuration
     private let settings: ConfigHolder
-    private let queue: AlertQueue
+    /// The durable alert queue (read by the HTTP surface: committed alerts and their commit signal).
+    public let queue: AlertQueue
     private let reporter: Reporter
     private let bridge: AlertBridge
     private let supervisor: CameraSupervisor
-    private let snapshots: SnapshotStore?
-    private let registry: CameraRegistry
+    /// Where event snapshots are kept; nil when `snapshots: false`.
+    public let snapshots: SnapshotStore?
+    /// The camera registry.
+    public let registry: CameraRegistry
     private let logger: Logger
     private let lifecycle = Mutex<(group: ServiceGroup?, stopRequested: Bool)>((nil, false))
 
@@ -136,6 +139,21 @@ public final class Daemon: Sendable {
         }
         let unsent = queue.close(timeout: 2)
         logger.info("stopped\(unsent > 0 ? "; \(unsent) alerts were not yet committed" : "")")
+    }
+
+    /// The alert log the reporter writes.
+    public var alertLog: URL { reporter.configuration.alertLog }
+
+    /// Why the daemon is not ready (for `/readyz`), or nil: the queue writer progresses and is not
+    /// degraded, and the reporter runs with no sink failing.
+    public func notReady() -> String? {
+        if let summary = queue.health().summary { return summary }
+        let sinks = reporter.status()
+        if sinks.isEmpty { return "the reporter has not started yet" }
+        if let failing = sinks.first(where: { $0.failures > 0 }) {
+            return "the \(failing.name) sink failed \(failing.failures) times in a row"
+        }
+        return nil
     }
 
     /// Starts a graceful shutdown, as SIGTERM does; before ``run(additionalServices:)``, makes it return at once.

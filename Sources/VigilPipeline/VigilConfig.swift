@@ -32,6 +32,8 @@ public struct VigilConfig: Sendable, Equatable {
     public var reporter = ReporterSettings()
     /// The daemon's deadlines, thresholds and queue durability.
     public var daemon = DaemonSettings()
+    /// The HTTP surface: health, metrics, API, status and register pages.
+    public var http = HTTPSettings()
     /// The `detector:` section as written (YAML), for merging overrides that arrive later (the registry's).
     private var defaultsYAML = ""
 
@@ -39,7 +41,7 @@ public struct VigilConfig: Sendable, Equatable {
     public init() {}
 
     /// The top-level sections a config file may hold.
-    public static let sections = ["detector", "cameras", "reporter", "daemon"]
+    public static let sections = ["detector", "cameras", "reporter", "daemon", "http"]
 
     /// The settings for the camera called `name` (the defaults when it has no overrides).
     public func settings(forCamera name: String?) -> CameraDetectionSettings {
@@ -118,6 +120,13 @@ public struct VigilConfig: Sendable, Equatable {
         }
         if let daemon = top["daemon"] {
             config.daemon = try parseDaemon(daemon, in: origin)
+        }
+        if let http = top["http"] {
+            try checkSection(http, allowed: HTTPSettings.keys, in: origin, section: "http")
+            config.http = try decode(HTTPSettings.self, from: http, in: origin, section: "http")
+            if let problem = config.http.problem {
+                throw LoadError(.invalidValue, "config \(origin): http.\(problem)")
+            }
         }
         return config
     }

@@ -6,7 +6,7 @@ import Synchronization
 /// A sink reads ``count`` *before* it looks for alerts, then waits for the count to differ from what
 /// it read. So a commit that lands between the look and the wait is never missed, and any number of
 /// commits while a sink is busy wake it once (they coalesce).
-final class CommitSignal: Sendable {
+public final class CommitSignal: Sendable {
     private enum Waiter {
         /// Registered, its continuation not stored yet.
         case pending
@@ -23,11 +23,13 @@ final class CommitSignal: Sendable {
 
     private let state = Mutex(State())
 
+    public init() {}
+
     /// Commits signalled so far.
-    var count: UInt64 { state.withLock { $0.count } }
+    public var count: UInt64 { state.withLock { $0.count } }
 
     /// Called by the writer after each commit: wakes every waiting task.
-    func signal() {
+    public func signal() {
         let waiters = state.withLock { state in
             state.count &+= 1
             defer { state.waiters.removeAll() }
@@ -37,7 +39,7 @@ final class CommitSignal: Sendable {
     }
 
     /// Returns once ``count`` differs from `seen`, after `timeout`, or when the calling task is cancelled.
-    func wait(after seen: UInt64, timeout: Duration) async {
+    public func wait(after seen: UInt64, timeout: Duration) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.waitForChange(from: seen) }
             group.addTask { try? await Task.sleep(for: timeout) }

@@ -1,5 +1,9 @@
 import ArgumentParser
 import Foundation
+#if canImport(CDispatch)
+// Linked with SwiftNIO (VigilHTTP), Linux's `stat` resolves to CDispatch's import of <sys/stat.h>.
+import CDispatch
+#endif
 import VigilStore
 
 /// `vigil alerts tail`: the alert log for people, one line per alert, or its raw JSON lines.

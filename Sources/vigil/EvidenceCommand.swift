@@ -1,4 +1,8 @@
 import ArgumentParser
+#if canImport(CDispatch)
+// Linked with SwiftNIO (VigilHTTP), Linux's `stat` resolves to CDispatch's import of <sys/stat.h>.
+import CDispatch
+#endif
 import Foundation
 import VigilCompliance
 import VigilReporter

@@ -1,8 +1,10 @@
 import ArgumentParser
 import Foundation
 import Logging
+import ServiceLifecycle
 import VigilDaemon
 import UnixSignals
+import VigilHTTP
 import VigilIngest
 import VigilPipeline
 
@@ -26,6 +28,11 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.")
     var logLevel: Logger.Level = .info
 
+    @Option(name: .customLong("http"), help: ArgumentHelp(
+        "Serve health, metrics, the API, the status and register pages on ADDR:PORT (overrides http.listen).",
+        valueName: "ADDR:PORT"))
+    var httpListen: String?
+
     func run() async throws {
         try await reportingFailures {
             let loaded = try loadConfig(config)
@@ -33,21 +40,49 @@ struct RunCommand: AsyncParsableCommand {
             let timestamps = isatty(STDERR_FILENO) == 1
             LoggingSystem.bootstrap { JournalLogHandler(label: $0, level: level, timestamps: timestamps) }
             FFmpegLog.route(to: Logger(label: "vigil.ffmpeg"), level: .error)
+            let logger = Logger(label: "vigil")
             let daemon: Daemon
             do {
                 daemon = try Daemon(configuration: Daemon.Configuration(
                     stateDirectory: log.state.directory, config: loaded, configPath: config,
                     reporter: sinks.configuration(alertLog: log, settings: loaded.reporter),
                     notifier: SystemdNotifier(), gracefulShutdownSignals: [.sigterm, .sigint], reloadOnHangup: true),
-                    logger: Logger(label: "vigil"))
+                    logger: logger)
             } catch let error as DaemonError {
                 throw Failure(error.description)
             }
+            let http: [any Service] = try httpServer(settings: loaded.http).map { configuration in
+                [HTTPServer(configuration: configuration, sources: HTTPSources(
+                    board: daemon.board, registry: daemon.registry, queue: daemon.queue, alertLog: daemon.alertLog,
+                    snapshots: daemon.snapshots, notReady: { daemon.notReady() }), logger: logger,
+                    onListening: { port in
+                        var endpoint = configuration.endpoint
+                        endpoint.port = port
+                        logger.notice("http: serving on http://\(endpoint)/")
+                    })]
+            } ?? []
             do {
-                try await daemon.run()
+                try await daemon.run(additionalServices: http)
             } catch {
                 throw Failure("\(error)")
             }
+        }
+    }
+
+    /// The HTTP server's configuration when `--http` or `http.listen` asks for one: token read, address checked.
+    private func httpServer(settings: HTTPSettings) throws -> HTTPServerConfiguration? {
+        guard let listen = httpListen ?? settings.listen else { return nil }
+        do {
+            let endpoint = try HTTPSettings.endpoint(listen).get()
+            let token = try settings.tokenFile.map { path throws(HTTPConfigurationError) in
+                try HTTPServerConfiguration.readToken(path: path)
+            }
+            return try HTTPServerConfiguration(endpoint: endpoint, token: token, maxConnections: settings.maxConnections,
+                                               headerTimeout: .milliseconds(Int64(settings.headerTimeout * 1000)))
+        } catch let problem as HTTPSettings.EndpointProblem {
+            throw Failure("--http: \(problem.description)")
+        } catch {
+            throw Failure("\(error)")
         }
     }
 }

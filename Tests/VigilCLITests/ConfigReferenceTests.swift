@@ -37,6 +37,9 @@ struct ConfigSection: Sendable {
         },
         hook("reporter.webhook", target: ReporterSettings.webhookTargetKey),
         hook("reporter.exec", target: ReporterSettings.execTargetKey),
+        ConfigSection(name: "http", keys: HTTPSettings.keys, defaults: HTTPSettings()) {
+            "http:\n  \($0): \($1)\n"
+        },
     ]
 
     /// Top-level sections whose keys are another section's: `cameras.<name>` takes the `detector` keys.
