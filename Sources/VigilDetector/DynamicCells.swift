@@ -54,21 +54,24 @@ struct DynamicCells {
     /// Learns from one frame's counts per cell (`cellPixels` each): `counts`, the pixels that took
     /// part in objects, and `plain`, those that would have where the region is quiet (the shifts a
     /// jittering view or swaying leaves make count there, so they are learned even while only what
-    /// lies beyond the range counts). The frame stands for `interval` seconds. Updates `weights` and
-    /// `rangeTested`.
-    mutating func learn(counts: ScratchBuffer<UInt8>, plain: ScratchBuffer<UInt8>, cellPixels: Int, interval: Double) {
+    /// lies beyond the range counts; nil: `rangeTested` is not needed). The frame stands for
+    /// `interval` seconds. Updates `weights` and `rangeTested`.
+    mutating func learn(counts: ScratchBuffer<UInt8>, plain: ScratchBuffer<UInt8>?, cellPixels: Int, interval: Double) {
         let rate = Float(min(1, max(0, interval) / Self.learningSeconds))
         let perPixel = rate / Float(cellPixels)
         let movingRate = Float(min(1, max(0, interval) / Self.movingSeconds))
         for cell in 0..<activity.count {
             activity[cell] += perPixel * Float(counts[cell]) - rate * activity[cell]
-            moving[cell] += movingRate * ((plain[cell] > 0 ? 1 : 0) - moving[cell])
         }
         regionMaximum(of: activity)
         let span = Self.busyShare - Self.quietShare, scale = Float(Self.weightScale)
         for cell in 0..<region.count {
             let damping = min(1, max(0, (region[cell] - Self.quietShare) / span))
             weights[cell] = UInt8((scale - (scale - 1) * damping).rounded())
+        }
+        guard let plain else { return }
+        for cell in 0..<moving.count {
+            moving[cell] += movingRate * ((plain[cell] > 0 ? 1 : 0) - moving[cell])
         }
         regionMaximum(of: moving)
         for cell in 0..<region.count {

@@ -226,23 +226,17 @@ public final class MotionDetector {
             return .relearnedFrame(picture)
         }
         let pictureArea = Double(width * height)
-        // Where the region is quiet, pixels count by the kernel's choice (beyond the range where their
-        // noise is high, else changed); where it moves in place, and over a jittering view, beyond the range.
-        vk_cell_counts(isa.cValue, mask.base, regions.allowed.base, UInt8(VK_MOTION), Int32(width), Int32(height),
-                       quietCounts.base)
-        vk_cell_counts(isa.cValue, mask.base, regions.allowed.base, UInt8(VK_BEYOND_RANGE), Int32(width),
-                       Int32(height), beyondRangeCounts.base)
-        let quiet = dynamics.choose(plain: quietCounts, beyondRange: beyondRangeCounts, into: objects.counts)
-        let jitters = quiet.withinRange > quiet.beyondRange && Double(quiet.withinRange) > Self.jitterShare * pictureArea
-            || Double(quiet.cellsWithinRange) > Self.jitterCellShare * Double(objects.counts.count)
-        jitterLeft = jitters ? Self.jitterHoldSeconds : max(0, jitterLeft - interval)
-        if jitterLeft > 0 || !config.quietPlainDifference {
-            objects.counts.base.update(from: beyondRangeCounts.base, count: objects.counts.count)
+        if config.quietPlainDifference {
+            countQuietPlainDifference(pictureArea: pictureArea, interval: interval)
+        } else {
+            vk_cell_counts(isa.cValue, mask.base, regions.allowed.base, UInt8(VK_BEYOND_RANGE), Int32(width),
+                           Int32(height), objects.counts.base)
         }
         // Hysteresis: an object already being followed may shrink to half the area (far, or against a
         // background of its own brightness) without the event breaking up.
         let minArea = isTracking ? config.minArea * Self.trackedAreaShare : config.minArea
-        dynamics.learn(counts: objects.counts, plain: quietCounts, cellPixels: Self.cell * Self.cell, interval: interval)
+        dynamics.learn(counts: objects.counts, plain: config.quietPlainDifference ? quietCounts : nil,
+                       cellPixels: Self.cell * Self.cell, interval: interval)
         let found = objects.find(minCellCount: minCellCount, minPixels: Int((minArea * pictureArea).rounded(.up)),
                                  weights: dynamics.weights, regions: regions)
         if isNewView(found, changedShare: changedShare) {
@@ -268,6 +262,21 @@ public final class MotionDetector {
                            height: (found.maxY - found.minY + 1) * scale)
         return FrameAnalysis(changedFraction: Double(found.area) / pictureArea, isMotion: true, box: box,
                              zones: found.zones, relearned: false, relitBlocks: relit, picture: picture)
+    }
+
+    /// `quiet_plain_difference`: per cell, the kernel's choice (`VK_MOTION`: beyond the range where a
+    /// pixel's noise is high, else changed) where the region is quiet, beyond the range where it moves
+    /// in place (`DynamicCells.rangeTested`) and everywhere while the view is unsettled; into `objects.counts`.
+    private func countQuietPlainDifference(pictureArea: Double, interval: Double) {
+        vk_cell_counts(isa.cValue, mask.base, regions.allowed.base, UInt8(VK_MOTION), Int32(width), Int32(height),
+                       quietCounts.base)
+        vk_cell_counts(isa.cValue, mask.base, regions.allowed.base, UInt8(VK_BEYOND_RANGE), Int32(width),
+                       Int32(height), beyondRangeCounts.base)
+        let quiet = dynamics.choose(plain: quietCounts, beyondRange: beyondRangeCounts, into: objects.counts)
+        let jitters = quiet.withinRange > quiet.beyondRange && Double(quiet.withinRange) > Self.jitterShare * pictureArea
+            || Double(quiet.cellsWithinRange) > Self.jitterCellShare * Double(objects.counts.count)
+        jitterLeft = jitters ? Self.jitterHoldSeconds : max(0, jitterLeft - interval)
+        if jitterLeft > 0 { objects.counts.base.update(from: beyondRangeCounts.base, count: objects.counts.count) }
     }
 
     /// Whether this frame shows a new view rather than motion: at least `viewChangeFraction` of the
