@@ -8,8 +8,15 @@
 /// weighs its changed pixels into an object's area by 1 at or below `quietShare` busyness, down
 /// to `1 / 16` at `busyShare` and above: a person (hundreds of pixels) still counts in a swaying
 /// hedge, a few leaves (tens) no longer do. Something that stays in one place long enough is
-/// learned the same way (see the README: what it can hide). Allocation-free per frame; buffers
-/// are sized with the picture.
+/// learned the same way (see the README: what it can hide).
+///
+/// For `quiet_plain_difference` it also keeps, per cell, the share of frames in which it had any
+/// plainly changed pixel, averaged over `movingSeconds`: where the region's share is above
+/// `movingShare` (swaying leaves change a few pixels of a cell in most frames; a person passing
+/// changes it for well under a second), or where the cell's own busyness is above `quietShare` (the
+/// trail a figure leaves in the background), only pixels beyond the 3x3 range count
+/// (`rangeTested`; see docs/detector-onset.md). Allocation-free per frame; buffers are sized with
+/// the picture.
 struct DynamicCells {
     /// The averaging time of each cell's changed share, in seconds of media time.
     static let learningSeconds = 8.0
@@ -19,17 +26,18 @@ struct DynamicCells {
     static let busyShare: Float = 0.2
     /// Cell weights are in 1/16ths.
     static let weightScale = 16
-    /// The averaging time of each cell's share of frames with any counted pixel, in seconds of media time...
+    /// The averaging time of each cell's share of frames with any plainly changed pixel, in seconds
+    /// of media time...
     static let movingSeconds = 16.0
     /// ...and above this share in the region, something there moves in place (`rangeTested`).
     static let movingShare: Float = 0.05
 
     /// Per cell: the weight (0-16) of its changed pixels in an object's area (set by `learn`).
     private(set) var weights = ScratchBuffer<UInt8>()
-    /// Per cell: true where the region moves in place, so only pixels beyond the background's 3x3
-    /// range count (set by `learn`).
+    /// Per cell: true where the region moves in place or the cell itself is busy, so only pixels
+    /// beyond the background's 3x3 range count (set by `learn` when given the plain counts).
     private(set) var rangeTested = ScratchBuffer<Bool>()
-    /// Per cell: the average share of frames in which it had any counted pixel.
+    /// Per cell: the average share of frames in which it had any plainly counted pixel.
     private var moving = ScratchBuffer<Float>()
     /// Per cell: the 3x3 maximum of `activity` or `moving` (scratch).
     private var region = ScratchBuffer<Float>()
