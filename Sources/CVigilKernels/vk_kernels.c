@@ -52,11 +52,16 @@ static void range_at(const uint8_t *background, int width, int height, int x, in
     *high = hi;
 }
 
-/// One sigma-delta step over columns [x0, x1) of row y; returns the changed pixels.
-static uint32_t sigma_delta_row_scalar(const uint8_t *frame, const uint8_t *background, uint8_t *updated,
-                                       uint8_t *variance, uint8_t *mask, int width, int height, int y, int x0,
-                                       int x1, vk_sigma_delta_params p) {
-    uint32_t changed = 0;
+static void add_counts(vk_sigma_delta_counts *total, vk_sigma_delta_counts more) {
+    total->changed += more.changed;
+    total->beyond_range += more.beyond_range;
+}
+
+/// One sigma-delta step over columns [x0, x1) of row y; returns its counts.
+static vk_sigma_delta_counts sigma_delta_row_scalar(const uint8_t *frame, const uint8_t *background,
+                                                     uint8_t *updated, uint8_t *variance, uint8_t *mask, int width,
+                                                     int height, int y, int x0, int x1, vk_sigma_delta_params p) {
+    vk_sigma_delta_counts counts = {0, 0};
     for (int x = x0; x < x1; x++) {
         size_t i = (size_t)y * width + x;
         int f = frame[i], b = background[i], v = variance[i];
@@ -69,9 +74,11 @@ static uint32_t sigma_delta_row_scalar(const uint8_t *frame, const uint8_t *back
             range_at(background, width, height, x, y, &lo, &hi);
             outside = f > hi ? f - hi : f < lo ? lo - f : 0;
         }
-        int is_changed = outside > threshold;
-        mask[i] = is_changed ? 255 : 0;
-        changed += (uint32_t)is_changed;
+        int is_changed = d > threshold, is_beyond = outside > threshold;
+        int is_motion = v > p.min_threshold ? is_beyond : is_changed;
+        mask[i] = (uint8_t)((is_changed ? VK_CHANGED : 0) | (is_beyond ? VK_BEYOND_RANGE : 0) | (is_motion ? VK_MOTION : 0));
+        counts.changed += (uint32_t)is_changed;
+        counts.beyond_range += (uint32_t)is_beyond;
         updated[i] = (uint8_t)(b + (f > b) - (f < b));
         int target = d;
         for (int s = 0; s < p.noise_shift; s++) target = target * 2 > 255 ? 255 : target * 2;
@@ -79,7 +86,7 @@ static uint32_t sigma_delta_row_scalar(const uint8_t *frame, const uint8_t *back
         v = v < p.min_variance ? p.min_variance : v > p.max_variance ? p.max_variance : v;
         variance[i] = (uint8_t)v;
     }
-    return changed;
+    return counts;
 }
 
 static uint64_t sum_scalar(const uint8_t *pixels, size_t count) {
@@ -104,14 +111,14 @@ static void moments_scalar(const uint8_t *frame, const uint8_t *background, int 
     }
 }
 
-static void cell_counts_row_scalar(const uint8_t *mask, const uint8_t *allowed, int width, int first_cell,
-                                   int cells, uint8_t *counts) {
+static void cell_counts_row_scalar(const uint8_t *mask, const uint8_t *allowed, uint8_t select, int width,
+                                   int first_cell, int cells, uint8_t *counts) {
     for (int c = first_cell; c < cells; c++) {
         int count = 0;
         for (int dy = 0; dy < 4; dy++) {
             for (int dx = 0; dx < 4; dx++) {
                 size_t i = (size_t)dy * width + (size_t)c * 4 + dx;
-                count += (mask[i] & allowed[i]) != 0;
+                count += (mask[i] & allowed[i] & select) != 0;
             }
         }
         counts[c] = (uint8_t)count;
@@ -143,9 +150,10 @@ static const uint8_t vk_lane_index[32] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,
 ///   rule): whole steps, then one step that overlaps what is done. Advances *x; returns the
 ///   changed pixels.
 #define VK_SIGMA_DELTA_VECTOR(ISA, ATTR, V, P, S, N, ALL)                                                        \
-    ATTR static inline uint32_t sigma_delta_step_##ISA(                                                          \
+    ATTR static inline void sigma_delta_step_##ISA(                                                              \
         const uint8_t *frame, const uint8_t *background, uint8_t *updated, uint8_t *variance, uint8_t *mask,     \
-        const uint8_t *const rows[3], size_t row, int x, int done, vk_sigma_delta_params p) {                    \
+        const uint8_t *const rows[3], size_t row, int x, int done, vk_sigma_delta_params p,                      \
+        vk_sigma_delta_counts *counts) {                                                                         \
         const V one = P##_set1_epi8(1), zero = P##_setzero_##S(), all = P##_set1_epi8(-1);                     \
         const V keep = P##_cmpgt_epi8(P##_set1_epi8((char)done), P##_loadu_##S((const V *)vk_lane_index));      \
         size_t i = row + (size_t)x;                                                                              \
@@ -156,6 +164,8 @@ static const uint8_t vk_lane_index[32] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,
         V d = P##_or_##S(up, down);                                                                              \
         V threshold = P##_max_epu8(v, P##_set1_epi8((char)p.min_threshold));                                     \
         V over = P##_subs_epu8(d, threshold);                                                                    \
+        V is_changed = P##_andnot_##S(keep, P##_xor_##S(P##_cmpeq_epi8(over, zero), all));                       \
+        V quiet = P##_cmpeq_epi8(P##_subs_epu8(v, P##_set1_epi8((char)p.min_threshold)), zero);                   \
         if (p.shake_tolerant && (unsigned)P##_movemask_epi8(P##_cmpeq_epi8(over, zero)) != (ALL)) {             \
             V lo = b, hi = b;                                                                                    \
             for (int r = 0; r < 3; r++) {                                                                        \
@@ -167,9 +177,13 @@ static const uint8_t vk_lane_index[32] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,
             }                                                                                                    \
             over = P##_subs_epu8(P##_max_epu8(P##_subs_epu8(f, hi), P##_subs_epu8(lo, f)), threshold);           \
         }                                                                                                        \
-        V is_changed = P##_andnot_##S(keep, P##_xor_##S(P##_cmpeq_epi8(over, zero), all));                       \
+        V is_beyond = P##_andnot_##S(keep, P##_xor_##S(P##_cmpeq_epi8(over, zero), all));                        \
+        V is_motion = P##_or_##S(P##_and_##S(quiet, is_changed), P##_andnot_##S(quiet, is_beyond));               \
+        V marks = P##_or_##S(P##_or_##S(P##_and_##S(is_changed, P##_set1_epi8(VK_CHANGED)),                       \
+                                        P##_and_##S(is_beyond, P##_set1_epi8(VK_BEYOND_RANGE))),                  \
+                             P##_and_##S(is_motion, P##_set1_epi8(VK_MOTION)));                                   \
         V old_mask = P##_loadu_##S((const V *)(mask + i));                                                       \
-        P##_storeu_##S((V *)(mask + i), P##_or_##S(is_changed, P##_and_##S(keep, old_mask)));                   \
+        P##_storeu_##S((V *)(mask + i), P##_or_##S(marks, P##_and_##S(keep, old_mask)));                        \
         V moved = P##_subs_epu8(P##_adds_epu8(b, P##_min_epu8(up, one)), P##_min_epu8(down, one));               \
         V old_updated = P##_loadu_##S((const V *)(updated + i));                                                 \
         P##_storeu_##S((V *)(updated + i), P##_or_##S(P##_andnot_##S(keep, moved), P##_and_##S(keep, old_updated))); \
@@ -179,28 +193,27 @@ static const uint8_t vk_lane_index[32] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,
                             P##_min_epu8(P##_subs_epu8(v, target), one));                                        \
         w = P##_min_epu8(P##_max_epu8(w, P##_set1_epi8((char)p.min_variance)), P##_set1_epi8((char)p.max_variance)); \
         P##_storeu_##S((V *)(variance + i), P##_or_##S(P##_andnot_##S(keep, w), P##_and_##S(keep, v)));          \
-        return (uint32_t)__builtin_popcount((unsigned)P##_movemask_epi8(is_changed));                            \
+        counts->changed += (uint32_t)__builtin_popcount((unsigned)P##_movemask_epi8(is_changed));                \
+        counts->beyond_range += (uint32_t)__builtin_popcount((unsigned)P##_movemask_epi8(is_beyond));            \
     }                                                                                                            \
                                                                                                                  \
-    ATTR static uint32_t sigma_delta_span_##ISA(const uint8_t *frame, const uint8_t *background, uint8_t *updated, \
-                                                uint8_t *variance, uint8_t *mask, int width, int height, int y,  \
-                                                int *next, vk_sigma_delta_params p) {                            \
+    ATTR static void sigma_delta_span_##ISA(const uint8_t *frame, const uint8_t *background, uint8_t *updated,     \
+                                            uint8_t *variance, uint8_t *mask, int width, int height, int y,      \
+                                            int *next, vk_sigma_delta_params p, vk_sigma_delta_counts *counts) { \
         size_t row = (size_t)y * width;                                                                          \
         const uint8_t *const rows[3] = {background + (y > 0 ? row - width : row), background + row,             \
                                         background + (y < height - 1 ? row + width : row)};                     \
-        uint32_t changed = 0;                                                                                    \
         int x = *next;                                                                                           \
         for (; x + (N) + 1 <= width; x += (N)) {                                                                 \
-            changed += sigma_delta_step_##ISA(frame, background, updated, variance, mask, rows, row, x, 0, p);   \
+            sigma_delta_step_##ISA(frame, background, updated, variance, mask, rows, row, x, 0, p, counts);      \
         }                                                                                                        \
         int last = width - (N) - 1; /* the step that ends just before the last column */                        \
         if (x < width - 1 && last >= 1) {                                                                        \
-            changed += sigma_delta_step_##ISA(frame, background, updated, variance, mask, rows, row, last,       \
-                                              x - last, p);                                                      \
+            sigma_delta_step_##ISA(frame, background, updated, variance, mask, rows, row, last, x - last, p,     \
+                                   counts);                                                                      \
             x = width - 1;                                                                                       \
         }                                                                                                        \
         *next = x;                                                                                               \
-        return changed;                                                                                          \
     }
 
 // MARK: - SSE2
@@ -304,17 +317,17 @@ static void moments_block_sse2(const uint8_t *frame, const uint8_t *background, 
     m->sum_bf += lanes32_sse2(bf);
 }
 
-static void cell_counts_row_sse2(const uint8_t *mask, const uint8_t *allowed, int width, int cells,
+static void cell_counts_row_sse2(const uint8_t *mask, const uint8_t *allowed, uint8_t select, int width, int cells,
                                  uint8_t *counts) {
-    const __m128i one = _mm_set1_epi8(1);
+    const __m128i one = _mm_set1_epi8(1), zero = _mm_setzero_si128(), selected = _mm_set1_epi8((char)select);
     int c = 0;
     for (; c + 4 <= cells; c += 4) {
         __m128i rows = _mm_setzero_si128();
         for (int dy = 0; dy < 4; dy++) {
             size_t i = (size_t)dy * width + (size_t)c * 4;
-            __m128i set = _mm_and_si128(_mm_loadu_si128((const __m128i *)(mask + i)),
-                                        _mm_loadu_si128((const __m128i *)(allowed + i)));
-            rows = _mm_add_epi8(rows, _mm_and_si128(set, one));
+            __m128i set = _mm_and_si128(_mm_and_si128(_mm_loadu_si128((const __m128i *)(mask + i)),
+                                                      _mm_loadu_si128((const __m128i *)(allowed + i))), selected);
+            rows = _mm_add_epi8(rows, _mm_andnot_si128(_mm_cmpeq_epi8(set, zero), one));
         }
         __m128i pairs = _mm_add_epi16(_mm_and_si128(rows, _mm_set1_epi16(0x00FF)), _mm_srli_epi16(rows, 8));
         __m128i quads = _mm_add_epi32(_mm_and_si128(pairs, _mm_set1_epi32(0xFFFF)), _mm_srli_epi32(pairs, 16));
@@ -322,7 +335,7 @@ static void cell_counts_row_sse2(const uint8_t *mask, const uint8_t *allowed, in
         _mm_storeu_si128((__m128i *)lanes, quads);
         for (int k = 0; k < 4; k++) counts[c + k] = (uint8_t)lanes[k];
     }
-    cell_counts_row_scalar(mask, allowed, width, c, cells, counts);
+    cell_counts_row_scalar(mask, allowed, select, width, c, cells, counts);
 }
 
 static uint64_t sad_sse2(const uint8_t *a, const uint8_t *b, size_t count) {
@@ -456,31 +469,32 @@ void vk_downscale(vk_isa isa, const uint8_t *src, size_t src_stride, int width, 
     }
 }
 
-uint32_t vk_sigma_delta(vk_isa isa, const uint8_t *frame, const uint8_t *background, uint8_t *updated,
-                        uint8_t *variance, uint8_t *mask, int width, int height, vk_sigma_delta_params params) {
+vk_sigma_delta_counts vk_sigma_delta(vk_isa isa, const uint8_t *frame, const uint8_t *background, uint8_t *updated,
+                                     uint8_t *variance, uint8_t *mask, int width, int height,
+                                     vk_sigma_delta_params params) {
     isa = usable(isa);
-    uint32_t changed = 0;
+    vk_sigma_delta_counts counts = {0, 0};
     for (int y = 0; y < height; y++) {
         // The first column and the tail of each row are scalar: their neighbourhoods need the border rule.
         int x = 0;
         if (isa != VK_ISA_SCALAR) {
-            changed += sigma_delta_row_scalar(frame, background, updated, variance, mask, width, height, y, 0, 1,
-                                              params);
+            add_counts(&counts, sigma_delta_row_scalar(frame, background, updated, variance, mask, width, height, y,
+                                                       0, 1, params));
             x = 1;
 #if VK_X86
             if (isa == VK_ISA_AVX2) {
-                changed += sigma_delta_span_avx2(frame, background, updated, variance, mask, width, height, y, &x,
-                                                 params);
+                sigma_delta_span_avx2(frame, background, updated, variance, mask, width, height, y, &x, params,
+                                      &counts);
             } else {
-                changed += sigma_delta_span_sse2(frame, background, updated, variance, mask, width, height, y, &x,
-                                                 params);
+                sigma_delta_span_sse2(frame, background, updated, variance, mask, width, height, y, &x, params,
+                                      &counts);
             }
 #endif
         }
-        changed += sigma_delta_row_scalar(frame, background, updated, variance, mask, width, height, y, x, width,
-                                          params);
+        add_counts(&counts, sigma_delta_row_scalar(frame, background, updated, variance, mask, width, height, y, x,
+                                                   width, params));
     }
-    return changed;
+    return counts;
 }
 
 void vk_block_moments_of(vk_isa isa, const uint8_t *frame, const uint8_t *background, int width, int height,
@@ -546,7 +560,7 @@ void vk_relight_blocks(uint8_t *plane, int width, int height, const float *gain,
     }
 }
 
-void vk_cell_counts(vk_isa isa, const uint8_t *mask, const uint8_t *allowed, int width, int height,
+void vk_cell_counts(vk_isa isa, const uint8_t *mask, const uint8_t *allowed, uint8_t select, int width, int height,
                     uint8_t *counts) {
     isa = usable(isa);
     int cells_x = width / 4, cells_y = height / 4;
@@ -556,11 +570,11 @@ void vk_cell_counts(vk_isa isa, const uint8_t *mask, const uint8_t *allowed, int
 #if VK_X86
         // 16 bytes hold four cells: SSE2 serves the AVX2 level too.
         if (isa != VK_ISA_SCALAR) {
-            cell_counts_row_sse2(m, a, width, cells_x, out);
+            cell_counts_row_sse2(m, a, select, width, cells_x, out);
             continue;
         }
 #endif
-        cell_counts_row_scalar(m, a, width, 0, cells_x, out);
+        cell_counts_row_scalar(m, a, select, width, 0, cells_x, out);
     }
 }
 

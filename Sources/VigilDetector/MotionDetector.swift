@@ -94,6 +94,16 @@ public final class MotionDetector {
     public static let viewSettleFrames = 8
     /// While an event is under way, objects count from this share of `min_area`.
     public static let trackedAreaShare = 0.5
+    /// The whole view is unsettled (it jitters: a shaking pole, wind on the camera; or rain, or what
+    /// a light change leaves) when, outside the regions learned as moving in place, more than this
+    /// share of the picture differs from its own background but lies within the background's 3x3
+    /// range, and those pixels outnumber the ones beyond the range...
+    static let jitterShare = 0.01
+    /// ...or more than this share of the cells holds such pixels (spread over the picture; a
+    /// person's faint edges fill a few dozen cells)...
+    static let jitterCellShare = 0.02
+    /// ...and then every pixel counts only beyond the range for this many seconds of media time.
+    static let jitterHoldSeconds = 2.0
     /// A change of the mean luma by more than this many levels is the light's (else a large change
     /// is the view's: the same scene, shifted).
     static let lightLevels = 4.0
@@ -113,6 +123,11 @@ public final class MotionDetector {
     private var nextBackground = ScratchBuffer<UInt8>()
     private var variance = ScratchBuffer<UInt8>()
     private var mask = ScratchBuffer<UInt8>()
+    /// Per 4x4 cell: the pixels that count as motion where the region is quiet, and those beyond the range.
+    private var quietCounts = ScratchBuffer<UInt8>()
+    private var beyondRangeCounts = ScratchBuffer<UInt8>()
+    /// Seconds of media time left during which the whole view counts as unsettled.
+    private var jitterLeft = 0.0
     /// The last keyframe's averaged picture (for the frozen check).
     private var lastKeyframe = ScratchBuffer<UInt8>()
     private var hasLastKeyframe = false
@@ -197,25 +212,31 @@ public final class MotionDetector {
             ? light.compensate(blocks, background: background.base, width: width, height: height,
                                maxResidual: maxLightResidual)
             : 0
-        let changed = vk_sigma_delta(isa.cValue, current.base, background.base, nextBackground.base, variance.base,
-                                     mask.base, Int32(width), Int32(height), parameters)
+        let counts = vk_sigma_delta(isa.cValue, current.base, background.base, nextBackground.base, variance.base,
+                                    mask.base, Int32(width), Int32(height), parameters)
         swap(&background, &nextBackground)
         if Double(relit) >= Self.lightChangeFraction * Double(blocks.moments.count) { settling = Self.settlingFrames }
         if settling > 0 {
             settling -= 1
             absorbStillBlocks()
         }
-        let changedShare = Double(changed) / Double(current.count)
+        let changedShare = Double(counts.beyond_range) / Double(current.count)
         if changedShare > config.lightSwitchFraction, abs(blocks.meanLuma - blocks.backgroundMeanLuma) > Self.lightLevels {
             relearn()
             return .relearnedFrame(picture)
         }
-        vk_cell_counts(isa.cValue, mask.base, regions.allowed.base, Int32(width), Int32(height), objects.counts.base)
         let pictureArea = Double(width * height)
+        if config.quietPlainDifference {
+            countQuietPlainDifference(pictureArea: pictureArea, interval: interval)
+        } else {
+            vk_cell_counts(isa.cValue, mask.base, regions.allowed.base, UInt8(VK_BEYOND_RANGE), Int32(width),
+                           Int32(height), objects.counts.base)
+        }
         // Hysteresis: an object already being followed may shrink to half the area (far, or against a
         // background of its own brightness) without the event breaking up.
         let minArea = isTracking ? config.minArea * Self.trackedAreaShare : config.minArea
-        dynamics.learn(counts: objects.counts, cellPixels: Self.cell * Self.cell, interval: interval)
+        dynamics.learn(counts: objects.counts, plain: config.quietPlainDifference ? quietCounts : nil,
+                       cellPixels: Self.cell * Self.cell, interval: interval)
         let found = objects.find(minCellCount: minCellCount, minPixels: Int((minArea * pictureArea).rounded(.up)),
                                  weights: dynamics.weights, regions: regions)
         if isNewView(found, changedShare: changedShare) {
@@ -241,6 +262,21 @@ public final class MotionDetector {
                            height: (found.maxY - found.minY + 1) * scale)
         return FrameAnalysis(changedFraction: Double(found.area) / pictureArea, isMotion: true, box: box,
                              zones: found.zones, relearned: false, relitBlocks: relit, picture: picture)
+    }
+
+    /// `quiet_plain_difference`: per cell, the kernel's choice (`VK_MOTION`: beyond the range where a
+    /// pixel's noise is high, else changed) where the region is quiet, beyond the range where it moves
+    /// in place (`DynamicCells.rangeTested`) and everywhere while the view is unsettled; into `objects.counts`.
+    private func countQuietPlainDifference(pictureArea: Double, interval: Double) {
+        vk_cell_counts(isa.cValue, mask.base, regions.allowed.base, UInt8(VK_MOTION), Int32(width), Int32(height),
+                       quietCounts.base)
+        vk_cell_counts(isa.cValue, mask.base, regions.allowed.base, UInt8(VK_BEYOND_RANGE), Int32(width),
+                       Int32(height), beyondRangeCounts.base)
+        let quiet = dynamics.choose(plain: quietCounts, beyondRange: beyondRangeCounts, into: objects.counts)
+        let jitters = quiet.withinRange > quiet.beyondRange && Double(quiet.withinRange) > Self.jitterShare * pictureArea
+            || Double(quiet.cellsWithinRange) > Self.jitterCellShare * Double(objects.counts.count)
+        jitterLeft = jitters ? Self.jitterHoldSeconds : max(0, jitterLeft - interval)
+        if jitterLeft > 0 { objects.counts.base.update(from: beyondRangeCounts.base, count: objects.counts.count) }
     }
 
     /// Whether this frame shows a new view rather than motion: at least `viewChangeFraction` of the
@@ -309,6 +345,9 @@ public final class MotionDetector {
         nextBackground = ScratchBuffer(count: count, repeating: 0)
         variance = ScratchBuffer(count: count, repeating: parameters.min_threshold)
         mask = ScratchBuffer(count: count, repeating: 0)
+        quietCounts = ScratchBuffer(count: (width / Self.cell) * (height / Self.cell), repeating: 0)
+        beyondRangeCounts = ScratchBuffer(count: (width / Self.cell) * (height / Self.cell), repeating: 0)
+        jitterLeft = 0
         lastKeyframe = ScratchBuffer(count: count, repeating: 0)
         hasLastKeyframe = false
         regions.draw(settings, factor: factor, width: width, height: height, cell: Self.cell)

@@ -48,7 +48,7 @@ struct KernelAgreementTests {
     /// Odd sizes (tails for every vector width) and a 1080p analysis plane.
     static let planeSizes = [(1, 1), (7, 5), (33, 17), (97, 35), (480, 270)]
 
-    @Test("sigma-delta step agrees: mask, count, background and variance, plain and shake-tolerant")
+    @Test("sigma-delta step agrees: marks, counts, background and variance, plain and shake-tolerant")
     func sigmaDeltaAgrees() {
         var random = Lcg(state: 42)
         for (width, height) in Self.planeSizes + [(320, 180), (35, 3), (65, 2)] {
@@ -63,16 +63,27 @@ struct KernelAgreementTests {
                     let params = vk_sigma_delta_params(min_threshold: random.next() % 20 | 1, min_variance: 2,
                                                        max_variance: 200, noise_shift: UInt8(shift),
                                                        shake_tolerant: tolerant)
-                    func run(_ isa: KernelISA) -> (UInt32, [UInt8], [UInt8], [UInt8]) {
+                    func run(_ isa: KernelISA) -> ([UInt32], [UInt8], [UInt8], [UInt8]) {
                         var updated = [UInt8](repeating: 3, count: count), v = variance
                         var m = [UInt8](repeating: 7, count: count)
-                        let changed = vk_sigma_delta(Self.c(isa), frame, background, &updated, &v, &m, Int32(width),
-                                                     Int32(height), params)
-                        return (changed, updated, v, m)
+                        let counts = vk_sigma_delta(Self.c(isa), frame, background, &updated, &v, &m, Int32(width),
+                                                    Int32(height), params)
+                        return ([counts.changed, counts.beyond_range], updated, v, m)
                     }
                     let reference = run(.scalar)
-                    #expect(Int(reference.0) == reference.3.filter { $0 == 255 }.count)
-                    #expect(reference.3.allSatisfy { $0 == 0 || $0 == 255 })
+                    let (changed, beyond, motion) = (UInt8(VK_CHANGED), UInt8(VK_BEYOND_RANGE), UInt8(VK_MOTION))
+                    #expect(Int(reference.0[0]) == reference.3.filter { $0 & changed != 0 }.count)
+                    #expect(Int(reference.0[1]) == reference.3.filter { $0 & beyond != 0 }.count)
+                    // Beyond the range implies changed (the same without the tolerance); motion is the
+                    // range's verdict where the pixel's noise is above the threshold, else the plain one.
+                    for (index, marks) in reference.3.enumerated() {
+                        let noisy = variance[index] > params.min_threshold
+                        let expected = marks & (noisy ? beyond : changed) != 0
+                        let consistent = (marks & beyond == 0 || marks & changed != 0)
+                            && (tolerant == 1 || marks & beyond == (marks & changed) << 1)
+                        #expect(consistent && (marks & motion != 0) == expected, "marks \(marks) at \(index)")
+                        if !consistent || (marks & motion != 0) != expected { break }
+                    }
                     for isa in Self.simdISAs {
                         let result = run(isa)
                         let place = "\(isa) at \(width)x\(height) shift \(shift) tolerant \(tolerant)"
@@ -97,9 +108,15 @@ struct KernelAgreementTests {
                                                shake_tolerant: tolerant)
             var updated = background, variance = [UInt8](repeating: 2, count: background.count)
             var mask = [UInt8](repeating: 0, count: background.count)
-            let changed = vk_sigma_delta(Self.c(.scalar), frame, background, &updated, &variance, &mask,
-                                         Int32(width), Int32(height), params)
-            #expect(changed == (tolerant == 1 ? 0 : 3))
+            let counts = vk_sigma_delta(Self.c(.scalar), frame, background, &updated, &variance, &mask,
+                                        Int32(width), Int32(height), params)
+            #expect(counts.beyond_range == (tolerant == 1 ? 0 : 3) && counts.changed == 3)
+            // Either way the shifted column differs from its own background pixel: marked changed (and,
+            // its noise being low, motion), and beyond the range only without the tolerance.
+            let shifted = (0..<height).map { mask[$0 * width + 19] }
+            let marks = UInt8(VK_CHANGED | VK_MOTION) | (tolerant == 1 ? 0 : UInt8(VK_BEYOND_RANGE))
+            #expect(shifted == [UInt8](repeating: marks, count: height))
+            #expect(mask.enumerated().allSatisfy { $0.offset % width == 19 || $0.element == 0 })
         }
     }
 
@@ -124,24 +141,28 @@ struct KernelAgreementTests {
         }
     }
 
-    @Test("cell counts agree and count pixels set in both mask and allowed")
+    @Test("cell counts agree and count the selected marks where allowed")
     func cellCountsAgree() {
         var random = Lcg(state: 11)
+        let changed = UInt8(VK_CHANGED), beyond = UInt8(VK_BEYOND_RANGE)
         for (width, height) in Self.planeSizes + [(320, 180)] {
-            let mask = random.bytes(width * height).map { $0 < 100 ? UInt8(255) : 0 }
+            let mask = random.bytes(width * height).map { $0 < 60 ? changed | beyond : $0 < 100 ? changed : 0 }
             let allowed = random.bytes(width * height).map { $0 < 200 ? UInt8(255) : 0 }
             let cells = (width / 4) * (height / 4)
-            func run(_ isa: KernelISA) -> [UInt8] {
-                var out = [UInt8](repeating: 99, count: max(cells, 1))
-                vk_cell_counts(Self.c(isa), mask, allowed, Int32(width), Int32(height), &out)
-                return out
+            for select in [changed, beyond] {
+                func run(_ isa: KernelISA) -> [UInt8] {
+                    var out = [UInt8](repeating: 99, count: max(cells, 1))
+                    vk_cell_counts(Self.c(isa), mask, allowed, select, Int32(width), Int32(height), &out)
+                    return out
+                }
+                let reference = run(.scalar)
+                if cells > 0 {
+                    let first = (0..<4).flatMap { y in (0..<4).map { y * width + $0 } }
+                    let counted = first.filter { allowed[$0] == 255 && mask[$0] & select != 0 }
+                    #expect(Int(reference[0]) == counted.count)
+                }
+                for isa in Self.simdISAs { #expect(run(isa) == reference, "\(isa) at \(width)x\(height)") }
             }
-            let reference = run(.scalar)
-            if cells > 0 {
-                let first = (0..<4).flatMap { y in (0..<4).map { y * width + $0 } }
-                #expect(Int(reference[0]) == first.filter { mask[$0] == 255 && allowed[$0] == 255 }.count)
-            }
-            for isa in Self.simdISAs { #expect(run(isa) == reference, "\(isa) at \(width)x\(height)") }
         }
     }
 

@@ -46,13 +46,30 @@ typedef struct {
     uint8_t shake_tolerant;
 } vk_sigma_delta_params;
 
-/// One sigma-delta step over packed `width` x `height` planes: marks changed pixels in `mask`
-/// (255 or 0); writes to `updated` the `background` moved one level towards `frame` (the two
+/// `vk_sigma_delta`'s marks in `mask`, bits of each pixel's byte:
+/// - `VK_CHANGED`: it differs from its own background pixel by more than its threshold;
+/// - `VK_BEYOND_RANGE`: it lies that far outside the 3x3 range of the background (with
+///   `shake_tolerant`; else the same as `VK_CHANGED`);
+/// - `VK_MOTION`: it counts as motion: beyond the range where the pixel's learned noise is above
+///   `min_threshold` (it has been moving in place: leaves, the edges of a jittering view), changed
+///   where it is quiet (there the range would eat the faint edges of a slow, low-contrast figure).
+#define VK_CHANGED 0x01
+#define VK_BEYOND_RANGE 0x02
+#define VK_MOTION 0x04
+
+/// Pixel counts of one `vk_sigma_delta` step.
+typedef struct {
+    uint32_t changed, beyond_range;
+} vk_sigma_delta_counts;
+
+/// One sigma-delta step over packed `width` x `height` planes: marks pixels in `mask` (the bits
+/// above); writes to `updated` the `background` moved one level towards `frame` (the two
 /// must not overlap: neighbourhoods are read from the unchanged background); moves `variance`
 /// one level towards 2^noise_shift * |frame - background|, clamped to its bounds. Returns the
-/// number of changed pixels.
-uint32_t vk_sigma_delta(vk_isa isa, const uint8_t *frame, const uint8_t *background, uint8_t *updated,
-                        uint8_t *variance, uint8_t *mask, int width, int height, vk_sigma_delta_params params);
+/// numbers of changed pixels and of pixels beyond the range.
+vk_sigma_delta_counts vk_sigma_delta(vk_isa isa, const uint8_t *frame, const uint8_t *background, uint8_t *updated,
+                                     uint8_t *variance, uint8_t *mask, int width, int height,
+                                     vk_sigma_delta_params params);
 
 /// Side of the square blocks `vk_block_moments` works on.
 #define VK_BLOCK 16
@@ -76,9 +93,10 @@ void vk_block_moments_of(vk_isa isa, const uint8_t *frame, const uint8_t *backgr
 void vk_relight_blocks(uint8_t *plane, int width, int height, const float *gain, const float *offset,
                        const uint8_t *relit);
 
-/// Counts, for each 4x4 cell of a packed `width` x `height` plane, the pixels set in both `mask`
-/// and `allowed` (each 0 or 255), into `counts` (width / 4 x height / 4, partial cells left out).
-void vk_cell_counts(vk_isa isa, const uint8_t *mask, const uint8_t *allowed, int width, int height,
+/// Counts, for each 4x4 cell of a packed `width` x `height` plane, the pixels whose `mask` has a
+/// bit of `select` and whose `allowed` is 255 (else 0), into `counts` (width / 4 x height / 4,
+/// partial cells left out).
+void vk_cell_counts(vk_isa isa, const uint8_t *mask, const uint8_t *allowed, uint8_t select, int width, int height,
                     uint8_t *counts);
 
 /// Sum of |a[i] - b[i]| over `count` bytes (frame-to-frame change).
