@@ -26,7 +26,7 @@ build: deps
 
 # The release binary links the Swift runtime statically: a server needs only Debian's FFmpeg libraries.
 release: deps
-	$(SWIFT) build -c release --static-swift-stdlib
+	$(SWIFT) build -c release --static-swift-stdlib --product vigil
 
 ## run: the demo: the daemon on its embedded default (state in ./var) with two demo cameras; Ctrl-C stops it
 run: release
