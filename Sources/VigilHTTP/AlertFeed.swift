@@ -5,8 +5,7 @@ import VigilSQLite
 import VigilStore
 
 /// Every alert this process commits to the queue, in commit order: the latest `capacity` of them in
-/// memory for the live stream (`/api/v1/alerts/stream`), the status page's snapshots and the alert
-/// counts of the metrics. It wakes on the queue's commit signal, never on a poll.
+/// memory for the live stream (`/api/v1/alerts/stream`) and the status page's snapshots. It wakes on the queue's commit signal, never on a poll.
 public final class AlertFeed: Sendable {
     /// One committed alert.
     public struct Entry: Sendable {
@@ -25,7 +24,6 @@ public final class AlertFeed: Sendable {
     private struct State {
         var entries: [Entry] = []
         var position: Int64 = 0
-        var counts: [String: Int] = [:]
     }
 
     private let queue: AlertQueue
@@ -68,7 +66,6 @@ public final class AlertFeed: Sendable {
             state.entries += entries
             if state.entries.count > capacity { state.entries.removeFirst(state.entries.count - capacity) }
             state.position = entries.last?.sequence ?? state.position
-            for entry in entries { state.counts[entry.kind, default: 0] += 1 }
         }
         changes.signal()
     }
@@ -96,7 +93,4 @@ public final class AlertFeed: Sendable {
 
     /// The queue position of the newest entry (0 before the first).
     var position: Int64 { state.withLock { $0.position } }
-
-    /// Alerts committed since the daemon started, by kind.
-    var counts: [String: Int] { state.withLock { $0.counts } }
 }

@@ -5,26 +5,27 @@ import VigilPipeline
 import VigilSQLite
 import VigilStore
 
-/// `/metrics`: the board's snapshot at scrape time as Prometheus text (swift-prometheus), every name
-/// prefixed `vigil_`, `camera` labels only for the registry's cameras, no URL, host or credential anywhere.
+/// `/metrics`: Prometheus text (swift-prometheus), every name prefixed `vigil_`, `camera` labels only for
+/// the registry's cameras, no URL, host or credential anywhere. Two parts: what the daemon counts where
+/// it happens through swift-metrics (frames, packets, reconnects, alerts by kind, the decode and detect
+/// histograms; `vigil run` bootstraps swift-metrics onto ``PrometheusMetricsFactory/defaultRegistry``),
+/// and gauges made from the status board's snapshot at scrape time (state, up, fps, bit rate, blind
+/// seconds, the sinks' backlog).
 final class MetricsExporter: Sendable {
     let sources: HTTPSources
-    let feed: AlertFeed
     /// The snapshot directory's size, measured at most every 10 s (a walk of the directory).
     private let snapshotBytes = Mutex<(measured: Date, bytes: Int)?>(nil)
 
-    init(sources: HTTPSources, feed: AlertFeed) {
+    init(sources: HTTPSources) {
         self.sources = sources
-        self.feed = feed
     }
 
     func exposition() -> [UInt8] {
         let registry = PrometheusCollectorRegistry()
         let snapshot = sources.board.snapshot()
-        let known = Set(((try? sources.registry.cameras()) ?? []).map(\.id))
         registry.makeGauge(name: "vigil_uptime_seconds", help: "Seconds since the daemon started")
             .set(snapshot.taken.timeIntervalSince(snapshot.started))
-        for status in snapshot.cameras where known.contains(status.id) {
+        for status in snapshot.cameras {  // the board's cameras follow the registry
             let camera = ("camera", status.id)
             registry.makeGauge(name: "vigil_camera_up", labels: [camera], help: "1 while the camera streams, else 0")
                 .set(status.connection.delivers ? 1.0 : 0.0)
@@ -33,17 +34,6 @@ final class MetricsExporter: Sendable {
                 registry.makeGauge(name: "vigil_camera_state", labels: [camera, ("state", state)],
                                    help: "1 for the state the camera is in, 0 for the others")
                     .set(state == shown ? 1.0 : 0.0)
-            }
-            registry.makeCounter(name: "vigil_camera_frames_total", labels: [camera], help: "Frames decoded")
-                .increment(by: Int64(status.frames))
-            for (decoded, count) in [("true", status.packetsDecoded), ("false", status.packets - status.packetsDecoded)] {
-                registry.makeCounter(name: "vigil_camera_packets_total", labels: [camera, ("decoded", decoded)],
-                                     help: "Video packets received, decoded or left undecoded")
-                    .increment(by: Int64(max(0, count)))
-            }
-            for (reason, count) in status.reconnects.sorted(by: { $0.key < $1.key }) {
-                registry.makeCounter(name: "vigil_camera_reconnects_total", labels: [camera, ("reason", reason)],
-                                     help: "Reconnections by reason").increment(by: Int64(count))
             }
             registry.makeCounter(name: "vigil_camera_blind_seconds_total", labels: [camera],
                                  help: "Seconds without a usable picture").increment(by: status.blindSeconds)
@@ -55,12 +45,6 @@ final class MetricsExporter: Sendable {
                 registry.makeGauge(name: "vigil_camera_bitrate_bits", labels: [camera],
                                    help: "Bit rate of the stream, bits per second").set(bits)
             }
-        }
-        let counts = feed.counts
-        for kind in AlertKind.known.map(\.rawValue) {
-            registry.makeCounter(name: "vigil_alerts_total", labels: [("kind", kind)],
-                                 help: "Alerts committed since the daemon started, by kind")
-                .increment(by: Int64(counts[kind] ?? 0))
         }
         for sink in snapshot.sinks {
             let label = ("sink", sink.name)
@@ -77,7 +61,9 @@ final class MetricsExporter: Sendable {
             registry.makeGauge(name: "vigil_snapshot_bytes", help: "Bytes of event snapshots kept")
                 .set(Double(measuredSnapshotBytes(directory)))
         }
-        return registry.emitToBuffer()
+        var text = registry.emitToBuffer()
+        PrometheusMetricsFactory.defaultRegistry.emit(into: &text)
+        return text
     }
 
     private func measuredSnapshotBytes(_ directory: URL) -> Int {

@@ -19,7 +19,7 @@ struct Routes: Sendable {
         self.sources = sources
         self.feed = feed
         self.logger = logger
-        metrics = MetricsExporter(sources: sources, feed: feed)
+        metrics = MetricsExporter(sources: sources)
     }
 
     func add(to router: Router<BasicRequestContext>) {

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Metrics
+import Prometheus
 import ServiceLifecycle
 import VigilDaemon
 import UnixSignals
@@ -40,6 +42,7 @@ struct RunCommand: AsyncParsableCommand {
             let timestamps = isatty(STDERR_FILENO) == 1
             LoggingSystem.bootstrap { JournalLogHandler(label: $0, level: level, timestamps: timestamps) }
             FFmpegLog.route(to: Logger(label: "vigil.ffmpeg"), level: .error)
+            MetricsSystem.bootstrap(Self.metricsFactory())
             let logger = Logger(label: "vigil")
             let daemon: Daemon
             do {
@@ -67,6 +70,17 @@ struct RunCommand: AsyncParsableCommand {
                 throw Failure("\(error)")
             }
         }
+    }
+
+    /// What the daemon counts through swift-metrics goes to swift-prometheus's default registry, which
+    /// `/metrics` exposes; the decode and detect timers get buckets that fit a frame's work.
+    static func metricsFactory() -> PrometheusMetricsFactory {
+        var factory = PrometheusMetricsFactory(registry: PrometheusMetricsFactory.defaultRegistry)
+        factory.durationHistogramBuckets = [
+            "vigil_decode_seconds": [0.25, 0.5, 1, 2, 5, 10, 20, 50, 100].map { .microseconds(Int64($0 * 1000)) },
+            "vigil_detect_seconds": [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10].map { .microseconds(Int64($0 * 1000)) },
+        ]
+        return factory
     }
 
     /// The HTTP server's configuration when `--http` or `http.listen` asks for one: token read, address checked.

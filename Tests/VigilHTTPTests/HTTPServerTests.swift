@@ -51,6 +51,12 @@ struct HTTPServerTests {
         #expect(metrics.status == 200)
         #expect(metrics.text.contains("vigil_alerts_total{kind=\"motion_started\"}"))
         #expect(metrics.text.contains("vigil_uptime_seconds"))
+        // Counted where it happens (swift-metrics onto swift-prometheus) and made from the board at scrape time.
+        #expect(metrics.text.contains("vigil_camera_frames_total{camera=\"street-1\"}"))
+        #expect(metrics.text.contains("vigil_decode_seconds_bucket{le="))
+        #expect(metrics.text.contains("vigil_detect_seconds_count"))
+        #expect(metrics.text.contains("vigil_camera_state{camera=\"street-1\",state=\"streaming\"} 1"))
+        #expect(metrics.text.components(separatedBy: "# TYPE vigil_camera_frames_total ").count == 2, "one family per name")
         for line in metrics.text.split(separator: "\n") where !line.hasPrefix("#") {
             #expect(line.hasPrefix("vigil_"), "metric without the vigil_ prefix: \(line)")
             if line.contains("camera=") {
