@@ -81,7 +81,7 @@ public final class CameraDetector {
     {
         let previousTime = lastTime
         lastTime = time
-        let analysis = detector.analyze(plane, isKeyframe: isKeyframe, coveredBelow: health.coveredThreshold,
+        let analysis = detector.analyze(plane, isKeyframe: isKeyframe, blank: health.blankTest,
                                         isTracking: tracker.isInEvent,
                                         interval: min(1, max(0, time - previousTime)))
         let motion = tracker.observe(analysis, at: time)

@@ -60,6 +60,29 @@ public struct HealthEvent: Sendable, Equatable {
     }
 }
 
+/// The one test of a picture that shows nothing: dark (mean luma below `darkBelow`) or covered (edge
+/// energy below `coveredBelow`). The health monitor reports these states with it, and the motion
+/// detector follows such a picture instead of comparing it (uncovering the lens is not motion).
+public struct BlankPictureTest: Sendable, Equatable {
+    public var darkBelow: Double
+    public var coveredBelow: Double
+
+    public init(darkBelow: Double, coveredBelow: Double) {
+        self.darkBelow = darkBelow
+        self.coveredBelow = coveredBelow
+    }
+
+    /// The fixed thresholds of `config`, before a camera's normal edge energy is learned.
+    public init(config: DetectorConfig) {
+        self.init(darkBelow: config.darkLuma, coveredBelow: config.coveredEdges)
+    }
+
+    /// `.dark`, `.covered` or nil; dark first.
+    public func condition(of picture: PictureStatistics) -> CameraHealthKind? {
+        picture.meanLuma < darkBelow ? .dark : picture.edgeEnergy < coveredBelow ? .covered : nil
+    }
+}
+
 /// Turns per-frame picture statistics into health states:
 ///
 /// - `dark`: mean luma below `darkLuma`.
@@ -129,11 +152,8 @@ public struct CameraHealthMonitor: Sendable {
     {
         trackStillness(picture, at: time)
         if let change = picture.keyframeChange { keyframesRepeat = change < Self.repeatedKeyframeChange }
-        let edgesGone = picture.edgeEnergy < coveredThreshold
         let condition: CameraHealthKind? =
-            picture.meanLuma < darkLuma ? .dark
-            : edgesGone ? .covered
-            : stillSince != nil && keyframesRepeat ? .frozen : nil
+            blankTest.condition(of: picture) ?? (stillSince != nil && keyframesRepeat ? .frozen : nil)
         if condition == nil, candidate == nil { learnEdges(picture.edgeEnergy, at: time) }
         if condition == .dark || condition == .covered {
             // Nothing to see stands still by nature: a freeze must be proven afresh afterwards.
@@ -168,6 +188,9 @@ public struct CameraHealthMonitor: Sendable {
     /// Edge energy below which the picture is covered: `coveredEdges`, or `coveredDrop` of the
     /// learned normal edge energy if that is higher.
     public var coveredThreshold: Double { max(coveredEdges, coveredDrop * (normalEdges ?? 0)) }
+
+    /// The dark and covered test with this camera's thresholds, as the motion detector also applies it.
+    public var blankTest: BlankPictureTest { BlankPictureTest(darkBelow: darkLuma, coveredBelow: coveredThreshold) }
 
     /// A condition showing that is not (yet) the state under way: it becomes a state if it holds
     /// for `delay`. Nil when there is none.

@@ -183,12 +183,12 @@ public final class MotionDetector {
 
     /// Compares one frame with the background and updates the background. `isKeyframe`: the
     /// frame is a keyframe (it is compared with the previous one, for the frozen check).
-    /// `coveredBelow`: edge energy under which the picture shows nothing (default
-    /// `coveredEdges`; the health monitor knows the camera's normal level). Allocation-free
+    /// `blank`: the test of a picture that shows nothing (default: the config's fixed thresholds; the
+    /// health monitor passes its own, which knows the camera's normal edge energy). Allocation-free
     /// unless the picture size changed. `isTracking`: a motion event is under way, so objects count
     /// from `trackedAreaShare` of `min_area` (hysteresis). `interval`: the seconds of media time
     /// this frame stands for (since the previous one analysed), for learning busy regions.
-    public func analyze(_ plane: LumaPlane, isKeyframe: Bool = false, coveredBelow: Double? = nil,
+    public func analyze(_ plane: LumaPlane, isKeyframe: Bool = false, blank: BlankPictureTest? = nil,
                         isTracking: Bool = false, interval: Double = 1.0 / 15) -> FrameAnalysis
     {
         if plane.width != sourceWidth || plane.height != sourceHeight {
@@ -197,7 +197,7 @@ public final class MotionDetector {
         vk_downscale(isa.cValue, plane.base, plane.stride, Int32(plane.width), Int32(plane.height),
                      Int32(factor), current.base, width)
         let picture = measurePicture(isKeyframe: isKeyframe)
-        if picture.meanLuma < config.darkLuma || picture.edgeEnergy < coveredBelow ?? config.coveredEdges {
+        if (blank ?? BlankPictureTest(config: config)).condition(of: picture) != nil {
             // Nothing to see (dark or covered): follow the picture, and keep following it while
             // the view comes back, so uncovering the lens is not motion.
             recovering = true
