@@ -28,7 +28,7 @@ public final class CameraSupervisor: Service, Sendable {
     public typealias TimingProvider = @Sendable (Camera) -> WorkerSettings
     /// Receives what the workers learn, with the camera's current record and the supervisor's number
     /// for the worker; called on the workers' threads, and on the supervisor's for `offline`.
-    public typealias EventSink = @Sendable (_ camera: Camera, _ worker: Int, _ event: WorkerEvent) -> Void
+    public typealias WorkerEventHandler = @Sendable (_ camera: Camera, _ worker: Int, _ event: WorkerEvent) -> Void
 
     private let registry: any CameraSource
     private let timing: TimingProvider
@@ -37,7 +37,7 @@ public final class CameraSupervisor: Service, Sendable {
     private let snapshots: Bool
     private let board: CameraStatusBoard
     private let stopTimeout: Duration
-    private let sink: EventSink
+    private let onEvent: WorkerEventHandler
     private let logger: Logger
     private let workers = Mutex<[String: Running]>([:])
     private let reloadRequested = Atomic<Bool>(false)
@@ -71,7 +71,7 @@ public final class CameraSupervisor: Service, Sendable {
     /// `stopTimeout` is how long stopping waits for workers (all of them together) before giving up on them.
     public init(registry: any CameraSource, timing: @escaping TimingProvider, pollInterval: Duration = .seconds(2),
                 settings: @escaping SettingsProvider, snapshots: Bool = false, board: CameraStatusBoard = CameraStatusBoard(),
-                stopTimeout: Duration = .seconds(3), logger: Logger, sink: @escaping EventSink) {
+                stopTimeout: Duration = .seconds(3), logger: Logger, onEvent: @escaping WorkerEventHandler) {
         self.registry = registry
         self.timing = timing
         self.pollInterval = pollInterval
@@ -80,7 +80,7 @@ public final class CameraSupervisor: Service, Sendable {
         self.board = board
         self.stopTimeout = stopTimeout
         self.logger = logger
-        self.sink = sink
+        self.onEvent = onEvent
     }
 
     public func run() async throws {
@@ -212,8 +212,8 @@ public final class CameraSupervisor: Service, Sendable {
                 let worker = CameraWorker(
                     camera: camera, connectURL: setup.connectURL, settings: setup.settings, timing: setup.timing,
                     snapshots: snapshots, board: board, offline: board.status(of: id)?.connection == .offline, logger: logger,
-                    report: { [weak self, sink] event in
-                        sink(self?.record(of: id) ?? camera, number, event)
+                    report: { [weak self, onEvent] event in
+                        onEvent(self?.record(of: id) ?? camera, number, event)
                     })
                 running[id] = Running(worker: worker, setup: setup, camera: camera)
                 starting.append(worker)

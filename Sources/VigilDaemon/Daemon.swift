@@ -102,15 +102,15 @@ public final class Daemon: Sendable {
             registry: registry, timing: { settings.current.daemon.timing(for: $0.id) },
             pollInterval: .seconds(configuration.config.daemon.registryPoll),
             settings: { settings.detection(for: $0, logger: logger) }, snapshots: snapshots != nil, board: board,
-            logger: logger, sink: { bridge.publish(camera: $0, worker: $1, event: $2) })
+            logger: logger, onEvent: { bridge.publish(camera: $0, worker: $1, event: $2) })
     }
 
     /// Runs until a graceful shutdown (or a service fails), then closes the queue. `additionalServices`
     /// (an HTTP server, say) run in the same group and are shut down first. Call it once.
     public func run(additionalServices: [any Service] = []) async throws {
         let queue = queue, logger = logger, supervisor = supervisor
-        let health = HealthNotifier(notifier: configuration.notifier, board: board, logger: logger,
-                                    isAlive: { supervisor.isMakingProgress() }, queueStatus: { queue.health() })
+        let health = SystemdStatusService(notifier: configuration.notifier, board: board, logger: logger,
+                                    isAlive: { supervisor.isMakingProgress() }, queueStatus: { queue.writerProgress() })
         // The status file is written first and stopped last, so its final snapshot shows every camera stopped.
         var services: [any Service] = [
             StatusFileWriter(board: board, url: StatusFile.url(in: configuration.stateDirectory), logger: logger),
@@ -147,7 +147,7 @@ public final class Daemon: Sendable {
     /// Why the daemon is not ready (for `/readyz`), or nil: the queue writer progresses and is not
     /// degraded, and the reporter runs with no sink failing.
     public func notReady() -> String? {
-        if let summary = queue.health().summary { return summary }
+        if let summary = queue.writerProgress().summary { return summary }
         let sinks = reporter.status()
         if sinks.isEmpty { return "the reporter has not started yet" }
         if let failing = sinks.first(where: { $0.failures > 0 }) {
@@ -248,7 +248,7 @@ extension DaemonSettings {
 
 extension AlertQueue {
     /// Whether the queue writer makes progress, and a status line part when it does not.
-    func health() -> (healthy: Bool, summary: String?) {
+    func writerProgress() -> (healthy: Bool, summary: String?) {
         let status = status()
         if let problem = status.problem { return (true, "alert queue degraded: \(problem)") }
         let stuck = status.held > 0 && (status.lastCommit.map { Date().timeIntervalSince($0) > 60 } ?? true)

@@ -40,7 +40,7 @@ struct OfflineTogetherTests {
         let workerTiming = timing
         let supervisor = CameraSupervisor(registry: registry, timing: { _ in workerTiming },
                                           settings: { _ in CameraDetectionSettings() }, logger: logger,
-                                          sink: { bridge.publish(camera: $0, worker: $1, event: $2) })
+                                          onEvent: { bridge.publish(camera: $0, worker: $1, event: $2) })
         let running = Task { try await supervisor.run() }
         let started = ContinuousClock.now
 

@@ -13,7 +13,7 @@ import VigilStore
 import VigilTestSupport
 import VigilTesting
 
-/// A supervisor over a real registry (cameras added through the CLI) whose events go to `sink`, run
+/// A supervisor over a real registry (cameras added through the CLI) whose events go to `onEvent`, run
 /// in its own service group with the test's other services.
 final class SupervisorBench: @unchecked Sendable {
     let setup: DaemonSetup
@@ -34,7 +34,7 @@ final class SupervisorBench: @unchecked Sendable {
 
     /// Starts the supervisor (and `others`, built with it) with short timings.
     func start(stopTimeout: Duration = .seconds(3), offlineAfter: Double = 4, openTimeout: Double = 3,
-               readTimeout: Double = 2, sink: @escaping CameraSupervisor.EventSink,
+               readTimeout: Double = 2, onEvent: @escaping CameraSupervisor.WorkerEventHandler,
                others: (CameraSupervisor) -> [any Service] = { _ in [] }) throws {
         let registry = try CameraRegistry(directory: StateDirectory(option: setup.state.path))
         var timing = WorkerSettings()
@@ -45,7 +45,7 @@ final class SupervisorBench: @unchecked Sendable {
         timing.reconnect.maximumDelay = .seconds(1)
         supervisor = CameraSupervisor(registry: registry, timing: { [timing] _ in timing }, pollInterval: .seconds(1),
                                       settings: { VigilConfig().settings(forCamera: $0.id) }, board: board,
-                                      stopTimeout: stopTimeout, logger: logger, sink: sink)
+                                      stopTimeout: stopTimeout, logger: logger, onEvent: onEvent)
         group = ServiceGroup(services: [supervisor] + others(supervisor), logger: logger)
         let group = group!
         task = Task { try await group.run() }
@@ -95,7 +95,7 @@ final class EventGate: Sendable {
     }
 }
 
-/// Events as the sink received them, in order, with the worker number.
+/// Events as the handler received them, in order, with the worker number.
 final class EventRecord: Sendable {
     private let events = Mutex<[(camera: String, worker: Int, event: String)]>([])
 
@@ -127,7 +127,7 @@ struct SupervisorTests {
         let gate = EventGate()
         defer { gate.open() }
         let bench = SupervisorBench(setup: setup)
-        try bench.start(sink: { _, _, event in
+        try bench.start(onEvent: { _, _, event in
             if case .healthStarted = event { gate.hold() }
         })
         #expect(await eventually(within: 20) { gate.held == 2 }, "\(bench.log)")
@@ -145,7 +145,7 @@ struct SupervisorTests {
         defer { gate.open() }
         let record = EventRecord()
         let bench = SupervisorBench(setup: setup)
-        try bench.start(stopTimeout: .seconds(1), sink: { camera, worker, event in
+        try bench.start(stopTimeout: .seconds(1), onEvent: { camera, worker, event in
             record.add(camera, worker, event)
             if case .healthStarted = event { gate.hold() }
         })
@@ -203,7 +203,7 @@ struct SupervisorTests {
         let record = EventRecord()
         let bench = SupervisorBench(setup: setup)
         // The offline alert's commit is slow (the gate); online must still come after it.
-        try bench.start(offlineAfter: 2, sink: { camera, worker, event in
+        try bench.start(offlineAfter: 2, onEvent: { camera, worker, event in
             if case .offline = event {
                 offlineArrived.store(true, ordering: .relaxed)
                 gate.hold(limit: 20)
@@ -233,11 +233,11 @@ struct SupervisorTests {
         let record = EventRecord()
         let bench = SupervisorBench(setup: setup)
         let notifier = SystemdNotifier(environment: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "1000000"])
-        try bench.start(offlineAfter: 30, openTimeout: 1, readTimeout: 1, sink: { camera, worker, event in
+        try bench.start(offlineAfter: 30, openTimeout: 1, readTimeout: 1, onEvent: { camera, worker, event in
             record.add(camera, worker, event)
             if case .healthStarted = event { gate.hold() }
         }, others: { [board = bench.board, logger = bench.logger] supervisor in
-            [HealthNotifier(notifier: notifier, board: board, logger: logger,
+            [SystemdStatusService(notifier: notifier, board: board, logger: logger,
                             isAlive: { supervisor.isMakingProgress() }, queueStatus: { (true, nil) })]
         })
         #expect(await eventually(within: 20) { gate.held == 1 }, "\(bench.log)")

@@ -12,7 +12,7 @@ import VigilPipeline
 /// ticks) and the alert queue's writer is not stuck. A stuck camera does not withhold it: the
 /// supervisor restarts that camera's worker and reports it, so systemd never restarts every camera
 /// for one.
-public struct HealthNotifier: Service {
+public struct SystemdStatusService: Service {
     private let notifier: SystemdNotifier
     private let board: CameraStatusBoard
     private let isAlive: @Sendable () -> Bool
