@@ -401,13 +401,11 @@ public final class CameraWorker: Sendable {
                 }
             }
             lastAnalysed = (frame.presentationTime, now)
-            let detecting = monotonicNanos()
             let output = analyzer.process(frame, framesSkipped: feed.framesSkippedBefore + feed.framesSkippedToLiveEdge)
-            detectTimer.recordNanoseconds(monotonicNanos() - detecting)
             if !output.isEmpty { handle(output, of: analyzer, peak: peak, cut: nil) }
             // After `handle`: an event split on this frame ends with the previous peak.
             if output.isNewPeak { peak?.copy(from: frame) }
-            account.frameAnalysed()
+            detectTimer.recordNanoseconds(Int64(account.frameAnalysed() * 1e9))
             if now >= nextAccountLine {
                 nextAccountLine = now + StageAccount.logInterval
                 logger.debug("\(account.line(threadSeconds: threadCPUTime()))", metadata: ["camera": "\(camera.id)"])

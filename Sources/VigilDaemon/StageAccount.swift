@@ -73,11 +73,15 @@ public struct StageAccount: Sendable, Equatable {
         return reading
     }
 
-    /// Called when the frame's analysis (and the reporting of what it found) is done.
-    public mutating func frameAnalysed() {
+    /// Called when the frame's analysis (and the reporting of what it found) is done; returns the
+    /// thread's CPU seconds for it.
+    @discardableResult
+    public mutating func frameAnalysed() -> Double {
         let now = threadCPUTime()
-        analysis += now - mark
+        let analysed = now - mark
+        analysis += analysed
         mark = now
+        return analysed
     }
 
     /// The figures in milliseconds, with the thread's total CPU (`threadSeconds`) for the rest.
