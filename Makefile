@@ -6,7 +6,7 @@ PYTHON ?= /usr/bin/python3
 APT_PACKAGES = systemd libcurl4-openssl-dev libavformat-dev libavcodec-dev libswscale-dev libavutil-dev pkg-config ffmpeg \
 	python3 python3-numpy python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-rtsp \
 	gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav \
-	dpkg-dev lintian debootstrap systemd-container curl chromium
+	dpkg-dev lintian debootstrap systemd-container curl chromium postgresql
 
 .PHONY: deps build release run test doc-check bench bench-scale bench-queue soak leak-check install deb man systemd-test clean fuzz fuzz-build fuzz-check
 PREFIX ?= /usr/local

@@ -3,7 +3,8 @@ import PackageDescription
 
 /// Layers, each importing only those below it:
 /// `vigil` (CLI) -> VigilPipeline / VigilReporter -> VigilIngest / VigilStore -> VigilDetector -> CFFmpeg (shim) / CVigilKernels.
-/// VigilSQLite implements VigilStore's protocols; only the composition (VigilDaemon's `Daemon`, the CLI) and tests import it.
+/// VigilSQLite (the single-server default) and VigilPostgres (fleet mode) implement VigilStore's protocols; only the
+/// composition (VigilDaemon's `Daemon`, the CLI) and tests import them.
 let strictSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
@@ -29,6 +30,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.0.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.0.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
     ],
     targets: [
         // Only carries the pkg-config paths of FFmpeg's libraries to the shim.
@@ -89,6 +92,18 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The PostgreSQL (postgres-nio) backend for fleet mode: the shared registry, camera leases and
+        // alerts of several nodes. Only the composition (VigilDaemon's `Daemon`, the CLI) and tests import it.
+        .target(
+            name: "VigilPostgres",
+            dependencies: [
+                "VigilStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // Delivers queued alerts: the alert log, a webhook, a command.
         .target(
             name: "VigilReporter",
@@ -114,7 +129,7 @@ let package = Package(
         .target(
             name: "VigilDaemon",
             dependencies: [
-                "VigilPipeline", "VigilIngest", "VigilDetector", "VigilStore", "VigilReporter", "VigilSQLite",
+                "VigilPipeline", "VigilIngest", "VigilDetector", "VigilStore", "VigilReporter", "VigilSQLite", "VigilPostgres",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -146,7 +161,7 @@ let package = Package(
             name: "vigil",
             dependencies: [
                 "VigilDaemon", "VigilHTTP", "VigilCompliance", "VigilPipeline", "VigilIngest", "VigilDetector", "VigilStore",
-                "VigilReporter", "VigilSQLite",
+                "VigilReporter", "VigilSQLite", "VigilPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -227,6 +242,17 @@ let package = Package(
             name: "VigilHTTPTests",
             dependencies: ["vigil", "VigilHTTP", "VigilPipeline", "VigilStore", "VigilTestSupport", "VigilTesting",
                            .product(name: "Yams", package: "Yams")],
+            swiftSettings: strictSettings
+        ),
+        // Fleet mode against real PostgreSQL servers the tests start (VigilTesting's PostgresServer).
+        .testTarget(
+            name: "VigilClusterTests",
+            dependencies: [
+                "vigil", "VigilPostgres", "VigilSQLite", "VigilStore", "VigilPipeline", "VigilDaemon",
+                "VigilTestSupport", "VigilTesting",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -34,6 +34,8 @@ public struct VigilConfig: Sendable, Equatable {
     public var daemon = DaemonSettings()
     /// The HTTP surface: health, metrics, API, status and register pages.
     public var http = HTTPSettings()
+    /// Fleet mode: the shared PostgreSQL database and this node's name.
+    public var cluster = ClusterSettings()
     /// The `detector:` section as written (YAML), for merging overrides that arrive later (the registry's).
     private var defaultsYAML = ""
 
@@ -41,7 +43,7 @@ public struct VigilConfig: Sendable, Equatable {
     public init() {}
 
     /// The top-level sections a config file may hold.
-    public static let sections = ["detector", "cameras", "reporter", "daemon", "http"]
+    public static let sections = ["detector", "cameras", "reporter", "daemon", "http", "cluster"]
 
     /// The settings for the camera called `name` (the defaults when it has no overrides).
     public func settings(forCamera name: String?) -> CameraDetectionSettings {
@@ -126,6 +128,13 @@ public struct VigilConfig: Sendable, Equatable {
             config.http = try decode(HTTPSettings.self, from: http, in: origin, section: "http")
             if let problem = config.http.problem {
                 throw LoadError(.invalidValue, "config \(origin): http.\(problem)")
+            }
+        }
+        if let cluster = top["cluster"] {
+            try checkSection(cluster, allowed: ClusterSettings.keys, in: origin, section: "cluster")
+            config.cluster = try decode(ClusterSettings.self, from: cluster, in: origin, section: "cluster")
+            if let problem = config.cluster.problem {
+                throw LoadError(.invalidValue, "config \(origin): cluster.\(problem)")
             }
         }
         return config

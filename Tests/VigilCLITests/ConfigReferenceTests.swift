@@ -40,6 +40,9 @@ struct ConfigSection: Sendable {
         ConfigSection(name: "http", keys: HTTPSettings.keys, defaults: HTTPSettings()) {
             "http:\n  \($0): \($1)\n"
         },
+        ConfigSection(name: "cluster", keys: ClusterSettings.keys, defaults: ClusterSettings()) { key, value in
+            "cluster:\n  \(key): \(value)\n" + (key == "node" ? "" : "  node: n1\n")
+        },
     ]
 
     /// Top-level sections whose keys are another section's: `cameras.<name>` takes the `detector` keys.

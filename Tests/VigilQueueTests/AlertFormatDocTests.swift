@@ -36,6 +36,8 @@ struct AlertFormatDocTests {
                           box: PixelBox(x: 1, y: 2, width: 3, height: 4), snapshot: "s.jpg", interrupted: true,
                           framesStopped: true, behindSeconds: 3, message: "m", count: 2, snapshotSHA256: "h")
         alert.prev = String(repeating: "0", count: 64)
+        alert.node = "node-a"
+        alert.epoch = 7
         let encoded = try JSONSerialization.jsonObject(with: JSONEncoder().encode(alert)) as? [String: Any]
         let fields = Set(try #require(encoded).keys)
         let documented = try Self.documentedNames(under: "Alert JSON")

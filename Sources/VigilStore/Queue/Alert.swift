@@ -43,6 +43,10 @@ public struct Alert: Sendable, Equatable, Codable {
     public var snapshotSHA256: String?
     /// In the alert log only: the hex SHA-256 of the line before this one (see ``AlertChain``).
     public var prev: String?
+    /// Fleet mode only: the node that raised it and the fencing epoch of its lease on the camera, so
+    /// a late alert of a node that lost the camera can be told from the current owner's.
+    public var node: String?
+    public var epoch: Int64?
 
     /// An alert with a new id; `time` is cut to whole milliseconds.
     public init(kind: AlertKind, camera: String, time: Date = Date(), event: String? = nil, zones: [String]? = nil,
@@ -91,7 +95,7 @@ public struct Alert: Sendable, Equatable, Codable {
         case peakArea = "peak_area"
         case box, snapshot, interrupted, message, count
         case framesStopped = "frames_stopped", behindSeconds = "behind_seconds"
-        case snapshotSHA256 = "snapshot_sha256", prev
+        case snapshotSHA256 = "snapshot_sha256", prev, node, epoch
     }
 
     public init(from decoder: any Decoder) throws {
@@ -117,6 +121,8 @@ public struct Alert: Sendable, Equatable, Codable {
         count = try container.decodeIfPresent(Int.self, forKey: .count) ?? 1
         snapshotSHA256 = try container.decodeIfPresent(String.self, forKey: .snapshotSHA256)
         prev = try container.decodeIfPresent(String.self, forKey: .prev)
+        node = try container.decodeIfPresent(String.self, forKey: .node)
+        epoch = try container.decodeIfPresent(Int64.self, forKey: .epoch)
     }
 
     /// Leaves out absent fields, `interrupted` and `frames_stopped` unless true and `count` unless above 1.
@@ -138,6 +144,8 @@ public struct Alert: Sendable, Equatable, Codable {
         if count > 1 { try container.encode(count, forKey: .count) }
         try container.encodeIfPresent(snapshotSHA256, forKey: .snapshotSHA256)
         try container.encodeIfPresent(prev, forKey: .prev)
+        try container.encodeIfPresent(node, forKey: .node)
+        try container.encodeIfPresent(epoch, forKey: .epoch)
     }
 
     /// The alert as one line of JSON, without the newline: keys sorted, slashes unescaped.
