@@ -225,8 +225,8 @@ let package = Package(
         ),
         .testTarget(
             name: "VigilHTTPTests",
-            dependencies: ["vigil", "VigilHTTP", "VigilPipeline", "VigilStore", "VigilTestSupport", "VigilTesting",
-                           .product(name: "Yams", package: "Yams")],
+            dependencies: ["vigil", "VigilHTTP", "VigilPipeline", "VigilStore", "VigilSQLite", "VigilTestSupport", "VigilTesting",
+                           .product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSettings
         ),
         .testTarget(

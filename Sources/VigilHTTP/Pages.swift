@@ -1,4 +1,5 @@
 import Foundation
+import VigilPipeline
 import VigilSQLite
 import VigilStore
 
@@ -38,7 +39,7 @@ enum Pages {
         table{border-collapse:collapse;width:100%;font-size:.95rem}th,td{border-bottom:1px solid #8884;padding:.3rem;text-align:left;vertical-align:top}
         .tiles{list-style:none;padding:0;display:grid;grid-template-columns:repeat(auto-fill,minmax(15rem,1fr));gap:.8rem}
         .tile{border:2px solid var(--idle);border-left-width:.6rem;border-radius:.4rem;padding:.6rem}
-        .tile h3{margin:0;font-size:1.05rem}.tile .state{font-weight:700;margin:.2rem 0}
+        .tile h3{margin:0;font-size:1.05rem}.tile .state{font-weight:700;margin:.2rem 0}.tile p{margin:.2rem 0}
         .good{border-color:var(--good)}.good .state{color:var(--good)}.warn{border-color:var(--warn)}.warn .state{color:var(--warn)}
         .bad{border-color:var(--bad)}.bad .state{color:var(--bad)}.idle .state{color:var(--idle)}
         .tile img{max-width:100%;height:auto;display:block;margin-top:.4rem}
@@ -100,9 +101,16 @@ enum Pages {
             <h3>\(escape(camera.name)) <small>(\(escape(camera.id)))</small></h3>
             <p class="state">\(escape(camera.stateText))</p>
             <p class="for">for <span class="age">\(camera.secondsInState.map(ageText) ?? "-")</span></p>
+            <p class="availability">Available <span class="today">\(percent(camera.availability.today.available))</span> today, \
+            <span class="week">\(percent(camera.availability.sevenDays.available))</span> over 7 days</p>
             \(image)
             </li>
             """
+    }
+
+    /// `99.2%`, or `-` for a camera not watched in that time (the page's script writes the same).
+    static func percent(_ share: Double?) -> String {
+        share.map { String(format: "%.1f%%", ($0 * 1000).rounded(.down) / 10) } ?? "-"
     }
 
     /// `3 d 4 h`, `2 h 5 min`, `4 min 12 s`, `9 s`.
@@ -124,6 +132,7 @@ enum Pages {
                 m = Math.floor(t / 60) % 60, s = t % 60;
           return d > 0 ? d + " d " + h + " h" : h > 0 ? h + " h " + m + " min" : m > 0 ? m + " min " + s + " s" : s + " s";
         }
+        function percent(share) { return share === null ? "-" : (Math.floor(share * 1000) / 10).toFixed(1) + "%"; }
         function tick() {
           for (const tile of document.querySelectorAll(".tile")) {
             const since = Number(tile.dataset.since);
@@ -145,6 +154,8 @@ enum Pages {
               tile.dataset.since = camera.since ? Date.parse(camera.since) : "";
               tile.className = "tile " + (tones[camera.state] || "idle");
               tile.querySelector(".state").textContent = camera.state_text;
+              tile.querySelector(".availability .today").textContent = percent(camera.availability.today.available);
+              tile.querySelector(".availability .week").textContent = percent(camera.availability.seven_days.available);
               if (camera.latest_snapshot) {
                 let image = tile.querySelector("img");
                 if (!image) {

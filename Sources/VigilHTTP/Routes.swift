@@ -84,12 +84,13 @@ struct Routes: Sendable {
         }
         let snapshot = sources.board.snapshot()
         let statuses = Dictionary(snapshot.cameras.map { ($0.id, $0) }, uniquingKeysWith: { $1 })
+        let availability = sources.board.availability()
         var snapshots: [String: String] = [:]
         for entry in feed.entries where entry.hasSnapshot {
             if let event = entry.event { snapshots[entry.camera] = "/api/v1/snapshots/\(entry.camera)/\(event).jpg" }
         }
         return cameras.sorted { $0.id < $1.id }.map { camera in
-            CameraView(camera: camera, status: statuses[camera.id], now: snapshot.taken,
+            CameraView(camera: camera, status: statuses[camera.id], availability: availability[camera.id], now: snapshot.taken,
                        latestSnapshot: sources.snapshots == nil ? nil : snapshots[camera.id])
         }
     }

@@ -30,7 +30,8 @@ struct BrowserTests {
         let (held, value) = try Self.browse(
             "http://127.0.0.1:\(fixture.port)/",
             until: "document.querySelectorAll('#feed li.alert').length > 0 && \(tiles).every(t => t.dataset.state === 'streaming')",
-            evaluate: "({tiles: \(tiles).map(t => [t.dataset.camera, t.dataset.state, t.querySelector('.state').textContent, t.className]),"
+            evaluate: "({tiles: \(tiles).map(t => [t.dataset.camera, t.dataset.state, t.querySelector('.state').textContent, t.className,"
+                + " t.querySelector('.availability .today').textContent, t.querySelector('.availability .week').textContent]),"
                 + " feed: [...document.querySelectorAll('#feed li.alert')].map(li => li.textContent), navigations: performance.getEntriesByType('navigation').length})",
             screenshot: "status.png")
         #expect(held, "\(String(describing: value))")
@@ -39,6 +40,10 @@ struct BrowserTests {
         #expect(shown.map { $0[0] } == ["depot-yard", "street-1"])
         for tile in shown {
             #expect(tile[1] == "streaming" && tile[2] == "Streaming" && tile[3].contains("good"), "\(tile)")
+            // Availability today and over 7 days: a share in percent, refreshed with the tiles.
+            for share in tile[4...5] {
+                #expect(share.wholeMatch(of: /\d{1,3}\.\d%/) != nil && Double(share.dropLast())! <= 100, "\(tile)")
+            }
         }
         let feed = result["feed"] as? [String] ?? []
         #expect(feed.contains { $0.contains("street-1: motion") }, "\(feed)")
