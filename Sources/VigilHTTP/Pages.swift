@@ -65,14 +65,14 @@ enum Pages {
 
     /// `GET /`: a tile per camera (state in words and colour, time in that state, latest snapshot) and
     /// the live alert feed, filterable by camera and kind.
-    static func status(cameras: [CameraView], kinds: [String]) -> String {
+    static func status(cameras: [CameraView], kinds: [String], canLogOut: Bool) -> String {
         let counts = Dictionary(grouping: cameras, by: \.stateText).map { "\($0.value.count) \($0.key.lowercased())" }.sorted()
         let tiles = cameras.map(tile).joined(separator: "\n")
         let cameraOptions = cameras.map { "<option value=\"\(escape($0.id))\">\(escape($0.name))</option>" }.joined()
         let kindOptions = kinds.map { "<option value=\"\(escape($0))\">\(escape($0.replacingOccurrences(of: "_", with: " ")))</option>" }.joined()
         let body = """
             <header><h1>Vigil status</h1><p id="summary">\(cameras.count) cameras: \(escape(counts.joined(separator: ", ")))</p>
-            <p><a href="/register">Public camera register</a> · <a href="/metrics">Metrics</a></p></header>
+            <p><a href="/register">Public camera register</a> · <a href="/metrics">Metrics</a>\(canLogOut ? logOut : "")</p></header>
             <main>
             <section aria-labelledby="cameras-heading"><h2 id="cameras-heading">Cameras</h2>
             <ul class="tiles" id="tiles">
@@ -88,6 +88,29 @@ enum Pages {
             </section></main>
             """
         return page(title: "Vigil status", body: body, script: statusScript)
+    }
+
+    private static let logOut = """
+         · <form method="post" action="/logout" style="display:inline"><button type="submit">Log out</button></form>
+        """
+
+    // MARK: Login page
+
+    /// `GET /login`: one field for the token; after a wrong one (`failed`) it says so, never what was sent.
+    static func login(failed: Bool) -> String {
+        let body = """
+            <header><h1>Vigil status: log in</h1></header>
+            <main>
+            \(failed ? "<p role=\"alert\" id=\"login-failed\">That token is not valid.</p>" : "")
+            <form method="post" action="/login">
+            <p><label>Access token (the first line of http.token_file)<br>
+            <input type="password" name="token" autocomplete="current-password" required autofocus size="40"></label></p>
+            <p><button type="submit">Log in</button></p>
+            </form>
+            <p>The session lasts \(Sessions.lifetime / 3600) hours. <a href="/register">Public camera register</a></p>
+            </main>
+            """
+        return page(title: "Vigil: log in", body: body)
     }
 
     private static func tile(_ camera: CameraView) -> String {
