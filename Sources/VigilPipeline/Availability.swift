@@ -52,7 +52,15 @@ struct AvailabilityBook {
     struct Seconds {
         var watched = 0.0
         var blind = 0.0
+
+        mutating func add(watched: Double, blind: Double) {
+            self.watched += watched
+            self.blind += blind
+        }
     }
+
+    /// Seconds per camera and day.
+    typealias Days = [String: [Int: Seconds]]
 
     /// Days are counted as whole UTC days since 1970 (Unix time has no leap seconds).
     static func day(of date: Date) -> Int { Int((date.timeIntervalSince1970 / 86_400).rounded(.down)) }
@@ -62,8 +70,8 @@ struct AvailabilityBook {
     static let daysKept = 8
 
     private var segments: [String: (start: Date, mode: Mode)] = [:]
-    private var counted: [String: [Int: Seconds]] = [:]
-    private var unwritten: [String: [Int: Seconds]] = [:]
+    private var counted: Days = [:]
+    private var unwritten: Days = [:]
 
     static func mode(of status: CameraStatus) -> Mode {
         status.connection == .stopped ? .notWatched : status.isBlind ? .blind : .usable
@@ -103,22 +111,23 @@ struct AvailabilityBook {
         while from < time {
             let day = Self.day(of: from)
             let to = min(time, Date(timeIntervalSince1970: Double(day + 1) * 86_400))
-            let seconds = to.timeIntervalSince(from)
-            let blind = mode == .blind ? seconds : 0
-            counted[camera, default: [:]][day, default: Seconds()].watched += seconds
-            counted[camera, default: [:]][day, default: Seconds()].blind += blind
-            unwritten[camera, default: [:]][day, default: Seconds()].watched += seconds
-            unwritten[camera, default: [:]][day, default: Seconds()].blind += blind
+            let seconds = to.timeIntervalSince(from), blind = mode == .blind ? seconds : 0
+            counted[camera, default: [:]][day, default: Seconds()].add(watched: seconds, blind: blind)
+            unwritten[camera, default: [:]][day, default: Seconds()].add(watched: seconds, blind: blind)
             from = to
         }
     }
 
     /// Adds figures read back from the store to what is known (not to what is unwritten).
     mutating func load(_ figures: [CameraDayFigures]) {
+        Self.add(figures, to: &counted)
+    }
+
+    private static func add(_ figures: [CameraDayFigures], to days: inout Days) {
         for figure in figures {
             guard let date = UTCDay.parse(figure.day) else { continue }
-            counted[figure.camera, default: [:]][Self.day(of: date), default: Seconds()].watched += figure.watchedSeconds
-            counted[figure.camera, default: [:]][Self.day(of: date), default: Seconds()].blind += figure.blindSeconds
+            days[figure.camera, default: [:]][day(of: date), default: Seconds()]
+                .add(watched: figure.watchedSeconds, blind: figure.blindSeconds)
         }
     }
 
@@ -139,11 +148,7 @@ struct AvailabilityBook {
 
     /// Figures a write failed to store, to be written with the next ones.
     mutating func giveBack(_ figures: [CameraDayFigures]) {
-        for figure in figures {
-            guard let date = UTCDay.parse(figure.day) else { continue }
-            unwritten[figure.camera, default: [:]][Self.day(of: date), default: Seconds()].watched += figure.watchedSeconds
-            unwritten[figure.camera, default: [:]][Self.day(of: date), default: Seconds()].blind += figure.blindSeconds
-        }
+        Self.add(figures, to: &unwritten)
     }
 
     /// Each camera's availability today and over the seven days up to today, counted up to `time`.
