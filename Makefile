@@ -6,9 +6,9 @@ PYTHON ?= /usr/bin/python3
 APT_PACKAGES = systemd libcurl4-openssl-dev libavformat-dev libavcodec-dev libswscale-dev libavutil-dev pkg-config ffmpeg \
 	python3 python3-numpy python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-rtsp \
 	gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav \
-	dpkg-dev lintian debootstrap systemd-container curl chromium postgresql
+	dpkg-dev lintian debootstrap systemd-container curl chromium postgresql wrk
 
-.PHONY: deps build release run test doc-check bench bench-scale bench-queue soak leak-check install deb man systemd-test clean fuzz fuzz-build fuzz-check
+.PHONY: deps build release run test doc-check bench bench-scale bench-http bench-queue soak leak-check install deb man systemd-test clean fuzz fuzz-build fuzz-check
 PREFIX ?= /usr/local
 DESTDIR ?=
 
@@ -137,6 +137,11 @@ install: release
 	chgrp $$(awk -F: '$$1 == "vigil" { print $$3 }' $(DESTDIR)/etc/group) $(DESTDIR)/etc/vigil/vigil.yaml
 	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/vigil/README.md
 	install -d $(DESTDIR)$(PREFIX)/share/doc/vigil/docs && install -m 0644 docs/*.md $(DESTDIR)$(PREFIX)/share/doc/vigil/docs/
+
+## bench-http: camera CPU and frame timing of 8 RTSP cameras without and with wrk at 200 requests/s on
+## /metrics and 50 SSE clients (bench/http_load.sh, 30 s windows; needs wrk from APT_PACKAGES)
+bench-http: release
+	bench/http_load.sh .build/release/vigil 30
 
 ## bench-queue: alerts per second committed with synchronous=FULL and NORMAL, on the disk of ./var
 bench-queue: release

@@ -152,6 +152,7 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strictSettings
         ),
@@ -240,8 +241,8 @@ let package = Package(
         ),
         .testTarget(
             name: "VigilHTTPTests",
-            dependencies: ["vigil", "VigilHTTP", "VigilPipeline", "VigilStore", "VigilTestSupport", "VigilTesting",
-                           .product(name: "Yams", package: "Yams")],
+            dependencies: ["vigil", "VigilHTTP", "VigilPipeline", "VigilStore", "VigilSQLite", "VigilTestSupport", "VigilTesting",
+                           .product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSettings
         ),
         // Fleet mode against real PostgreSQL servers the tests start (VigilTesting's PostgresServer).

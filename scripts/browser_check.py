@@ -2,9 +2,9 @@
 """Loads a page in headless Chromium (Debian's `chromium`) and drives it over the DevTools protocol
 on a pipe (--remote-debugging-pipe: commands on fd 3, replies on fd 4, NUL-terminated JSON).
 
-    browser_check.py URL --until JS [--timeout S] [--eval JS] [--screenshot FILE]
+    browser_check.py URL [--script JS] --until JS [--timeout S] [--eval JS] [--screenshot FILE]
 
-Waits until the JavaScript expression --until is true in the page (polled every 200 ms, without
+Runs --script once the first page has loaded (to fill in and submit a login form, say), waits until the JavaScript expression --until is true in the page (polled every 200 ms, without
 reloading the page), then prints the JSON value of --eval and saves a screenshot. Exit 0 when the
 condition held, 1 on timeout (the value and the screenshot are still produced), 2 on a browser failure.
 """
@@ -83,6 +83,7 @@ class Browser:
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("url")
+    parser.add_argument("--script", help="JavaScript run once after the first page loaded")
     parser.add_argument("--until", default="true")
     parser.add_argument("--eval", default="document.title")
     parser.add_argument("--timeout", type=float, default=60)
@@ -102,6 +103,10 @@ def main():
             return result.get("result", {}).get("value")
 
         deadline = time.time() + args.timeout
+        if args.script:
+            while time.time() < deadline and evaluate("document.readyState") != "complete":
+                time.sleep(0.1)
+            evaluate(args.script)
         held = False
         while time.time() < deadline:
             try:

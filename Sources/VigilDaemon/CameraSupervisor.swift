@@ -167,6 +167,8 @@ public final class CameraSupervisor: Service, Sendable {
                 board.setConnection(.stopped, camera: worker.camera.id)
             }
         }
+        // The board follows the registry: a camera no longer on it has no series in /metrics either.
+        CameraSeries.forget(keeping: Set(board.snapshot().cameras.map(\.id)))
         startMissing(wanted)
     }
 

@@ -259,8 +259,7 @@ public final class CameraWorker: Sendable {
             let reason = failure.code.description.replacingOccurrences(of: " ", with: "_")
             reconnectReason = nil
             if deliveredFrames, !isFile || failure.code != .endOfStream {
-                Counter(label: "vigil_camera_reconnects_total", dimensions: [("camera", camera.id), ("reason", reason)])
-                    .increment()
+                CameraSeries.reconnected(camera: camera.id, reason: reason)
             }
             // Loop a file like a live camera; one that yields no frame waits like a failing camera.
             if isFile, failure.code == .endOfStream, deliveredFrames { continue }
@@ -499,9 +498,9 @@ private struct StreamFigures {
         self.camera = camera
         since = now
         posted = counters
-        framesTotal = Counter(label: "vigil_camera_frames_total", dimensions: [("camera", camera)])
-        packetsDecoded = Counter(label: "vigil_camera_packets_total", dimensions: [("camera", camera), ("decoded", "true")])
-        packetsUndecoded = Counter(label: "vigil_camera_packets_total", dimensions: [("camera", camera), ("decoded", "false")])
+        framesTotal = CameraSeries.frames(camera: camera)
+        packetsDecoded = CameraSeries.packets(camera: camera, decoded: true)
+        packetsUndecoded = CameraSeries.packets(camera: camera, decoded: false)
     }
 
     mutating func frameDecoded(width: Int, height: Int) {

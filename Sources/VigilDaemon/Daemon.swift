@@ -64,6 +64,8 @@ public final class Daemon: Sendable {
     public let snapshots: SnapshotStore?
     /// The camera registry.
     public let registry: CameraRegistry
+    /// Each camera's watched and blind seconds per UTC day, kept across restarts.
+    private let availability: AvailabilityFile
     private let logger: Logger
     private let lifecycle = Mutex<(group: ServiceGroup?, stopRequested: Bool)>((nil, false))
 
@@ -83,6 +85,11 @@ public final class Daemon: Sendable {
             throw DaemonError(error.description)
         }
         self.registry = registry
+        do {
+            availability = try AvailabilityFile(directory: configuration.stateDirectory)
+        } catch {
+            throw DaemonError(error.description)
+        }
         var queueOptions = QueueOptions()
         queueOptions.durability = configuration.config.daemon.queueDurability == "normal" ? .normal : .full
         do {
@@ -111,9 +118,11 @@ public final class Daemon: Sendable {
         let queue = queue, logger = logger, supervisor = supervisor
         let health = SystemdStatusService(notifier: configuration.notifier, board: board, logger: logger,
                                     isAlive: { supervisor.isMakingProgress() }, queueStatus: { queue.writerProgress() })
-        // The status file is written first and stopped last, so its final snapshot shows every camera stopped.
+        // The status file is written first and stopped last, so its final snapshot shows every camera
+        // stopped; the availability's last write, just before, counts up to the cameras' stop.
         var services: [any Service] = [
             StatusFileWriter(board: board, url: StatusFile.url(in: configuration.stateDirectory), logger: logger),
+            AvailabilityRecorder(store: availability, board: board, logger: logger),
             ReporterService(reporter: reporter), DeliveryFigures(queue: queue, reporter: reporter, board: board, logger: logger),
             bridge, supervisor, health,
         ]

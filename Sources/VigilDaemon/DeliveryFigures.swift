@@ -5,7 +5,7 @@ import VigilPipeline
 import VigilReporter
 import VigilStore
 
-/// Posts the sinks' delivery figures (backlog, dead letters since start) and the queue's problem, if
+/// Posts the sinks' delivery figures (backlog, lag, dead letters since start) and the queue's problem, if
 /// any, to the status board every `interval` until the group shuts down.
 public struct DeliveryFigures: Service {
     private let queue: any AlertProducer & AlertDeliveryStore
@@ -39,8 +39,10 @@ public struct DeliveryFigures: Service {
             logger.debug("cannot read the queue's backlog: \(error)")
             return
         }
+        let now = Date()
         let sinks = reporter.status().map {
-            SinkFigures(name: $0.name, backlog: backlog[$0.name] ?? 0, deadLetters: $0.deadLettered)
+            SinkFigures(name: $0.name, backlog: backlog[$0.name] ?? 0,
+                        lagSeconds: $0.oldestWaiting.map { max(0, now.timeIntervalSince($0)) }, deadLetters: $0.deadLettered)
         }
         board.setDelivery(sinks: sinks, queueProblem: queue.status().problem)
     }

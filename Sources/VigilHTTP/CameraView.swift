@@ -24,6 +24,8 @@ struct CameraView: Encodable, Sendable {
     let packetsDecoded: Int
     let reconnects: [String: Int]
     let blindSeconds: Double
+    /// Share of the watched time with a usable picture, today and over the last seven UTC days.
+    let availability: CameraAvailability
     let framesPerSecond: Double?
     let width: Int?
     let height: Int?
@@ -56,7 +58,7 @@ struct CameraView: Encodable, Sendable {
 
     var tone: String { Self.states.first { $0.state == state }?.tone ?? "idle" }
 
-    init(camera: Camera, status: CameraStatus?, now: Date, latestSnapshot: String?) {
+    init(camera: Camera, status: CameraStatus?, availability: CameraAvailability?, now: Date, latestSnapshot: String?) {
         id = camera.id
         name = camera.name
         isPublic = camera.isPublic
@@ -76,6 +78,7 @@ struct CameraView: Encodable, Sendable {
         packetsDecoded = status?.packetsDecoded ?? 0
         reconnects = status?.reconnects ?? [:]
         blindSeconds = status?.blindSeconds ?? 0
+        self.availability = availability ?? .unwatched
         framesPerSecond = status?.framesPerSecond
         width = status?.width
         height = status?.height

@@ -103,8 +103,9 @@ public struct HTTPServer: Service {
     public func run() async throws {
         let router = Router()
         router.middlewares.add(JSONErrorMiddleware(logger: logger))
-        router.middlewares.add(BearerTokenMiddleware(token: configuration.token))
-        let routes = Routes(sources: sources, feed: feed, logger: logger)
+        let sessions = configuration.token.map { Sessions(token: $0) }
+        router.middlewares.add(AccessMiddleware(token: configuration.token, sessions: sessions))
+        let routes = Routes(sources: sources, feed: feed, token: configuration.token, sessions: sessions, logger: logger)
         routes.add(to: router)
         let headerTimeout = TimeAmount.nanoseconds(Int64(configuration.headerTimeout.components.seconds) * 1_000_000_000
                                                    + configuration.headerTimeout.components.attoseconds / 1_000_000_000)

@@ -25,25 +25,38 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
-/// With a token set, every request but the public paths must carry `Authorization: Bearer <token>`;
-/// the comparison takes the same time whatever the given token holds.
-struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
+/// With a token set, every request but the public paths must carry `Authorization: Bearer <token>`
+/// or the cookie of a login session (``Sessions``); the token comparison takes the same time whatever
+/// the given token holds. A browser asking for the status page without either is sent to `/login`.
+struct AccessMiddleware<Context: RequestContext>: RouterMiddleware {
     let token: [UInt8]?
+    let sessions: Sessions?
 
-    init(token: String?) {
+    init(token: String?, sessions: Sessions?) {
         self.token = token.map { Array($0.utf8) }
+        self.sessions = sessions
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let token, !PublicPaths.all.contains(request.uri.path) else { return try await next(request, context) }
-        let header = request.headers[.authorization] ?? ""
-        let prefix = "Bearer "
-        guard header.hasPrefix(prefix), Self.constantTimeEqual(Array(header.utf8.dropFirst(prefix.utf8.count)), token) else {
-            throw HTTPError(.unauthorized, headers: [.wwwAuthenticate: "Bearer realm=\"vigil\""],
-                            message: header.isEmpty ? "this needs an Authorization: Bearer token"
-                                                    : "the bearer token is not valid")
+        guard let token, let sessions, !PublicPaths.all.contains(request.uri.path) else { return try await next(request, context) }
+        let cookie = request.cookies[Sessions.cookieName]
+        let message: String
+        if let header = request.headers[.authorization] {
+            let prefix = "Bearer "
+            if header.hasPrefix(prefix), Self.constantTimeEqual(Array(header.utf8.dropFirst(prefix.utf8.count)), token) {
+                return try await next(request, context)
+            }
+            message = "the bearer token is not valid"
+        } else if let cookie {
+            if sessions.isValid(cookie.value[...]) { return try await next(request, context) }
+            message = "the login session is not valid or has ended; log in again at /login"
+        } else {
+            if request.uri.path == "/" {
+                return Response(status: .seeOther, headers: [.location: "/login", .cacheControl: "no-store"])
+            }
+            message = "this needs an Authorization: Bearer token, or a login at /login"
         }
-        return try await next(request, context)
+        throw HTTPError(.unauthorized, headers: [.wwwAuthenticate: "Bearer realm=\"vigil\""], message: message)
     }
 
     /// Whether `given` equals `expected`, in a time that depends only on `expected`'s length.
@@ -56,9 +69,10 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
-/// Paths anyone may read: health for the monitoring, the register for the public.
+/// Paths anyone may read: health for the monitoring, the register for the public, the login form.
 enum PublicPaths {
-    static let all: Set<String> = ["/healthz", "/readyz", "/register", "/register.json", "/register.csv", "/register.geojson"]
+    static let all: Set<String> = ["/healthz", "/readyz", "/register", "/register.json", "/register.csv", "/register.geojson",
+                                   "/login", "/logout"]
 }
 
 extension Response {

@@ -1,4 +1,5 @@
 import Foundation
+import VigilPipeline
 import VigilSQLite
 import VigilStore
 
@@ -38,7 +39,7 @@ enum Pages {
         table{border-collapse:collapse;width:100%;font-size:.95rem}th,td{border-bottom:1px solid #8884;padding:.3rem;text-align:left;vertical-align:top}
         .tiles{list-style:none;padding:0;display:grid;grid-template-columns:repeat(auto-fill,minmax(15rem,1fr));gap:.8rem}
         .tile{border:2px solid var(--idle);border-left-width:.6rem;border-radius:.4rem;padding:.6rem}
-        .tile h3{margin:0;font-size:1.05rem}.tile .state{font-weight:700;margin:.2rem 0}
+        .tile h3{margin:0;font-size:1.05rem}.tile .state{font-weight:700;margin:.2rem 0}.tile p{margin:.2rem 0}
         .good{border-color:var(--good)}.good .state{color:var(--good)}.warn{border-color:var(--warn)}.warn .state{color:var(--warn)}
         .bad{border-color:var(--bad)}.bad .state{color:var(--bad)}.idle .state{color:var(--idle)}
         .tile img{max-width:100%;height:auto;display:block;margin-top:.4rem}
@@ -64,14 +65,14 @@ enum Pages {
 
     /// `GET /`: a tile per camera (state in words and colour, time in that state, latest snapshot) and
     /// the live alert feed, filterable by camera and kind.
-    static func status(cameras: [CameraView], kinds: [String]) -> String {
+    static func status(cameras: [CameraView], kinds: [String], canLogOut: Bool) -> String {
         let counts = Dictionary(grouping: cameras, by: \.stateText).map { "\($0.value.count) \($0.key.lowercased())" }.sorted()
         let tiles = cameras.map(tile).joined(separator: "\n")
         let cameraOptions = cameras.map { "<option value=\"\(escape($0.id))\">\(escape($0.name))</option>" }.joined()
         let kindOptions = kinds.map { "<option value=\"\(escape($0))\">\(escape($0.replacingOccurrences(of: "_", with: " ")))</option>" }.joined()
         let body = """
             <header><h1>Vigil status</h1><p id="summary">\(cameras.count) cameras: \(escape(counts.joined(separator: ", ")))</p>
-            <p><a href="/register">Public camera register</a> · <a href="/metrics">Metrics</a></p></header>
+            <p><a href="/register">Public camera register</a> · <a href="/metrics">Metrics</a>\(canLogOut ? logOut : "")</p></header>
             <main>
             <section aria-labelledby="cameras-heading"><h2 id="cameras-heading">Cameras</h2>
             <ul class="tiles" id="tiles">
@@ -89,6 +90,29 @@ enum Pages {
         return page(title: "Vigil status", body: body, script: statusScript)
     }
 
+    private static let logOut = """
+         · <form method="post" action="/logout" style="display:inline"><button type="submit">Log out</button></form>
+        """
+
+    // MARK: Login page
+
+    /// `GET /login`: one field for the token; after a wrong one (`failed`) it says so, never what was sent.
+    static func login(failed: Bool) -> String {
+        let body = """
+            <header><h1>Vigil status: log in</h1></header>
+            <main>
+            \(failed ? "<p role=\"alert\" id=\"login-failed\">That token is not valid.</p>" : "")
+            <form method="post" action="/login">
+            <p><label>Access token (the first line of http.token_file)<br>
+            <input type="password" name="token" autocomplete="current-password" required autofocus size="40"></label></p>
+            <p><button type="submit">Log in</button></p>
+            </form>
+            <p>The session lasts \(Sessions.lifetime / 3600) hours. <a href="/register">Public camera register</a></p>
+            </main>
+            """
+        return page(title: "Vigil: log in", body: body)
+    }
+
     private static func tile(_ camera: CameraView) -> String {
         let since = camera.since.map { String(Int64($0.timeIntervalSince1970 * 1000)) } ?? ""
         let image = camera.latestSnapshot.map {
@@ -100,9 +124,16 @@ enum Pages {
             <h3>\(escape(camera.name)) <small>(\(escape(camera.id)))</small></h3>
             <p class="state">\(escape(camera.stateText))</p>
             <p class="for">for <span class="age">\(camera.secondsInState.map(ageText) ?? "-")</span></p>
+            <p class="availability">Available <span class="today">\(percent(camera.availability.today.available))</span> today, \
+            <span class="week">\(percent(camera.availability.sevenDays.available))</span> over 7 days</p>
             \(image)
             </li>
             """
+    }
+
+    /// `99.2%`, or `-` for a camera not watched in that time (the page's script writes the same).
+    static func percent(_ share: Double?) -> String {
+        share.map { String(format: "%.1f%%", ($0 * 1000).rounded(.down) / 10) } ?? "-"
     }
 
     /// `3 d 4 h`, `2 h 5 min`, `4 min 12 s`, `9 s`.
@@ -124,6 +155,7 @@ enum Pages {
                 m = Math.floor(t / 60) % 60, s = t % 60;
           return d > 0 ? d + " d " + h + " h" : h > 0 ? h + " h " + m + " min" : m > 0 ? m + " min " + s + " s" : s + " s";
         }
+        function percent(share) { return share === null ? "-" : (Math.floor(share * 1000) / 10).toFixed(1) + "%"; }
         function tick() {
           for (const tile of document.querySelectorAll(".tile")) {
             const since = Number(tile.dataset.since);
@@ -145,6 +177,8 @@ enum Pages {
               tile.dataset.since = camera.since ? Date.parse(camera.since) : "";
               tile.className = "tile " + (tones[camera.state] || "idle");
               tile.querySelector(".state").textContent = camera.state_text;
+              tile.querySelector(".availability .today").textContent = percent(camera.availability.today.available);
+              tile.querySelector(".availability .week").textContent = percent(camera.availability.seven_days.available);
               if (camera.latest_snapshot) {
                 let image = tile.querySelector("img");
                 if (!image) {

@@ -13,11 +13,16 @@ struct Routes: Sendable {
     let sources: HTTPSources
     let feed: AlertFeed
     let metrics: MetricsExporter
+    /// The bearer token and the login sessions made from it; nil when the server has no token.
+    let token: String?
+    let sessions: Sessions?
     let logger: Logger
 
-    init(sources: HTTPSources, feed: AlertFeed, logger: Logger) {
+    init(sources: HTTPSources, feed: AlertFeed, token: String?, sessions: Sessions?, logger: Logger) {
         self.sources = sources
         self.feed = feed
+        self.token = token
+        self.sessions = sessions
         self.logger = logger
         metrics = MetricsExporter(sources: sources)
     }
@@ -57,9 +62,56 @@ struct Routes: Sendable {
             try snapshot(camera: context.parameters.require("camera"), file: context.parameters.require("file"))
         }
         router.get("/") { _, _ in
-            Response.body(Array(Pages.status(cameras: try cameraViews(), kinds: AlertKind.known.map(\.rawValue)).utf8),
+            Response.body(Array(Pages.status(cameras: try cameraViews(), kinds: AlertKind.known.map(\.rawValue),
+                                             canLogOut: sessions != nil).utf8),
                           type: "text/html; charset=utf-8")
         }
+        router.get("/login") { _, _ in
+            guard sessions != nil else { return Self.redirect(to: "/") }
+            return Response.body(Array(Pages.login(failed: false).utf8), type: "text/html; charset=utf-8")
+        }
+        router.post("/login") { request, _ in try await login(request) }
+        router.post("/logout") { request, _ in
+            if let cookie = request.cookies[Sessions.cookieName] { sessions?.close(cookie.value[...]) }
+            return Self.redirect(to: "/login", cookie: "")
+        }
+    }
+
+    // MARK: Login
+
+    /// Most bytes of a login form: a token is far shorter.
+    private static let maxLoginBytes = 4096
+
+    /// `POST /login` with `token=...` (a form): the token gives a session cookie and a way to the
+    /// status page; anything else the login form again, without echoing what was sent.
+    private func login(_ request: Request) async throws -> Response {
+        guard let token, let sessions else { throw HTTPError(.notFound, message: "there is no login: this server has no token") }
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: Self.maxLoginBytes)
+        } catch {
+            throw HTTPError(.contentTooLarge, message: "a login form is at most \(Self.maxLoginBytes) bytes")
+        }
+        let form = String(buffer: body)
+        let given = form.split(separator: "&").lazy.compactMap { pair -> String? in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard parts.count == 2, parts[0] == "token" else { return nil }
+            return parts[1].replacingOccurrences(of: "+", with: " ").removingPercentEncoding
+        }.first ?? ""
+        guard AccessMiddleware<BasicRequestContext>.constantTimeEqual(Array(given.utf8), Array(token.utf8)) else {
+            return Response.body(Array(Pages.login(failed: true).utf8), type: "text/html; charset=utf-8", status: .unauthorized)
+        }
+        return Self.redirect(to: "/", cookie: sessions.open())
+    }
+
+    /// A 303 to `location`; with `cookie`, it sets the session cookie to that value (an empty one ends it).
+    private static func redirect(to location: String, cookie: String? = nil) -> Response {
+        var headers: HTTPFields = [.location: location, .cacheControl: "no-store"]
+        if let cookie {
+            headers[.setCookie] = "\(Sessions.cookieName)=\(cookie); Path=/; Max-Age=\(cookie.isEmpty ? 0 : Sessions.lifetime); "
+                + "HttpOnly; SameSite=Strict"
+        }
+        return Response(status: .seeOther, headers: headers)
     }
 
     // MARK: Register and cameras
@@ -84,12 +136,13 @@ struct Routes: Sendable {
         }
         let snapshot = sources.board.snapshot()
         let statuses = Dictionary(snapshot.cameras.map { ($0.id, $0) }, uniquingKeysWith: { $1 })
+        let availability = sources.board.availability()
         var snapshots: [String: String] = [:]
         for entry in feed.entries where entry.hasSnapshot {
             if let event = entry.event { snapshots[entry.camera] = "/api/v1/snapshots/\(entry.camera)/\(event).jpg" }
         }
         return cameras.sorted { $0.id < $1.id }.map { camera in
-            CameraView(camera: camera, status: statuses[camera.id], now: snapshot.taken,
+            CameraView(camera: camera, status: statuses[camera.id], availability: availability[camera.id], now: snapshot.taken,
                        latestSnapshot: sources.snapshots == nil ? nil : snapshots[camera.id])
         }
     }

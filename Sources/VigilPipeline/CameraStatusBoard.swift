@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import VigilStore
 
 /// A camera's connection, in the words `vigil status`, the HTTP API and the metrics use.
 public enum CameraConnection: String, Sendable, Codable, CaseIterable {
@@ -124,6 +125,8 @@ public final class CameraStatusBoard: Sendable {
         var blindSince: [String: Date] = [:]
         var sinks: [String: SinkFigures] = [:]
         var queueProblem: String?
+        /// Watched and blind seconds per camera and UTC day, for availability.
+        var book = AvailabilityBook()
     }
 
     private let state: Mutex<State>
@@ -143,11 +146,14 @@ public final class CameraStatusBoard: Sendable {
             for id in state.cameras.keys where !wanted.contains(id) {
                 state.cameras[id] = nil
                 state.blindSince[id] = nil
+                state.book.end(id, at: time)
             }
             for camera in cameras {
                 if state.cameras[camera.id] == nil {
-                    state.cameras[camera.id] = CameraStatus(id: camera.id, name: camera.name, since: time)
+                    let status = CameraStatus(id: camera.id, name: camera.name, since: time)
+                    state.cameras[camera.id] = status
                     state.blindSince[camera.id] = time
+                    state.book.begin(camera.id, mode: AvailabilityBook.mode(of: status), at: time)
                 } else {
                     state.cameras[camera.id]?.name = camera.name
                 }
@@ -228,6 +234,33 @@ public final class CameraStatusBoard: Sendable {
         }
     }
 
+    // MARK: Availability
+
+    /// Each camera's availability today and over the last seven UTC days: the days loaded with
+    /// ``loadAvailability(_:)`` plus what this board counted, up to now. A camera counts as watched
+    /// while it is on the board and not stopped, and as blind while ``CameraStatus/isBlind``.
+    public func availability() -> [String: CameraAvailability] {
+        let time = now()
+        return state.withLock { $0.book.availability(at: time) }
+    }
+
+    /// Adds the figures of earlier runs (read back from the store when the daemon starts).
+    public func loadAvailability(_ figures: [CameraDayFigures]) {
+        state.withLock { $0.book.load(figures) }
+    }
+
+    /// What was counted since the last call, per camera and UTC day, for the store; the board forgets
+    /// it as unwritten (``returnUnwrittenAvailability(_:)`` gives it back after a failed write).
+    public func takeUnwrittenAvailability() -> [CameraDayFigures] {
+        let time = now()
+        return state.withLock { $0.book.takeUnwritten(at: time) }
+    }
+
+    /// Figures from ``takeUnwrittenAvailability()`` the store could not write, kept for the next write.
+    public func returnUnwrittenAvailability(_ figures: [CameraDayFigures]) {
+        state.withLock { $0.book.giveBack(figures) }
+    }
+
     /// Applies `change` to a known camera and keeps its blind time running while it is blind.
     private func update(camera id: String, _ change: (inout CameraStatus, Date) -> Void) {
         let time = now()
@@ -243,6 +276,7 @@ public final class CameraStatusBoard: Sendable {
             default:
                 break
             }
+            state.book.note(id, mode: AvailabilityBook.mode(of: status), at: time)
             state.cameras[id] = status
         }
     }

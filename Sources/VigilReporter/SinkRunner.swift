@@ -15,6 +15,9 @@ public struct SinkStatus: Sendable, Equatable {
     public var failures = 0
     /// The last failure, nil once a delivery succeeds again.
     public var lastError: String?
+    /// When the oldest alert the sink is trying to deliver was raised; nil while it has nothing to
+    /// deliver. Its age is the sink's lag (`vigil_sink_lag_seconds`).
+    public var oldestWaiting: Date?
 
     public init(name: String) {
         self.name = name
@@ -76,6 +79,8 @@ final class SinkRunner: Sendable {
             if Task.isCancelled { return .idle }
             return failed("cannot read the queue: \(error)", failures: state.withLock { $0.status.failures + 1 })
         }
+        let oldest = batch.compactMap { AlertID.date(of: $0.id) }.min()
+        state.withLock { $0.status.oldestWaiting = oldest }
         guard let last = batch.last else { return .idle }
         do {
             try await sink.deliver(batch)

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VigilPipeline
+import VigilStore
 import VigilTesting
 
 /// The status board on a manual clock: since-times, blind time, counters across restarts, registry changes.
@@ -75,5 +76,54 @@ import VigilTesting
         #expect(snapshot.cameras[0].lastAlert == alert)
         #expect(snapshot.sinks.map(\.name) == ["alert-log", "webhook"])
         #expect(snapshot.sinks[1].backlog == 4)
+    }
+
+    @Test("availability counts watched and blind seconds per UTC day, split at midnight; a stopped camera is not watched")
+    func availabilityPerUTCDay() {
+        let midnight = Date(timeIntervalSince1970: 20_834 * 86_400)  // 2027-01-16 00:00 UTC
+        let time = ManualClock(start: midnight.addingTimeInterval(-100))
+        let board = CameraStatusBoard(now: time.read)
+        board.retain(cameras: [(id: "gate", name: "Gate"), (id: "off", name: "Off")])
+        board.setConnection(.stopped, camera: "off")
+        time.advance(20)  // connecting: blind
+        board.setConnection(.streaming, camera: "gate")
+        board.count(camera: "gate", frames: 15)  // no change of mode: nothing counted here
+        time.advance(60)  // usable
+        board.setCondition(.covered, true, camera: "gate")
+        time.advance(50)  // covered across midnight: 20 s blind on the 15th, 30 s on the 16th
+        board.setCondition(.covered, false, camera: "gate")
+        time.advance(70)
+        let written = board.takeUnwrittenAvailability()
+        #expect(written == [CameraDayFigures(camera: "gate", day: "2027-01-15", watchedSeconds: 100, blindSeconds: 40),
+                            CameraDayFigures(camera: "gate", day: "2027-01-16", watchedSeconds: 100, blindSeconds: 30)])
+        let gate = board.availability()["gate"]
+        #expect(gate?.today == Availability(watchedSeconds: 100, blindSeconds: 30))
+        #expect(gate?.today.available == 0.7)
+        #expect(gate?.sevenDays == Availability(watchedSeconds: 200, blindSeconds: 70))
+        #expect(board.availability()["off"] == nil, "a camera never watched has no figures")
+
+        // A failed write gives its figures back; they come again with the next ones, once.
+        board.returnUnwrittenAvailability(written)
+        time.advance(10)
+        let again = board.takeUnwrittenAvailability()
+        #expect(again == [written[0], CameraDayFigures(camera: "gate", day: "2027-01-16", watchedSeconds: 110, blindSeconds: 30)])
+        #expect(board.takeUnwrittenAvailability().isEmpty)
+    }
+
+    @Test("the days of earlier runs are added to what this run counts; days older than a week are not shown")
+    func availabilityOfEarlierRuns() {
+        let time = ManualClock(start: Date(timeIntervalSince1970: 20_834 * 86_400 + 3_600))  // 2027-01-16 01:00 UTC
+        let board = CameraStatusBoard(now: time.read)
+        board.loadAvailability([CameraDayFigures(camera: "gate", day: "2027-01-15", watchedSeconds: 80_000, blindSeconds: 800),
+                                CameraDayFigures(camera: "gate", day: "2027-01-09", watchedSeconds: 1_000, blindSeconds: 1_000),
+                                CameraDayFigures(camera: "gate", day: "2027-01-16", watchedSeconds: 3_000, blindSeconds: 0)])
+        board.retain(cameras: [(id: "gate", name: "Gate")])
+        board.setConnection(.streaming, camera: "gate")
+        time.advance(600)
+        let gate = board.availability()["gate"]
+        #expect(gate?.today == Availability(watchedSeconds: 3_600, blindSeconds: 0))
+        #expect(gate?.sevenDays == Availability(watchedSeconds: 83_600, blindSeconds: 800), "2027-01-09 is eight days ago")
+        #expect(board.takeUnwrittenAvailability() == [CameraDayFigures(camera: "gate", day: "2027-01-16", watchedSeconds: 600,
+                                                                      blindSeconds: 0)], "loaded days are not written again")
     }
 }

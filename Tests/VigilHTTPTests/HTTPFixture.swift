@@ -165,9 +165,11 @@ final class HTTPDaemonFixture {
         return url.path
     }
 
-    /// Starts the daemon with `http.listen: 127.0.0.1:0` plus `http` lines, and waits for its port.
-    func start(http: [String] = []) throws {
-        let config = try file("vigil.yaml", (["http:", "  listen: 127.0.0.1:0"] + http.map { "  " + $0 }).joined(separator: "\n") + "\n")
+    /// Starts the daemon with `http.listen: 127.0.0.1:0` plus `http` lines and other top-level `config`
+    /// lines, and waits for its port.
+    func start(http: [String] = [], config more: [String] = []) throws {
+        let config = try file("vigil.yaml", (["http:", "  listen: 127.0.0.1:0"] + http.map { "  " + $0 } + more)
+            .joined(separator: "\n") + "\n")
         daemon = try DaemonProcess(state: state.path, config: config)
         let prefix = "http: serving on http://127.0.0.1:"
         _ = wait(30) { daemon.log.contains(prefix) || !daemon.isRunning }

@@ -24,7 +24,7 @@ struct OpenAPIConformanceTests {
 
         // Requests per documented path: good ones and bad ones.
         var requests: [(template: String, path: String, headers: [String])] = []
-        for template in paths.keys.sorted() {
+        for template in paths.keys.sorted() where (paths[template] as? [String: Any])?["get"] != nil {
             var path = template.replacingOccurrences(of: "{id}", with: "street-1")
                 .replacingOccurrences(of: "{camera}", with: snapshotAlert?["camera"] as? String ?? "street-1")
                 .replacingOccurrences(of: "{event}", with: snapshotAlert?["event"] as? String ?? "none")
@@ -38,6 +38,20 @@ struct OpenAPIConformanceTests {
                      ("/api/v1/snapshots/{camera}/{event}.jpg", "/api/v1/snapshots/street-1/01JDQ3V5K8M2X7R4T9B6C1N0PZ.jpg", auth),
                      ("/api/v1/snapshots/{camera}/{event}.jpg", "/api/v1/snapshots/street-1/a.b.jpg", auth)]
         var seen: Set<String> = []
+        // Login, a request with its session and logout: each answer must be documented for its method.
+        let login = try LoginTests.post(fixture.port, "/login", body: "token=\(token)")
+        let session = login.headers["set-cookie"]?.split(separator: ";").first.map { "Cookie: \($0)" } ?? ""
+        let posts = [("/login", login), ("/login", try LoginTests.post(fixture.port, "/login", body: "token=wrong")),
+                     ("/login", try LoginTests.post(fixture.port, "/login", body: String(repeating: "a", count: 5000))),
+                     ("/api/v1/cameras", try fixture.get("/api/v1/cameras", headers: [session])),
+                     ("/logout", try LoginTests.post(fixture.port, "/logout", body: "", headers: [session]))]
+        for (template, reply) in posts {
+            let method = template == "/api/v1/cameras" ? "get" : "post"
+            let operation = try #require((paths[template] as? [String: Any])?[method] as? [String: Any])
+            let documented = (operation["responses"] as? [String: Any])?[String(reply.status)]
+            #expect(documented != nil, "\(method) \(template) answered \(reply.status), not documented: \(reply)")
+            seen.insert("\(method.uppercased()) \(template) \(reply.status)")
+        }
         for (template, path, headers) in requests {
             let reply: HTTPReply
             if template == "/api/v1/alerts/stream" {
@@ -55,7 +69,10 @@ struct OpenAPIConformanceTests {
             }
             seen.insert("\(template) \(reply.status)")
             let response = try resolve(documented, in: document)
-            let content = try #require(response["content"] as? [String: Any], "\(template) \(reply.status)")
+            guard let content = response["content"] as? [String: Any] else {
+                #expect(reply.body.isEmpty, "\(template) \(reply.status) is documented without a body")
+                continue
+            }
             let type = reply.headers["content-type"]?.split(separator: ";").first.map(String.init) ?? ""
             guard let media = content[type] as? [String: Any] else {
                 Issue.record("\(path) \(reply.status) answered \(type), documented: \(content.keys.sorted())")
@@ -70,7 +87,8 @@ struct OpenAPIConformanceTests {
         for expected in ["/api/v1/cameras 200", "/api/v1/cameras 401", "/api/v1/cameras/{id} 404", "/api/v1/alerts 400",
                          "/api/v1/alerts 200", "/register.json 200", "/healthz 200", "/readyz 200", "/metrics 200",
                          "/api/v1/alerts/stream 200", "/api/v1/snapshots/{camera}/{event}.jpg 400",
-                         "/api/v1/snapshots/{camera}/{event}.jpg 404"] {
+                         "/api/v1/snapshots/{camera}/{event}.jpg 404", "/ 303", "/login 200", "POST /login 303", "POST /login 401",
+                         "POST /login 413", "GET /api/v1/cameras 200", "POST /logout 303"] {
             #expect(seen.contains(expected), "not exercised: \(expected)")
         }
         if snapshotAlert != nil { #expect(seen.contains("/api/v1/snapshots/{camera}/{event}.jpg 200")) }
