@@ -142,9 +142,9 @@ public struct PacketSizeMonitor: Sendable {
 /// sizes. When the analysis of a keyframe wants every frame (motion; the caller says so through
 /// `wantsEveryFrame`) or the packet sizes grow (`PacketSizeMonitor`), it decodes the buffered
 /// GOP from its keyframe to catch up and then every frame until the scene is quiet again. It stays
-/// in full decoding where the packet sizes cannot show a person (`maximumQuietShare`) or have
-/// misled it twice in a row (`PacketWakeUpHoldOff`): a keyframe check alone would find motion up
-/// to a GOP late. Replay and the daemon both read through a feed, so they run the same decoding
+/// in full decoding where the packet sizes cannot show a person (`maximumQuietShare`: noise, rain, a
+/// constant bit rate), woke it for nothing four times in a row, or missed motion a keyframe check
+/// found (`PacketWakeUpHoldOff`): a keyframe check alone would find motion up to a GOP late. Replay and the daemon both read through a feed, so they run the same decoding
 /// decisions.
 public final class FrameFeed {
     public let source: MediaSource
