@@ -5,15 +5,22 @@ public struct AdaptiveDecoding: Sendable, Equatable {
     /// Streams whose keyframes are further apart than this are always decoded in full: the onset
     /// delay and the GOP kept in memory grow with the interval.
     public var maximumKeyframeInterval: Double
-    /// Streams whose quiet P-frame packets average more than this share of a keyframe packet are
+    /// Streams whose P-frame packets average more than this share of their GOP's keyframe packet are
     /// always decoded in full: their packets carry sensor noise, rain or a constant bit rate, and a
-    /// person adds too little to show in their sizes.
+    /// person adds too little to show in their sizes. Measured (docs/benchmarks-stages.md): streams
+    /// encoded for a quality (CRF) 0.1-2.9% when quiet, rain and heavy noise above 13%, x264 at a
+    /// constant bit rate 5.9-16% whatever the scene.
     public var maximumQuietShare: Double
+    /// Seconds of full decoding after a keyframe check found motion the packet sizes had not
+    /// announced (doubling with each such miss in a row, up to a day; see `PacketWakeUpHoldOff`).
+    public var missHoldOffSeconds: Double
 
-    public init(quietSeconds: Double = 5, maximumKeyframeInterval: Double = 10, maximumQuietShare: Double = 0.1) {
+    public init(quietSeconds: Double = 5, maximumKeyframeInterval: Double = 10, maximumQuietShare: Double = 0.05,
+                missHoldOffSeconds: Double = 600) {
         self.quietSeconds = quietSeconds
         self.maximumKeyframeInterval = maximumKeyframeInterval
         self.maximumQuietShare = maximumQuietShare
+        self.missHoldOffSeconds = missHoldOffSeconds
     }
 }
 
@@ -38,8 +45,14 @@ public struct PacketSizeMonitor: Sendable {
     public static let minimumSpread = 8.0
     private var mean = 0.0
     private var spread = 0.0
-    private var keyframeMean = 0.0
     private var keyframes = 0
+    private var keyframeSize = 0.0
+    /// P-frame bytes and packets since the last keyframe, and the average P-frame share of a keyframe
+    /// over the last GOPs (nil before a whole GOP went by).
+    private var gopBytes = 0.0
+    private var gopPackets = 0
+    private var gops = 0
+    private var gopShare: Double?
     private var learned = 0
     private var sum = 0.0
     private var sinceKeyframe = Int.max
@@ -56,13 +69,22 @@ public struct PacketSizeMonitor: Sendable {
     /// The learned size of a quiet P-frame packet, in bytes (an average over about 2 s).
     public var quietLevel: Double { mean }
 
-    /// The quiet P-frame size as a share of the keyframe size (0 before a keyframe was seen).
-    public var quietShare: Double { keyframeMean > 0 ? mean / keyframeMean : 0 }
+    /// The mean P-frame size of a GOP as a share of its keyframe's size, averaged over about the
+    /// last four GOPs (infinity until a whole GOP went by). Whole GOPs, because a constant-bit-rate
+    /// encoder starves the P-frames before each keyframe to make room for it.
+    public var quietShare: Double { gopShare ?? .infinity }
 
     /// Notes a keyframe packet of `size` bytes.
     public mutating func keyframe(_ size: Int) {
         keyframes += 1
-        keyframeMean += (Double(size) - keyframeMean) / Double(min(keyframes, 8))
+        if gopPackets > 0, keyframeSize > 0 {
+            let share = gopBytes / Double(gopPackets) / keyframeSize
+            gops += 1
+            gopShare = (gopShare ?? share) + (share - (gopShare ?? share)) / Double(min(gops, 4))
+        }
+        keyframeSize = Double(size)
+        gopBytes = 0
+        gopPackets = 0
         sinceKeyframe = 0
         sum = 0
     }
@@ -70,7 +92,7 @@ public struct PacketSizeMonitor: Sendable {
     /// Judges a P-frame packet of `size` bytes: true when the sizes grew. A packet that changes
     /// nothing is learned.
     public mutating func judge(_ size: Int) -> Bool {
-        guard advance(), isReady else {
+        guard advance(size), isReady else {
             learnSettled(size)
             return false
         }
@@ -86,14 +108,16 @@ public struct PacketSizeMonitor: Sendable {
 
     /// A P-frame packet of `size` bytes decoded in full: learned when the scene is `quiet`.
     public mutating func learn(_ size: Int, quiet: Bool = true) {
-        if advance(), quiet { learnSettled(size) }
+        if advance(size), quiet { learnSettled(size) }
     }
 
     /// The unit of the excess: the learned spread, at least `minimumSpread` bytes and a tenth of the mean.
     private var scale: Double { max(spread, Self.minimumSpread, mean / 10) }
 
-    /// Counts one more P-frame since the keyframe; false while the encoder is still settling.
-    private mutating func advance() -> Bool {
+    /// Counts one more P-frame of `size` bytes since the keyframe; false while the encoder is still settling.
+    private mutating func advance(_ size: Int) -> Bool {
+        gopBytes += Double(size)
+        gopPackets += 1
         if sinceKeyframe < Int.max { sinceKeyframe += 1 }
         return sinceKeyframe > Self.settlingPackets
     }
@@ -118,9 +142,9 @@ public struct PacketSizeMonitor: Sendable {
 /// sizes. When the analysis of a keyframe wants every frame (motion; the caller says so through
 /// `wantsEveryFrame`) or the packet sizes grow (`PacketSizeMonitor`), it decodes the buffered
 /// GOP from its keyframe to catch up and then every frame until the scene is quiet again. It stays
-/// in full decoding where the packet sizes cannot show a person (`maximumQuietShare`) or have
-/// misled it twice in a row (`PacketWakeUpHoldOff`): a keyframe check alone would find motion up
-/// to a GOP late. Replay and the daemon both read through a feed, so they run the same decoding
+/// in full decoding where the packet sizes cannot show a person (`maximumQuietShare`: noise, rain, a
+/// constant bit rate), woke it for nothing four times in a row, or missed motion a keyframe check
+/// found (`PacketWakeUpHoldOff`): a keyframe check alone would find motion up to a GOP late. Replay and the daemon both read through a feed, so they run the same decoding
 /// decisions.
 public final class FrameFeed {
     public let source: MediaSource
@@ -141,7 +165,7 @@ public final class FrameFeed {
     private var catchUpEnd: Double?
     /// A wake-up by the packet sizes whose frames have not shown anything yet.
     private var unprovenWakeUp = false
-    private var holdOff = PacketWakeUpHoldOff()
+    private var holdOff: PacketWakeUpHoldOff
     /// Presentation time of the newest packet demuxed (the live edge).
     public private(set) var newestPacketTime: Double?
     /// Pictures further behind the live stream than this many seconds are not returned (nil: no bound).
@@ -171,6 +195,7 @@ public final class FrameFeed {
         self.maximumLag = maximumLag
         self.onPacket = onPacket
         monitor = PacketSizeMonitor()
+        holdOff = PacketWakeUpHoldOff(firstAfterMiss: adaptive?.missHoldOffSeconds ?? 0)
         framesPerSecond = source.info.framesPerSecond ?? 15
         quietFramesNeeded = Int(((adaptive?.quietSeconds ?? 0) * framesPerSecond).rounded(.up))
         maximumKeyframePackets = (adaptive?.maximumKeyframeInterval ?? 0) * framesPerSecond
@@ -352,6 +377,7 @@ public final class FrameFeed {
             }
             if !isDecodingEveryFrame {
                 keyframeWakeUps += 1
+                holdOff.missed(framesPerSecond: framesPerSecond)
                 wake()
             }
             return
@@ -381,17 +407,27 @@ public final class FrameFeed {
     }
 }
 
-/// What packet-size wake-ups that showed nothing do: each of the first `desensitizingWakeUps` in
-/// a row doubles the monitor's threshold (rate control swings the sizes of some streams), the next
-/// one keeps every frame decoded for 30 s, doubling with each further one up to 10 minutes: where
-/// the sizes follow noise, rain or the rate control rather than the picture, keyframe checks alone
-/// would find motion a GOP late. A wake-up that showed motion resets it.
+/// What the packet sizes' mistakes do. Each of the first `desensitizingWakeUps` wake-ups in a row
+/// that showed nothing doubles the monitor's threshold (rate control swings the sizes of some
+/// streams); the next one keeps every frame decoded for 30 s, doubling with each further one up to
+/// 10 minutes. Motion that a keyframe check found while the sizes had not announced it (a miss: the
+/// alert came up to a GOP late) keeps every frame decoded for `firstAfterMiss` seconds, doubling with
+/// each miss in a row up to a day: where the sizes follow noise, rain or the rate control rather than the
+/// picture (a constant bit rate), keyframe checks alone would find motion a GOP late. A wake-up by
+/// the sizes that showed motion resets both.
 struct PacketWakeUpHoldOff {
     static let desensitizingWakeUps = 3
     static let first = 30.0
     static let longest = 600.0
+    static let longestAfterMiss = 86_400.0
+    let firstAfterMiss: Double
     private var fruitlessInARow = 0
+    private var missesInARow = 0
     private var packetsLeft = 0
+
+    init(firstAfterMiss: Double) {
+        self.firstAfterMiss = firstAfterMiss
+    }
 
     var isActive: Bool { packetsLeft > 0 }
 
@@ -407,11 +443,23 @@ struct PacketWakeUpHoldOff {
         fruitlessInARow += 1
         let beyond = fruitlessInARow - Self.desensitizingWakeUps - 1
         guard beyond >= 0 else { return }
-        let seconds = min(Self.first * Double(1 << min(beyond, 16)), Self.longest)
-        packetsLeft = Int(seconds * framesPerSecond)
+        holdOff(seconds: Self.first * Double(1 << min(beyond, 16)), longest: Self.longest, framesPerSecond)
+    }
+
+    /// A keyframe check found motion the sizes had not announced.
+    mutating func missed(framesPerSecond: Double) {
+        missesInARow += 1
+        holdOff(seconds: firstAfterMiss * Double(1 << min(missesInARow - 1, 16)), longest: Self.longestAfterMiss,
+                framesPerSecond)
     }
 
     mutating func proven() {
         fruitlessInARow = 0
+        missesInARow = 0
+    }
+
+    /// Keeps every frame decoded for `seconds` (at most `longest`) from now, unless already for longer.
+    private mutating func holdOff(seconds: Double, longest: Double, _ framesPerSecond: Double) {
+        packetsLeft = max(packetsLeft, Int(min(seconds, longest) * framesPerSecond))
     }
 }

@@ -67,6 +67,61 @@ struct AdaptiveReplayTests {
         #expect((event.raised ?? 99) - event.start <= 3.5, "\(event)")
     }
 
+    /// `clip` after a 10.4 s quiet lead-in at a constant 450 kbit/s with a GOP of 50 (3.3 s), from
+    /// `generate.py`: the P-frame sizes follow the rate control, not the walker.
+    func constantBitRate(_ clip: String, in directory: TemporaryDirectory) throws -> String {
+        let generated = try runProcess("/usr/bin/python3", [
+            Fixtures.projectRoot.appendingPathComponent("fixtures/generate.py").path, "--lead-in", "10.4",
+            "--gop", "50", "--cbr", "450", "--clip", clip, "--out", directory.url.path,
+        ])
+        try #require(generated.status == 0, "generate.py: \(generated.stderrText)")
+        return directory.url.appendingPathComponent("\(clip).mp4").path
+    }
+
+    @Test("a constant-bit-rate stream: the daemon's decoding alerts within a second of decoding every frame")
+    func constantBitRateOnTime() throws {
+        let directory = try TemporaryDirectory()
+        // The walker enters at 13.4 s, just after the keyframe at 13.33 s.
+        let path = try constantBitRate("one_crossing", in: directory)
+        let full = try #require(try motion(path, adaptive: nil).first, "every frame: the walker was not found")
+        let daemon = try motion(path, adaptive: AdaptiveDecoding())
+        let event = try #require(daemon.first, "the daemon's decoding did not find the walker")
+        #expect(daemon.count == 1, "\(daemon)")
+        let fullAlert = try #require(full.confirmed)
+        let daemonAlert = try #require(event.raised ?? event.confirmed)
+        #expect(fullAlert >= 13.4 && fullAlert <= 13.9, "every frame: \(full)")
+        #expect(daemonAlert - fullAlert <= 1.0, "every frame: \(full); daemon's decoding: \(event)")
+    }
+
+    @Test("motion a keyframe check finds before the packet sizes do keeps every frame decoded for the next one")
+    func missedWakeUpHoldsOff() throws {
+        let directory = try TemporaryDirectory()
+        // Crossings from 12.0 s and from 18.0 s; keyframes at 10.0, 13.3, 16.7 and 20.0 s.
+        let path = try constantBitRate("two_crossings", in: directory)
+        let full = try motion(path, adaptive: nil)
+        try #require(full.count == 2, "every frame: \(full)")
+        // Keyframe checks after 1 s of quiet whatever the packets' share of a keyframe: only the miss keeps
+        // the frames between the crossings decoded.
+        let source = try MediaSource(url: path, options: SourceOptions(openTimeout: .zero, readTimeout: .zero,
+                                                                       skipLoopFilter: true))
+        let feed = FrameFeed(source: source, adaptive: AdaptiveDecoding(quietSeconds: 1, maximumQuietShare: 1))
+        var wantsEveryFrame = false
+        var decodedAt: [Double] = []
+        while let frame = try? feed.nextFrame(wantsEveryFrame: wantsEveryFrame) {
+            let time = frame.presentationTime ?? 0
+            decodedAt.append(time)
+            // "Motion" while a crossing shows: what the analysis would ask for.
+            wantsEveryFrame = full.contains { time >= $0.start && time <= $0.end }
+        }
+        // The first crossing is found by the keyframe at 13.3 s (a miss); from then on every frame is decoded
+        // (the clip ends at 22.4 s).
+        #expect(feed.keyframeWakeUps == 1, "\(feed.keyframeWakeUps) keyframe wake-ups")
+        let first = decodedAt.firstIndex { $0 >= 13.3 } ?? decodedAt.endIndex
+        let after = decodedAt[first...]
+        #expect(after.count >= 135, "\(after.count) frames decoded from 13.3 s on")
+        #expect(zip(after, after.dropFirst()).allSatisfy { $1 - $0 < 0.1 }, "a gap in full decoding after the miss")
+    }
+
     @Test("B-frames: every keyframe check analyses the keyframe, not a picture held back from the GOP before")
     func bFramesKeyframeChecks() throws {
         let directory = try TemporaryDirectory()
@@ -79,8 +134,9 @@ struct AdaptiveReplayTests {
         try #require(result.status == 0, "ffmpeg: \(result.stderrText)")
         let source = try MediaSource(url: path)
         // The test pattern moves in every frame: its P-frames are too large a share of a keyframe for
-        // adaptive decoding by default.
-        let feed = FrameFeed(source: source, adaptive: AdaptiveDecoding(quietSeconds: 1, maximumQuietShare: 1))
+        // adaptive decoding by default, and every keyframe check finds motion the sizes did not announce.
+        let feed = FrameFeed(source: source, adaptive: AdaptiveDecoding(quietSeconds: 1, maximumQuietShare: 1,
+                                                                        missHoldOffSeconds: 0))
         var checks = 0
         // Each keyframe check "shows motion" and wakes full decoding; 1 s (15 frames) later the feed
         // drops to keyframes again, right after the GOP's last packet (GOP 16): the decoder still
