@@ -104,6 +104,9 @@ public final class MotionDetector {
     static let jitterCellShare = 0.02
     /// ...and then every pixel counts only beyond the range for this many seconds of media time.
     static let jitterHoldSeconds = 2.0
+    /// Above this share of the cells in regions that move in place, the scene moves in place
+    /// (`seesMovementInPlace`).
+    static let movementInPlaceShare = 0.01
     /// A change of the mean luma by more than this many levels is the light's (else a large change
     /// is the view's: the same scene, shifted).
     static let lightLevels = 4.0
@@ -168,6 +171,13 @@ public final class MotionDetector {
 
     /// Whether a still, different view is settling (it becomes `viewMoved` if it stays).
     public var isSettlingNewView: Bool { newViewFrames > 0 }
+
+    /// Whether more than `movementInPlaceShare` of the cells are learned as moving in place (leaves,
+    /// water; with `quiet_plain_difference`): their changes fill the encoder's packets, so the sizes
+    /// cannot tell a person who enters. (Sensor noise alone marks a few dozen cells at most.)
+    public var seesMovementInPlace: Bool {
+        Double(dynamics.movingCells) > Self.movementInPlaceShare * Double(objects.counts.count)
+    }
 
     /// The size of the averaged picture the detector works on.
     public var analysisSize: (width: Int, height: Int, factor: Int) { (width, height, factor) }
@@ -238,7 +248,9 @@ public final class MotionDetector {
         dynamics.learn(counts: objects.counts, plain: config.quietPlainDifference ? quietCounts : nil,
                        cellPixels: Self.cell * Self.cell, interval: interval)
         let found = objects.find(minCellCount: minCellCount, minPixels: Int((minArea * pictureArea).rounded(.up)),
-                                 weights: dynamics.weights, regions: regions)
+                                 weights: dynamics.weights, regions: regions) { object in
+            !isTracking && config.relight && isLightChange(in: object)
+        }
         if isNewView(found, changedShare: changedShare) {
             // A large, still difference spread over the picture: a new view settling, not something moving.
             newViewFrames += 1
@@ -266,7 +278,8 @@ public final class MotionDetector {
 
     /// `quiet_plain_difference`: per cell, the kernel's choice (`VK_MOTION`: beyond the range where a
     /// pixel's noise is high, else changed) where the region is quiet, beyond the range where it moves
-    /// in place (`DynamicCells.rangeTested`) and everywhere while the view is unsettled; into `objects.counts`.
+    /// in place (`DynamicCells.rangeTested`) and everywhere while the view is unsettled or the light
+    /// settles; into `objects.counts`.
     private func countQuietPlainDifference(pictureArea: Double, interval: Double) {
         vk_cell_counts(isa.cValue, mask.base, regions.allowed.base, UInt8(VK_MOTION), Int32(width), Int32(height),
                        quietCounts.base)
@@ -276,7 +289,25 @@ public final class MotionDetector {
         let jitters = quiet.withinRange > quiet.beyondRange && Double(quiet.withinRange) > Self.jitterShare * pictureArea
             || Double(quiet.cellsWithinRange) > Self.jitterCellShare * Double(objects.counts.count)
         jitterLeft = jitters ? Self.jitterHoldSeconds : max(0, jitterLeft - interval)
-        if jitterLeft > 0 { objects.counts.base.update(from: beyondRangeCounts.base, count: objects.counts.count) }
+        // While the light settles, the relit background is only near the picture (blended between
+        // blocks, a soft shadow edge): the range is the margin that keeps those misfits from counting.
+        if jitterLeft > 0 || settling > 0 {
+            objects.counts.base.update(from: beyondRangeCounts.base, count: objects.counts.count)
+        }
+    }
+
+    /// Whether the change over `object`'s cells is the light's (`LightCompensator.explainsObject`):
+    /// the frame there is the background it was compared with under a gain alone.
+    private func isLightChange(in object: ObjectFinder.Result) -> Bool {
+        var sums = LightCompensator.Sums()
+        let compared = nextBackground.base  // the background before this frame's step (swapped)
+        for y in object.minY * Self.cell..<(object.maxY + 1) * Self.cell {
+            let row = y * width
+            for x in object.minX * Self.cell..<(object.maxX + 1) * Self.cell {
+                sums.add(frame: current[row + x], background: compared[row + x])
+            }
+        }
+        return LightCompensator.explainsObject(sums, maxResidual: maxLightResidual)
     }
 
     /// Whether this frame shows a new view rather than motion: at least `viewChangeFraction` of the
