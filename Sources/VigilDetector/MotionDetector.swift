@@ -84,10 +84,15 @@ public final class MotionDetector {
     static let settlingFrames = 30
     static let stillBlockFrames: UInt8 = 2
     /// A share of the picture at least this large that differs from the background, spread over
-    /// `viewSpan` of its width and height, while the picture stands still from frame to frame is a
+    /// `viewSpan` of its width and height (or matching the background shifted by up to
+    /// `maxViewShift` averaged pixels), while the picture stands still from frame to frame is a
     /// new view, not motion...
     static let viewChangeFraction = 0.05
     static let viewSpan = 0.6
+    static let maxViewShift = (x: 24, y: 12)
+    /// The background shifted by the best offset matches when it differs from the picture by at most
+    /// this share of what the unshifted background does.
+    static let shiftedViewShare = 0.5
     /// ...where fewer than this share of the blocks changed brightness since the previous frame...
     static let stillViewFraction = 0.1
     /// ...for this many frames in a row: then the background is relearned (`viewMoved`).
@@ -146,6 +151,8 @@ public final class MotionDetector {
     private var settling = 0
     /// Frames in a row that showed a still, different view.
     private var newViewFrames = 0
+    /// The first of them was the background shifted (`isShiftedView`).
+    private var viewShifted = false
     private let parameters: vk_sigma_delta_params
     private let minCellCount: UInt8
     private let maxLightResidual: Double
@@ -251,7 +258,7 @@ public final class MotionDetector {
                                  weights: dynamics.weights, regions: regions) { object in
             !isTracking && config.relight && isLightChange(in: object)
         }
-        if isNewView(found, changedShare: changedShare) {
+        if isNewView(found, changedShare: changedShare, plainShare: Double(counts.changed) / Double(current.count)) {
             // A large, still difference spread over the picture: a new view settling, not something moving.
             newViewFrames += 1
             guard newViewFrames >= Self.viewSettleFrames else {
@@ -311,16 +318,50 @@ public final class MotionDetector {
     }
 
     /// Whether this frame shows a new view rather than motion: at least `viewChangeFraction` of the
-    /// picture differs from the background, the changed objects span most of it (`viewSpan` of its
-    /// width and height: a person near the lens does not) and the picture stands still from frame to
+    /// picture differs from the background beyond the 3x3 range (`changedShare`) and the changed
+    /// objects span most of it (`viewSpan` of its width and height: a person near the lens does not),
+    /// or that share differs from its own background pixel (`plainShare`) and the picture is the
+    /// background shifted (`isShiftedView`); and the picture stands still from frame to
     /// frame (fewer than `stillViewFraction` of the blocks changed brightness).
-    private func isNewView(_ found: ObjectFinder.Result, changedShare: Double) -> Bool {
-        guard changedShare >= Self.viewChangeFraction, blocks.movedFraction < Self.stillViewFraction, !found.isEmpty,
+    private func isNewView(_ found: ObjectFinder.Result, changedShare: Double, plainShare: Double) -> Bool {
+        guard blocks.movedFraction < Self.stillViewFraction, !found.isEmpty,
               abs(blocks.meanLuma - blocks.backgroundMeanLuma) <= Self.lightLevels
         else { return false }
         let cellsX = Double(width / Self.cell), cellsY = Double(height / Self.cell)
-        return Double(found.maxX - found.minX + 1) >= Self.viewSpan * cellsX
+        let spans = Double(found.maxX - found.minX + 1) >= Self.viewSpan * cellsX
             && Double(found.maxY - found.minY + 1) >= Self.viewSpan * cellsY
+        guard !(changedShare >= Self.viewChangeFraction && spans) else { return true }
+        // The background drifts towards the new view a level a frame, so the shift is judged once,
+        // on the first still frame, and holds while the view stays still and different.
+        guard plainShare >= Self.viewChangeFraction else { return false }
+        if newViewFrames == 0 { viewShifted = isShiftedView() }
+        return viewShifted
+    }
+
+    /// Whether the picture is the background shifted (a camera turned sideways changes only the
+    /// vertical edges, which may not span the view): some shift of up to `maxViewShift` makes the
+    /// background differ from the picture by at most `shiftedViewShare` of the unshifted difference,
+    /// on a grid of every 4th pixel each way. Runs only on frames that may show a new view.
+    private func isShiftedView() -> Bool {
+        let (maxX, maxY) = Self.maxViewShift, step = 4
+        guard width > 4 * maxX, height > 4 * maxY else { return false }
+        let compared = nextBackground.base  // the background this frame was compared with
+        func difference(_ dx: Int, _ dy: Int) -> Int {
+            var total = 0
+            for y in stride(from: maxY, to: height - maxY, by: step) {
+                let row = y * width, shifted = (y + dy) * width + dx
+                for x in stride(from: maxX, to: width - maxX, by: step) {
+                    total += abs(Int(current[row + x]) - Int(compared[shifted + x]))
+                }
+            }
+            return total
+        }
+        let unshifted = difference(0, 0)
+        var best = unshifted
+        for dy in -maxY...maxY {
+            for dx in -maxX...maxX where dx != 0 || dy != 0 { best = min(best, difference(dx, dy)) }
+        }
+        return Double(best) <= Self.shiftedViewShare * Double(unshifted)
     }
 
     /// Mean luma, edge energy and whether the picture repeats the previous one (from the block

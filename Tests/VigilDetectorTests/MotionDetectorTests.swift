@@ -247,6 +247,25 @@ struct MotionDetectorTests {
         #expect(scene.analyze(with: detector).isMotion)
     }
 
+    @Test("a view turned sideways whose vertical edges lie in a band of a third of its height is a new view (moved), not motion")
+    func sidewaysShiftIsNewView() {
+        var scene = SyntheticScene()
+        let detector = MotionDetector()
+        // Texture only in rows 120-239: elsewhere the picture is flat, so a sideways turn changes
+        // only the band (the changed objects do not span the view's height).
+        func render(shiftX: Int) -> FrameAnalysis {
+            scene.render(shift: (shiftX, 0))
+            for y in 0..<scene.height where !(120..<240).contains(y) {
+                for x in 0..<scene.width { scene.pixels[y * scene.width + x] = 100 }
+            }
+            return scene.analyze(with: detector)
+        }
+        for _ in 0..<20 { #expect(!render(shiftX: 0).isMotion) }
+        let turned = (0..<20).map { _ in render(shiftX: 8) }
+        #expect(turned.filter(\.isMotion).isEmpty)
+        #expect(turned.filter(\.viewMoved).count == 1)
+    }
+
     @Test("a new picture size relearns instead of comparing")
     func resizeRelearns() {
         var large = SyntheticScene()
