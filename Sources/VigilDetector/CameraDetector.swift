@@ -63,7 +63,9 @@ public final class CameraDetector {
     /// Whether the detector needs every frame rather than an occasional one: the last frame showed
     /// motion, an event is under way, a health condition is being confirmed (it must hold for the
     /// health delay), the picture is frozen (to see it live again at once), or the light or the view
-    /// changed lately (the quiet must be learned anew: the packet sizes of the new picture differ). A freeze itself is
+    /// changed lately (the quiet must be learned anew: the packet sizes of the new picture differ), or
+    /// part of the scene moves in place (swaying leaves fill the packets: a person entering does not
+    /// show in their sizes, and a keyframe check alone finds them up to a GOP late). A freeze itself is
     /// proven by keyframes, which adaptive decoding always decodes. Adaptive decoding decodes only
     /// keyframes while false.
     public private(set) var wantsEveryFrame = false
@@ -96,6 +98,7 @@ public final class CameraDetector {
         if !detector.isSettlingNewView { newViewSince = nil } else if newViewSince == nil { newViewSince = previousTime }
         wantsEveryFrame = analysis.isMotion || tracker.isInEvent || health.confirming != nil
             || health.current?.kind == .frozen || detector.isSettlingLight || detector.isSettlingNewView
+            || detector.seesMovementInPlace
         return AnalyzerOutput(motionStarted: motion.started, motionEnded: motion.ended,
                               healthStarted: change.started, healthEnded: change.ended, isNewPeak: motion.isNewPeak)
     }

@@ -17,9 +17,9 @@ public struct DetectorConfig: Sendable, Equatable, Codable {
     public var shakeTolerance: Bool = true
     /// With `shakeTolerance`: where the scene is quiet (no learned movement in place, a still view,
     /// the pixel's noise low), count the plain difference instead of the range, so a slow, faint
-    /// figure is found as it enters (docs/detector-onset.md). Off by default: on held-out clips it
-    /// brings the mean onset under 300 ms but raised a false event on a slowly dimming scene.
-    public var quietPlainDifference: Bool = false
+    /// figure is found as it enters (docs/detector-onset.md). `false` compares with the range everywhere,
+    /// as before issue 11: later onsets for faint, slow figures.
+    public var quietPlainDifference: Bool = true
     /// Re-baseline the background block by block when the light changes (a step, an IR switch, a
     /// cloud over part of the scene): a block whose change is explained by a gain and an offset,
     /// with neighbours that agree, is relit instead of reported. Objects moving meanwhile still show.

@@ -45,6 +45,8 @@ struct DynamicCells {
     private var activity = ScratchBuffer<Float>()
     /// Per cell: the largest activity of the cell and its left and right neighbours.
     private var rowMaximum = ScratchBuffer<Float>()
+    /// Cells in regions that move in place (set by `learn` when given the plain counts).
+    private(set) var movingCells = 0
     private var cellsX = 0
     private var cellsY = 0
 
@@ -57,6 +59,7 @@ struct DynamicCells {
         region = ScratchBuffer(count: cellsX * cellsY, repeating: 0)
         activity = ScratchBuffer(count: cellsX * cellsY, repeating: 0)
         rowMaximum = ScratchBuffer(count: cellsX * cellsY, repeating: 0)
+        movingCells = 0
     }
 
     /// Learns from one frame's counts per cell (`cellPixels` each): `counts`, the pixels that took
@@ -82,8 +85,11 @@ struct DynamicCells {
             moving[cell] += movingRate * ((plain[cell] > 0 ? 1 : 0) - moving[cell])
         }
         regionMaximum(of: moving)
+        movingCells = 0
         for cell in 0..<region.count {
-            rangeTested[cell] = region[cell] > Self.movingShare || activity[cell] > Self.quietShare
+            let movesInPlace = region[cell] > Self.movingShare
+            movingCells += movesInPlace ? 1 : 0
+            rangeTested[cell] = movesInPlace || activity[cell] > Self.quietShare
         }
     }
 

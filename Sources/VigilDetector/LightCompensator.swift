@@ -124,6 +124,38 @@ struct LightCompensator {
         return explained && Self.gainRange.contains(gain) ? .lit : .busy
     }
 
+    /// Sums over some pixels of the frame `f` and its background `b` (as `vk_block_moments`, for any
+    /// number of pixels).
+    struct Sums {
+        var pixels = 0, b = 0, f = 0, bb = 0, ff = 0, bf = 0
+
+        mutating func add(frame: UInt8, background: UInt8) {
+            let f = Int(frame), b = Int(background)
+            pixels += 1
+            self.b += b
+            self.f += f
+            bb += b * b
+            ff += f * f
+            bf += b * f
+        }
+    }
+
+    /// Whether the change summed in `m` (an object's pixels and their background) is the light's:
+    /// over a textured background, a gain alone explains it, `frame = gain * background` (a strip the
+    /// encoder refreshes late while the light dims slowly). What moves in front of the background
+    /// blends its own level in, an offset a gain alone does not explain (the faint edge of a light
+    /// coat is about `0.65 * background + 35`). Over a flat background a gain is not told from an
+    /// offset, so there it never is the light's.
+    static func explainsObject(_ m: Sums, maxResidual: Double) -> Bool {
+        let n = Double(m.pixels), bb = Double(m.bb), bf = Double(m.bf), ff = Double(m.ff)
+        let meanB = Double(m.b) / n
+        guard bb > 0, (bb / n - meanB * meanB).squareRoot() >= flatDeviation else { return false }
+        let gain = bf / bb
+        let residual = (ff - gain * bf) / n
+        let changeEnergy = (ff - 2 * bf + bb) / n
+        return gainRange.contains(gain) && residual <= maxResidual && residual <= changeEnergy * maxUnexplained
+    }
+
     private func setFit(_ block: Int, gain: Double, offset: Double) {
         relitGains[block] = Float(gain)
         relitOffsets[block] = Float(offset)

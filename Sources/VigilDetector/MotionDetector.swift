@@ -84,10 +84,15 @@ public final class MotionDetector {
     static let settlingFrames = 30
     static let stillBlockFrames: UInt8 = 2
     /// A share of the picture at least this large that differs from the background, spread over
-    /// `viewSpan` of its width and height, while the picture stands still from frame to frame is a
+    /// `viewSpan` of its width and height (or matching the background shifted by up to
+    /// `maxViewShift` averaged pixels), while the picture stands still from frame to frame is a
     /// new view, not motion...
     static let viewChangeFraction = 0.05
     static let viewSpan = 0.6
+    static let maxViewShift = (x: 24, y: 12)
+    /// The background shifted by the best offset matches when it differs from the picture by at most
+    /// this share of what the unshifted background does.
+    static let shiftedViewShare = 0.5
     /// ...where fewer than this share of the blocks changed brightness since the previous frame...
     static let stillViewFraction = 0.1
     /// ...for this many frames in a row: then the background is relearned (`viewMoved`).
@@ -104,6 +109,9 @@ public final class MotionDetector {
     static let jitterCellShare = 0.02
     /// ...and then every pixel counts only beyond the range for this many seconds of media time.
     static let jitterHoldSeconds = 2.0
+    /// Above this share of the cells in regions that move in place, the scene moves in place
+    /// (`seesMovementInPlace`).
+    static let movementInPlaceShare = 0.01
     /// A change of the mean luma by more than this many levels is the light's (else a large change
     /// is the view's: the same scene, shifted).
     static let lightLevels = 4.0
@@ -143,6 +151,8 @@ public final class MotionDetector {
     private var settling = 0
     /// Frames in a row that showed a still, different view.
     private var newViewFrames = 0
+    /// The first of them was the background shifted (`isShiftedView`).
+    private var viewShifted = false
     private let parameters: vk_sigma_delta_params
     private let minCellCount: UInt8
     private let maxLightResidual: Double
@@ -168,6 +178,13 @@ public final class MotionDetector {
 
     /// Whether a still, different view is settling (it becomes `viewMoved` if it stays).
     public var isSettlingNewView: Bool { newViewFrames > 0 }
+
+    /// Whether more than `movementInPlaceShare` of the cells are learned as moving in place (leaves,
+    /// water; with `quiet_plain_difference`): their changes fill the encoder's packets, so the sizes
+    /// cannot tell a person who enters. (Sensor noise alone marks a few dozen cells at most.)
+    public var seesMovementInPlace: Bool {
+        Double(dynamics.movingCells) > Self.movementInPlaceShare * Double(objects.counts.count)
+    }
 
     /// The size of the averaged picture the detector works on.
     public var analysisSize: (width: Int, height: Int, factor: Int) { (width, height, factor) }
@@ -238,8 +255,10 @@ public final class MotionDetector {
         dynamics.learn(counts: objects.counts, plain: config.quietPlainDifference ? quietCounts : nil,
                        cellPixels: Self.cell * Self.cell, interval: interval)
         let found = objects.find(minCellCount: minCellCount, minPixels: Int((minArea * pictureArea).rounded(.up)),
-                                 weights: dynamics.weights, regions: regions)
-        if isNewView(found, changedShare: changedShare) {
+                                 weights: dynamics.weights, regions: regions) { object in
+            !isTracking && config.relight && isLightChange(in: object)
+        }
+        if isNewView(found, changedShare: changedShare, plainShare: Double(counts.changed) / Double(current.count)) {
             // A large, still difference spread over the picture: a new view settling, not something moving.
             newViewFrames += 1
             guard newViewFrames >= Self.viewSettleFrames else {
@@ -266,7 +285,8 @@ public final class MotionDetector {
 
     /// `quiet_plain_difference`: per cell, the kernel's choice (`VK_MOTION`: beyond the range where a
     /// pixel's noise is high, else changed) where the region is quiet, beyond the range where it moves
-    /// in place (`DynamicCells.rangeTested`) and everywhere while the view is unsettled; into `objects.counts`.
+    /// in place (`DynamicCells.rangeTested`) and everywhere while the view is unsettled or the light
+    /// settles; into `objects.counts`.
     private func countQuietPlainDifference(pictureArea: Double, interval: Double) {
         vk_cell_counts(isa.cValue, mask.base, regions.allowed.base, UInt8(VK_MOTION), Int32(width), Int32(height),
                        quietCounts.base)
@@ -276,20 +296,72 @@ public final class MotionDetector {
         let jitters = quiet.withinRange > quiet.beyondRange && Double(quiet.withinRange) > Self.jitterShare * pictureArea
             || Double(quiet.cellsWithinRange) > Self.jitterCellShare * Double(objects.counts.count)
         jitterLeft = jitters ? Self.jitterHoldSeconds : max(0, jitterLeft - interval)
-        if jitterLeft > 0 { objects.counts.base.update(from: beyondRangeCounts.base, count: objects.counts.count) }
+        // While the light settles, the relit background is only near the picture (blended between
+        // blocks, a soft shadow edge): the range is the margin that keeps those misfits from counting.
+        if jitterLeft > 0 || settling > 0 {
+            objects.counts.base.update(from: beyondRangeCounts.base, count: objects.counts.count)
+        }
+    }
+
+    /// Whether the change over `object`'s cells is the light's (`LightCompensator.explainsObject`):
+    /// the frame there is the background it was compared with under a gain alone.
+    private func isLightChange(in object: ObjectFinder.Result) -> Bool {
+        var sums = LightCompensator.Sums()
+        let compared = nextBackground.base  // the background before this frame's step (swapped)
+        for y in object.minY * Self.cell..<(object.maxY + 1) * Self.cell {
+            let row = y * width
+            for x in object.minX * Self.cell..<(object.maxX + 1) * Self.cell {
+                sums.add(frame: current[row + x], background: compared[row + x])
+            }
+        }
+        return LightCompensator.explainsObject(sums, maxResidual: maxLightResidual)
     }
 
     /// Whether this frame shows a new view rather than motion: at least `viewChangeFraction` of the
-    /// picture differs from the background, the changed objects span most of it (`viewSpan` of its
-    /// width and height: a person near the lens does not) and the picture stands still from frame to
+    /// picture differs from the background beyond the 3x3 range (`changedShare`) and the changed
+    /// objects span most of it (`viewSpan` of its width and height: a person near the lens does not),
+    /// or that share differs from its own background pixel (`plainShare`) and the picture is the
+    /// background shifted (`isShiftedView`); and the picture stands still from frame to
     /// frame (fewer than `stillViewFraction` of the blocks changed brightness).
-    private func isNewView(_ found: ObjectFinder.Result, changedShare: Double) -> Bool {
-        guard changedShare >= Self.viewChangeFraction, blocks.movedFraction < Self.stillViewFraction, !found.isEmpty,
+    private func isNewView(_ found: ObjectFinder.Result, changedShare: Double, plainShare: Double) -> Bool {
+        guard blocks.movedFraction < Self.stillViewFraction, !found.isEmpty,
               abs(blocks.meanLuma - blocks.backgroundMeanLuma) <= Self.lightLevels
         else { return false }
         let cellsX = Double(width / Self.cell), cellsY = Double(height / Self.cell)
-        return Double(found.maxX - found.minX + 1) >= Self.viewSpan * cellsX
+        let spans = Double(found.maxX - found.minX + 1) >= Self.viewSpan * cellsX
             && Double(found.maxY - found.minY + 1) >= Self.viewSpan * cellsY
+        guard !(changedShare >= Self.viewChangeFraction && spans) else { return true }
+        // The background drifts towards the new view a level a frame, so the shift is judged once,
+        // on the first still frame, and holds while the view stays still and different.
+        guard plainShare >= Self.viewChangeFraction else { return false }
+        if newViewFrames == 0 { viewShifted = isShiftedView() }
+        return viewShifted
+    }
+
+    /// Whether the picture is the background shifted (a camera turned sideways changes only the
+    /// vertical edges, which may not span the view): some shift of up to `maxViewShift` makes the
+    /// background differ from the picture by at most `shiftedViewShare` of the unshifted difference,
+    /// on a grid of every 4th pixel each way. Runs only on frames that may show a new view.
+    private func isShiftedView() -> Bool {
+        let (maxX, maxY) = Self.maxViewShift, step = 4
+        guard width > 4 * maxX, height > 4 * maxY else { return false }
+        let compared = nextBackground.base  // the background this frame was compared with
+        func difference(_ dx: Int, _ dy: Int) -> Int {
+            var total = 0
+            for y in stride(from: maxY, to: height - maxY, by: step) {
+                let row = y * width, shifted = (y + dy) * width + dx
+                for x in stride(from: maxX, to: width - maxX, by: step) {
+                    total += abs(Int(current[row + x]) - Int(compared[shifted + x]))
+                }
+            }
+            return total
+        }
+        let unshifted = difference(0, 0)
+        var best = unshifted
+        for dy in -maxY...maxY {
+            for dx in -maxX...maxX where dx != 0 || dy != 0 { best = min(best, difference(dx, dy)) }
+        }
+        return Double(best) <= Self.shiftedViewShare * Double(unshifted)
     }
 
     /// Mean luma, edge energy and whether the picture repeats the previous one (from the block

@@ -40,8 +40,10 @@ struct ObjectFinder {
     }
 
 
-    /// Finds this frame's objects in `counts` (filled by the caller).
-    mutating func find(minCellCount: UInt8, minPixels: Int, weights: ScratchBuffer<UInt8>, regions: RegionMap) -> Result {
+    /// Finds this frame's objects in `counts` (filled by the caller). An object big enough for which
+    /// `isLight` says its change is the light's does not count.
+    mutating func find(minCellCount: UInt8, minPixels: Int, weights: ScratchBuffer<UInt8>, regions: RegionMap,
+                       isLight: (Result) -> Bool) -> Result {
         visitStamp &+= 1
         if visitStamp == 0 {
             visited.fill(with: 0)
@@ -56,6 +58,7 @@ struct ObjectFinder {
             } else if object.weightedArea < minPixels * DynamicCells.weightScale {
                 continue
             }
+            if isLight(object) { continue }
             result.area += object.area
             result.minX = min(result.minX, object.minX)
             result.minY = min(result.minY, object.minY)
