@@ -30,7 +30,7 @@ struct ClusterMigrateCommand: AsyncParsableCommand {
         try await reportingFailures {
             guard let urlFile = try loadConfig(config).cluster.databaseURLFile else {
                 throw Failure(config.map { "config \($0) has no cluster: section with database_url_file; add one (docs/cluster.md)" }
-                              ?? "vigil cluster migrate needs --config FILE, the config whose cluster: section names the database")
+                              ?? "cluster migrate needs --config FILE, the config whose cluster: section names the database")
             }
             let source = StateDirectory(option: fromStateDir)
             let registryFile = source.file(CameraRegistry.fileName).path
