@@ -25,8 +25,14 @@ public struct ClusterError: Error, CustomStringConvertible, Equatable {
     }
 
     /// `error` from postgres-nio (or anything thrown around it) as one line: "`doing`: reason".
+    /// A failed transaction is described by what failed inside it (its BEGIN, its body or its COMMIT).
     /// PSQLError's own description hides the server's message; this takes it from the server info.
     public init(doing: String, _ error: any Error) {
+        if let transaction = error as? PostgresTransactionError,
+           let cause = transaction.beginError ?? transaction.closureError ?? transaction.commitError {
+            self.init(doing: doing, cause)
+            return
+        }
         guard let error = error as? PSQLError else {
             self.init(.database, "\(doing): \(error)")
             return

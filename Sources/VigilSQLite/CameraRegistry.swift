@@ -151,9 +151,7 @@ public final class CameraRegistry: Sendable {
         let credentials = try CredentialRow.fetchOne(db, key: camera.id).map {
             CameraCredentials(username: $0.username, password: $0.password)
         }
-        return WatchedCamera(camera: camera, streamURL: StreamAddress.connectURL(for: camera.streamURL, with: credentials),
-                                detectURL: camera.detectURL.map { StreamAddress.connectURL(for: $0, with: credentials) },
-                                credentials: credentials)
+        return WatchedCamera(camera: camera, credentials: credentials)
     }
 
     // MARK: Writing

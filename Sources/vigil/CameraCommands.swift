@@ -3,7 +3,6 @@ import Foundation
 import VigilDetector
 import VigilIngest
 import VigilPipeline
-import VigilSQLite
 import VigilStore
 
 /// `vigil camera`: the private registry of cameras.
@@ -113,103 +112,105 @@ struct CameraFieldOptions: ParsableArguments {
     }
 }
 
-struct AddCamera: ParsableCommand {
+struct AddCamera: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "add", abstract: "Register a camera.")
 
     @Argument(help: "Camera id, a slug such as grote-markt-1.")
     var id: String
     @OptionGroup var fields: CameraFieldOptions
-    @OptionGroup var state: StateDirectoryOption
+    @OptionGroup var registry: RegistryOptions
 
-    func run() throws {
-        try reportingFailures {
+    func run() async throws {
+        try await reportingFailures {
             var entry = try validated { try fields.fields(id: id).camera() }
             entry.camera.detection = try fields.detectionOverrides(for: id)
-            try state.openRegistry().add([entry])
+            try await registry.withRegistry { try await $0.add([entry]) }
             print("added camera \(id)")
         }
     }
 }
 
-struct UpdateCamera: ParsableCommand {
+struct UpdateCamera: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "update", abstract: "Change fields of a camera.")
 
     @Argument(help: "Camera id.")
     var id: String
     @OptionGroup var fields: CameraFieldOptions
-    @OptionGroup var state: StateDirectoryOption
+    @OptionGroup var registry: RegistryOptions
 
-    func run() throws {
-        try reportingFailures {
-            let registry = try state.openRegistry()
-            let existing = try registry.existingCamera(id)
-            let given = try fields.fields(id: id)
-            var entry = try validated { try given.camera(updating: existing) }
-            entry.camera.detection = try fields.detectionOverrides(for: id) ?? existing.detection
-            // Stored credentials are replaced only when new ones were given.
-            try registry.update(entry.camera, credentials: entry.credentials.map(Optional.some))
+    func run() async throws {
+        try await reportingFailures {
+            try await registry.withRegistry { registry in
+                let existing = try await registry.existingCamera(id)
+                let given = try fields.fields(id: id)
+                var entry = try validated { try given.camera(updating: existing) }
+                entry.camera.detection = try fields.detectionOverrides(for: id) ?? existing.detection
+                // Stored credentials are replaced only when new ones were given.
+                try await registry.update(entry.camera, credentials: entry.credentials.map(Optional.some))
+            }
             print("updated camera \(id)")
         }
     }
 }
 
-struct RemoveCamera: ParsableCommand {
+struct RemoveCamera: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove a camera and its credentials.")
 
     @OptionGroup var target: CameraIDArguments
 
-    func run() throws {
-        try reportingFailures {
-            try target.state.openRegistry().remove(id: target.id)
+    func run() async throws {
+        try await reportingFailures {
+            try await target.registry.withRegistry { try await $0.remove(id: target.id) }
             print("removed camera \(target.id)")
         }
     }
 }
 
-struct EnableCamera: ParsableCommand {
+struct EnableCamera: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "enable", abstract: "Watch a camera again.")
 
     @OptionGroup var target: CameraIDArguments
 
-    func run() throws {
-        try reportingFailures { try target.setEnabled(true) }
+    func run() async throws {
+        try await reportingFailures { try await target.setEnabled(true) }
     }
 }
 
-struct DisableCamera: ParsableCommand {
+struct DisableCamera: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "disable", abstract: "Stop watching a camera.")
 
     @OptionGroup var target: CameraIDArguments
 
-    func run() throws {
-        try reportingFailures { try target.setEnabled(false) }
+    func run() async throws {
+        try await reportingFailures { try await target.setEnabled(false) }
     }
 }
 
-/// The camera id argument and `--state-dir`, shared by the commands that act on one camera.
+/// The camera id argument, `--state-dir` and `--config`, shared by the commands that act on one camera.
 struct CameraIDArguments: ParsableArguments {
     @Argument(help: "Camera id.")
     var id: String
-    @OptionGroup var state: StateDirectoryOption
+    @OptionGroup var registry: RegistryOptions
 
     /// Watches the camera again, or stops watching it.
-    func setEnabled(_ enabled: Bool) throws {
-        let registry = try state.openRegistry()
-        var record = try registry.existingCamera(id)
-        record.enabled = enabled
-        try registry.update(record)
+    func setEnabled(_ enabled: Bool) async throws {
+        try await registry.withRegistry { registry in
+            var record = try await registry.existingCamera(id)
+            record.enabled = enabled
+            try await registry.update(record, credentials: .none)
+        }
         print("\(enabled ? "enabled" : "disabled") camera \(id)")
     }
 }
 
-struct ListCameras: ParsableCommand {
+struct ListCameras: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "list", abstract: "List the registered cameras.")
 
-    @OptionGroup var state: StateDirectoryOption
+    @OptionGroup var registry: RegistryOptions
 
-    func run() throws {
-        try reportingFailures {
-            let cameras = try state.openRegistryForReading().cameras()
+    func run() async throws {
+        try await reportingFailures {
+            let cameras = try await registry.withRegistry(reading: true) { try await $0.cameras() }
             guard !cameras.isEmpty else {
                 print("no cameras; add one with 'vigil camera add'")
                 return
@@ -227,16 +228,16 @@ struct ListCameras: ParsableCommand {
     }
 }
 
-struct ShowCamera: ParsableCommand {
+struct ShowCamera: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "show", abstract: "Show every field of a camera.")
 
     @OptionGroup var target: CameraIDArguments
 
-    func run() throws {
-        try reportingFailures {
-            let registry = try target.state.openRegistryForReading()
-            let camera = try registry.existingCamera(target.id)
-            let username = try registry.username(cameraID: target.id)
+    func run() async throws {
+        try await reportingFailures {
+            let (camera, username) = try await target.registry.withRegistry(reading: true) { registry in
+                (try await registry.existingCamera(target.id), try await registry.username(cameraID: target.id))
+            }
             let formatter = ISO8601DateFormatter()
             let lines: [(String, String?)] = [
                 ("id", camera.id), ("name", camera.name), ("url", Redactor.shared.redact(StreamAddress.displayed(camera.streamURL))),
@@ -261,7 +262,7 @@ struct ShowCamera: ParsableCommand {
     }
 }
 
-struct ImportCameras: ParsableCommand {
+struct ImportCameras: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
         abstract: "Register many cameras from a CSV or YAML file, all or nothing."
@@ -269,10 +270,10 @@ struct ImportCameras: ParsableCommand {
 
     @Argument(help: "A .csv file with a header row of field names, or a .yaml list of cameras.")
     var file: String
-    @OptionGroup var state: StateDirectoryOption
+    @OptionGroup var registry: RegistryOptions
 
-    func run() throws {
-        try reportingFailures {
+    func run() async throws {
+        try await reportingFailures {
             let entries: [(camera: Camera, credentials: CameraCredentials?)]
             do {
                 let rows = try CameraImport.read(path: file)
@@ -282,13 +283,13 @@ struct ImportCameras: ParsableCommand {
             } catch let problem as CameraImport.Problem {
                 throw Failure(problem.description)
             }
-            try state.openRegistry().add(entries)
+            try await registry.withRegistry { try await $0.add(entries) }
             print("imported \(entries.count) camera\(entries.count == 1 ? "" : "s")")
         }
     }
 }
 
-struct TestCamera: ParsableCommand {
+struct TestCamera: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "test",
         abstract: "Connect to a camera and print its codec, size and frame rate."
@@ -302,16 +303,19 @@ struct TestCamera: ParsableCommand {
         try checkRange("--timeout", timeout, 0.1...3600, unit: "seconds")
     }
 
-    func run() throws {
-        try reportingFailures {
-            let registry = try target.state.openRegistry()
-            let camera = try registry.existingCamera(target.id)
-            let urls = try registry.connectURLs(for: camera)
-            if let credentials = urls.credentials {
+    func run() async throws {
+        try await reportingFailures {
+            let watched = try await target.registry.withRegistry { registry in
+                guard let watched = try await registry.watchList().first(where: { $0.camera.id == target.id }) else {
+                    throw RegistryError.unknownCamera(target.id)
+                }
+                return watched
+            }
+            if let credentials = watched.credentials {
                 Redactor.shared.register(secret: credentials.password, user: credentials.username)
             }
             FFmpegLog.silence()
-            for (role, url) in [("stream", urls.stream), ("detect stream", urls.detect)] {
+            for (role, url) in [("stream", watched.streamURL), ("detect stream", watched.detectURL)] {
                 guard let url else { continue }
                 do throws(MediaError) {
                     let source = try MediaSource(url: url, options: SourceOptions(openTimeout: .seconds(timeout)))
@@ -338,12 +342,10 @@ struct TestCamera: ParsableCommand {
     }
 }
 
-extension CameraRegistry {
-    /// The camera, or a failure naming the unknown id.
-    func existingCamera(_ id: String) throws -> Camera {
-        guard let camera = try camera(id: id) else {
-            throw Failure("no camera '\(TextFile.quoted(id))'; 'vigil camera list' shows the registered ones")
-        }
+extension CameraStore {
+    /// The camera, or the registry's one-line error naming the unknown id.
+    func existingCamera(_ id: String) async throws(RegistryError) -> Camera {
+        guard let camera = try await camera(id: id) else { throw RegistryError.unknownCamera(id) }
         return camera
     }
 }

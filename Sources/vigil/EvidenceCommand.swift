@@ -234,7 +234,9 @@ struct EvidenceExportCommand: ParsableCommand {
             guard end > start else {
                 throw Failure("--to \(to) is not after --from \(from); give the end of the period after its start")
             }
-            let record = try state.openRegistryForReading().existingCamera(camera)
+            guard let record = try state.openRegistryForReading().camera(id: camera) else {
+                throw RegistryError.unknownCamera(camera)
+            }
             let bundle = EvidenceBundle(camera: record, from: start, to: end,
                                         snapshotDirectory: state.directory.file("snapshots"),
                                         alertLogs: try logs.read(state: state.directory, optional: true))

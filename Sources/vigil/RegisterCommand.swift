@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import VigilSQLite
 import VigilStore
 
 /// `vigil register`: the public camera register.
@@ -15,7 +14,7 @@ struct RegisterCommand: ParsableCommand {
 
 extension PublicRegister.Format: ExpressibleByArgument {}
 
-struct ExportRegister: ParsableCommand {
+struct ExportRegister: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
         abstract: "Export the public cameras with their public fields only (never URLs or credentials)."
@@ -25,11 +24,11 @@ struct ExportRegister: ParsableCommand {
     var format: PublicRegister.Format = .json
     @Option(help: "Write to this file instead of stdout.")
     var output: String?
-    @OptionGroup var state: StateDirectoryOption
+    @OptionGroup var registry: RegistryOptions
 
-    func run() throws {
-        try reportingFailures {
-            let register = PublicRegister(cameras: try state.openRegistryForReading().cameras())
+    func run() async throws {
+        try await reportingFailures {
+            let register = PublicRegister(cameras: try await registry.withRegistry(reading: true) { try await $0.cameras() })
             let data = try register.render(format)
             guard let output else {
                 FileHandle.standardOutput.write(data)

@@ -1,5 +1,8 @@
 import ArgumentParser
 import Foundation
+import Logging
+import VigilPipeline
+import VigilPostgres
 import VigilReporter
 import VigilSQLite
 import VigilStore
@@ -44,5 +47,45 @@ struct AlertLogOption: ParsableArguments {
     /// The alert log's location; `configured` is the config file's `reporter.alert_log`.
     func url(configured: String? = nil) -> URL {
         AlertLogLocation.resolve(option: path, configured: configured, stateDirectory: state.directory)
+    }
+}
+
+/// `--state-dir DIR` and `--config FILE`: where a command finds the camera registry. Without a
+/// config, or with one that has no `cluster:` section, it is the state directory's SQLite registry,
+/// as always; with `cluster:` it is the fleet's PostgreSQL database (`--state-dir` is then unused).
+struct RegistryOptions: ParsableArguments {
+    @OptionGroup var state: StateDirectoryOption
+
+    @Option(help: "The config file; with a cluster: section the registry is the fleet's PostgreSQL database.")
+    var config: String?
+
+    /// Runs `body` with the registry open, and closes the cluster database afterwards. `reading`:
+    /// the command only reads, so a state directory this user cannot write is opened read-only.
+    func withRegistry<T>(reading: Bool = false, _ body: (any CameraStore) async throws -> T) async throws -> T {
+        guard let cluster = try loadConfig(config).cluster.databaseURLFile else {
+            return try await body(reading ? state.openRegistryForReading() : state.openRegistry())
+        }
+        let database = try await openClusterDatabase(urlFile: cluster)
+        do {
+            let result = try await body(ClusterRegistry(database: database, logger: clusterCommandLogger))
+            await database.close()
+            return result
+        } catch {
+            await database.close()
+            throw error
+        }
+    }
+}
+
+/// What a CLI command logs about the cluster database: nothing (its errors are its output).
+let clusterCommandLogger = Logger(label: "vigil.cluster", factory: { _ in SwiftLogNoOpLogHandler() })
+
+/// Opens (and migrates) the fleet's database named by the config's `cluster.database_url_file`,
+/// turning problems into one-line failures.
+func openClusterDatabase(urlFile: String) async throws -> ClusterDatabase {
+    do {
+        return try await ClusterDatabase.open(urlFile: urlFile, logger: clusterCommandLogger)
+    } catch {
+        throw Failure(error.description)
     }
 }

@@ -38,11 +38,18 @@ public enum StoreContract {
     }
 
     /// Every check: pass them with the backends to a parameterised test.
-    public static let checks: [Check] = [
+    public static let checks: [Check] = registryChecks + queueChecks
+
+    /// The checks of the registry (``CameraStore``) alone, for a backend whose queue is tested apart.
+    public static let registryChecks: [Check] = [
         Check(description: "registry: cameras are added, listed, updated and removed", run: registryEdits),
         Check(description: "registry: records never carry credentials; only the watch list joins them",
               run: registryCredentials),
         Check(description: "registry: the generation moves with every change and only then", run: registryGeneration),
+    ]
+
+    /// The checks of the alert store (``AlertProducer`` and ``AlertDeliveryStore``).
+    public static let queueChecks: [Check] = [
         Check(description: "queue: alerts are read in order per sink, acknowledged, dead-lettered and counted",
               run: queueDeliveryAndAcknowledgement),
         Check(description: "queue: a commit wakes a waiting sink", run: queueCommitWakesSinks),

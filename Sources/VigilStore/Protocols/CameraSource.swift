@@ -49,6 +49,14 @@ public struct WatchedCamera: Sendable, Equatable {
         self.credentials = credentials
     }
 
+    /// The camera with its connect URLs built from its addresses and `credentials`: what every
+    /// backend's ``CameraSource/watchList()`` returns for a record and its stored credentials.
+    public init(camera: Camera, credentials: CameraCredentials?) {
+        self.init(camera: camera, streamURL: StreamAddress.connectURL(for: camera.streamURL, with: credentials),
+                  detectURL: camera.detectURL.map { StreamAddress.connectURL(for: $0, with: credentials) },
+                  credentials: credentials)
+    }
+
     /// What the detector reads: the sub-stream when there is one, else the main stream.
     public var analysedURL: String { detectURL ?? streamURL }
 }
@@ -62,6 +70,8 @@ public protocol CameraStore: CameraSource {
     func camera(id: String) async throws(RegistryError) -> Camera?
     /// Whether credentials are stored for the camera (never the credentials themselves).
     func hasCredentials(cameraID: String) async throws(RegistryError) -> Bool
+    /// The stored user name, for display (the password is never returned for display).
+    func username(cameraID: String) async throws(RegistryError) -> String?
     /// Adds cameras (and their credentials) all or nothing; an existing id fails the whole call.
     func add(_ entries: [(camera: Camera, credentials: CameraCredentials?)]) async throws(RegistryError)
     /// Replaces a camera's record; `credentials` replaces the stored ones when given (`.some(nil)`

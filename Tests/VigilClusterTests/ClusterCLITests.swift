@@ -1,0 +1,153 @@
+import Foundation
+import Testing
+import VigilPostgres
+import VigilSQLite
+import VigilStore
+import VigilTestSupport
+import VigilTesting
+
+/// A cluster database and a config naming it, for driving the real `vigil` binary in fleet mode.
+final class ClusterCLIFixture {
+    let server: PostgresServer
+    let database: String
+    let files: TemporaryDirectory
+    /// A config with a `cluster:` section naming the database.
+    let config: String
+
+    init() throws {
+        server = try PostgresServer()
+        database = try server.createDatabase()
+        files = try TemporaryDirectory()
+        let urlFile = files.url.appendingPathComponent("database-url").path
+        try server.socketURL(database: database).write(toFile: urlFile, atomically: true, encoding: .utf8)
+        config = files.url.appendingPathComponent("vigil.yaml").path
+        try "cluster:\n  database_url_file: \(urlFile)\n  node: cli-test\n".write(toFile: config, atomically: true, encoding: .utf8)
+    }
+
+    func file(_ name: String, _ contents: String) throws -> String {
+        let url = files.url.appendingPathComponent(name)
+        try contents.write(to: url, atomically: true, encoding: .utf8)
+        return url.path
+    }
+
+    /// `vigil ARGUMENTS --config CONFIG --state-dir STATE`.
+    func vigil(_ arguments: [String], state: TemporaryDirectory) throws -> ProcessOutput {
+        try runVigil(arguments + ["--config", config, "--state-dir", state.path])
+    }
+
+    func sql(_ query: String) throws -> String {
+        try server.psql(database, query).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+@Suite("Cluster CLI", .serialized)
+struct ClusterCLITests {
+    static let password = "Pw-7hq/x#9"
+
+    static func addArguments(_ id: String, visibility: String) -> [String] {
+        ["camera", "add", id, "--url", "rtsp://127.0.0.1:8554/\(id)", "--name", "Camera \(id)", "--lat=51.05", "--lon=3.72",
+         "--municipality", "Gent", "--operator", "Stad Gent", "--purpose", "traffic", visibility]
+    }
+
+    @Test("with cluster: in the config, camera and register commands on two state directories share one registry")
+    func twoStateDirectoriesOneRegistry() throws {
+        let fixture = try ClusterCLIFixture()
+        let nodeA = try TemporaryDirectory(), nodeB = try TemporaryDirectory()
+        let passwordFile = try fixture.file("camera-password", Self.password)
+        var transcript = ""
+        func vigil(_ arguments: [String], on state: TemporaryDirectory) throws -> ProcessOutput {
+            let output = try fixture.vigil(arguments, state: state)
+            transcript += output.stdoutText + output.stderrText
+            return output
+        }
+
+        let add = try vigil(Self.addArguments("korenmarkt", visibility: "--public")
+                            + ["--username", "viewer", "--password-file", passwordFile], on: nodeA)
+        #expect(add.status == 0, "\(add.stderrText)")
+        #expect(try vigil(Self.addArguments("depot", visibility: "--private"), on: nodeB).status == 0)
+        let duplicate = try vigil(Self.addArguments("korenmarkt", visibility: "--public"), on: nodeB)
+        #expect(duplicate.status == 1 && duplicate.stderrText == "vigil: camera 'korenmarkt' already exists; use 'vigil camera update'\n")
+
+        let list = try vigil(["camera", "list"], on: nodeB)
+        #expect(list.status == 0)
+        #expect(list.stdoutText.split(separator: "\n").dropFirst().map { $0.split(separator: " ").first } == ["depot", "korenmarkt"])
+        let show = try vigil(["camera", "show", "korenmarkt"], on: nodeB)
+        #expect(show.stdoutText.contains("credentials:    stored for user viewer"), "\(show.stdoutText)")
+        #expect(try vigil(["camera", "update", "depot", "--name", "Stelplaats"], on: nodeA).status == 0)
+        #expect(try vigil(["camera", "disable", "korenmarkt"], on: nodeB).status == 0)
+        #expect(try fixture.sql("SELECT id || ':' || enabled::text || ':' || (record->>'name') FROM cameras ORDER BY id")
+                == "depot:true:Stelplaats\nkorenmarkt:false:Camera korenmarkt")
+        #expect(try vigil(["camera", "enable", "korenmarkt"], on: nodeA).status == 0)
+        #expect(try fixture.sql("SELECT username || ':' || password FROM camera_credentials") == "viewer:\(Self.password)")
+
+        // The public register: the public camera's public fields, never the private camera or credentials.
+        let export = try vigil(["register", "export", "--format", "json"], on: nodeA)
+        #expect(export.status == 0, "\(export.stderrText)")
+        #expect(export.stdoutText.contains("korenmarkt") && !export.stdoutText.contains("depot"))
+        for secret in ["viewer", Self.password, "rtsp://"] {
+            #expect(!export.stdoutText.contains(secret), "the register shows \(secret)")
+        }
+
+        let unknown = try vigil(["camera", "remove", "nope"], on: nodeA)
+        #expect(unknown.status == 1
+                && unknown.stderrText == "vigil: no camera 'nope'; 'vigil camera list' shows the registered ones\n")
+        #expect(try vigil(["camera", "remove", "depot"], on: nodeA).status == 0)
+        #expect(try vigil(["camera", "list"], on: nodeB).stdoutText.contains("depot") == false)
+        #expect(!transcript.contains(Self.password), "a command printed the camera password")
+
+        // Without --config the single-server default is untouched: the state directory's own SQLite registry.
+        let local = try runVigil(["camera", "list", "--state-dir", nodeA.path])
+        #expect(local.status == 0 && local.stdoutText == "no cameras; add one with 'vigil camera add'\n", "\(local.stdoutText)")
+    }
+
+    @Test("cluster migrate copies a state directory's registry with credentials and undelivered alerts, and a second run changes nothing")
+    func migrate() async throws {
+        let fixture = try ClusterCLIFixture()
+        let state = try TemporaryDirectory()
+        let directory = StateDirectory(option: state.path)
+        let registry = try CameraRegistry(directory: directory)
+        try registry.add([
+            (StoreContract.camera("with"), CameraCredentials(username: "viewer", password: Self.password)),
+            (StoreContract.camera("off", enabled: false), nil),
+        ])
+        let queue = try AlertQueue(directory: directory, access: [.produce, .deliver])
+        let sent = (1...4).map { StoreContract.alert("with", "alert \($0)") }
+        for alert in sent { try await queue.enqueue(alert) }
+        #expect(await queue.flush(timeout: 10))
+        let start = try #require(try await queue.registerSinks(["log", "webhook"])["log"])
+        let read = try await queue.alerts(after: start, limit: 10)
+        try await queue.acknowledge(sink: "log", through: read[3].sequence)
+        try await queue.acknowledge(sink: "webhook", through: read[0].sequence)
+        _ = queue.close()
+
+        let migrate = ["cluster", "migrate", "--from-state-dir", state.path, "--config", fixture.config]
+        let first = try runVigil(migrate)
+        #expect(first.status == 0, "\(first.stderrText)")
+        #expect(first.stdoutText.contains("2 cameras added, 0 already there; 3 undelivered alerts added, 0 already there"),
+                "\(first.stdoutText)")
+        #expect(!(first.stdoutText + first.stderrText).contains(Self.password))
+
+        let snapshot = "SELECT (SELECT string_agg(id || ':' || enabled::text || ':' || (record->>'name'), ',' ORDER BY id) FROM cameras)"
+            + " || '|' || (SELECT string_agg(camera_id || ':' || username || ':' || password, ',') FROM camera_credentials)"
+            + " || '|' || (SELECT string_agg(id, ',' ORDER BY position) FROM alerts)"
+            + " || '|' || (SELECT value FROM registry_generation)"
+        let after = try fixture.sql(snapshot)
+        #expect(after.hasPrefix("off:false:Camera off,with:true:Camera with|with:viewer:\(Self.password)|"
+                                + sent[1...].map(\.id).joined(separator: ",") + "|"), "\(after)")
+
+        let second = try runVigil(migrate)
+        #expect(second.status == 0, "\(second.stderrText)")
+        #expect(second.stdoutText.contains("0 cameras added, 2 already there; 0 undelivered alerts added, 3 already there"),
+                "\(second.stdoutText)")
+        #expect(try fixture.sql(snapshot) == after, "a second run changes nothing, not even the registry generation")
+
+        // A camera that differs in the cluster is kept as it is there, and named.
+        _ = try fixture.sql("UPDATE cameras SET record = jsonb_set(record, '{name}', '\"Renamed\"') WHERE id = 'off'")
+        let clash = try runVigil(migrate)
+        #expect(clash.status == 1 && clash.stderrText.hasPrefix("vigil: camera 'off' already in the cluster"), "\(clash.stderrText)")
+        #expect(try fixture.sql("SELECT record->>'name' FROM cameras WHERE id = 'off'") == "Renamed")
+
+        let missing = try runVigil(["cluster", "migrate", "--from-state-dir", fixture.files.path, "--config", fixture.config])
+        #expect(missing.status == 1 && missing.stderrText.hasPrefix("vigil: no registry in"), "\(missing.stderrText)")
+    }
+}
