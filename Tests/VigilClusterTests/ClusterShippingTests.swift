@@ -90,6 +90,16 @@ struct ClusterShippingTests {
         try await shipper.forward(again)
         #expect(try shipped().map(\.id) == rows.map(\.id))
 
+        // `vigil alerts tail` with a cluster: config reads the fleet's table.
+        let urlFile = directory.url.appendingPathComponent("database-url").path
+        try server.socketURL(database: name).write(toFile: urlFile, atomically: true, encoding: .utf8)
+        let config = directory.url.appendingPathComponent("vigil.yaml").path
+        try "cluster:\n  database_url_file: \(urlFile)\n  node: node-a\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let tail = try runVigil(["alerts", "tail", "--config", config, "--json", "-n", "5", "--camera", "cam-1"])
+        #expect(tail.status == 0, "\(tail.stderrText)")
+        let tailed = tail.stdoutText.split(separator: "\n").compactMap { try? Alert(jsonLine: $0).id }
+        #expect(tailed == sent.filter { $0.camera == "cam-1" }.suffix(5).map(\.id))
+
         reporter.stop()
         try await running.value
         await shipper.close()
