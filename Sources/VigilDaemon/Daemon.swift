@@ -6,6 +6,7 @@ import UnixSignals
 import VigilDetector
 import VigilIngest
 import VigilPipeline
+import VigilPostgres
 import VigilReporter
 import VigilSQLite
 import VigilStore
@@ -58,6 +59,8 @@ public final class Daemon: Sendable {
     /// The durable alert queue (read by the HTTP surface: committed alerts and their commit signal).
     public let queue: AlertQueue
     private let reporter: Reporter
+    /// Fleet mode: the fleet's sinks, run while this node holds the reporter lease.
+    private let fleetReporter: ReporterLease?
     private let bridge: AlertBridge
     private let supervisor: CameraSupervisor
     /// Where event snapshots are kept; nil when `snapshots: false`.
@@ -95,7 +98,18 @@ public final class Daemon: Sendable {
         do {
             queue = try AlertQueue(directory: configuration.stateDirectory, access: [.produce, .deliver],
                                    options: queueOptions, logger: logger)
-            reporter = try Reporter(queue: queue, configuration: configuration.reporter, logger: logger)
+            var reporting = configuration.reporter
+            // Fleet mode (pg-alerts): the node's reporter keeps its alert log and ships into the cluster;
+            // the fleet's sinks run over the cluster's alerts on one node at a time (ReporterLease).
+            if let urlFile = configuration.config.cluster.databaseURLFile {
+                fleetReporter = ReporterLease(open: { try await ClusterDatabase.open(urlFile: urlFile, logger: logger) },
+                                              configuration: ReporterLease.fleetSinks(of: reporting), logger: logger)
+                (reporting.webhook, reporting.exec) = (nil, nil)
+                reporting.forwarders.append(ClusterShippingSink(urlFile: urlFile, logger: logger))
+            } else {
+                fleetReporter = nil
+            }
+            reporter = try Reporter(queue: queue, configuration: reporting, logger: logger)
         } catch {
             throw DaemonError("\(error)")
         }
@@ -126,6 +140,7 @@ public final class Daemon: Sendable {
             ReporterService(reporter: reporter), DeliveryFigures(queue: queue, reporter: reporter, board: board, logger: logger),
             bridge, supervisor, health,
         ]
+        if let fleetReporter { services.append(fleetReporter) }
         if configuration.reloadOnHangup { services.append(ReloadOnHangup { [self] in reload() }) }
         let registry = registry
         services.append(SnapshotPruner(store: snapshots, queue: queue, state: configuration.stateDirectory,

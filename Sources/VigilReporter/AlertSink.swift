@@ -13,6 +13,36 @@ protocol AlertSink: Sendable {
     func deliver(_ alerts: [QueuedAlert]) async throws(DeliveryError)
 }
 
+/// A sink defined outside this module, run by the reporter like its own sinks: from its own position,
+/// retried by its policy, acknowledged after each batch (so at least once).
+public protocol AlertForwarder: Sendable {
+    /// The sink's position key in the queue; must differ from "log", "webhook" and "exec".
+    var name: String { get }
+    /// Most alerts handed to one ``forward(_:)`` call.
+    var batchLimit: Int { get }
+    var retry: RetryPolicy { get }
+    /// Delivers `alerts` in order. A throw means none of them counts as delivered: they are retried;
+    /// the error's description is the reason logged.
+    func forward(_ alerts: [QueuedAlert]) async throws
+}
+
+/// An ``AlertForwarder`` as one of the reporter's sinks.
+struct ForwardingSink: AlertSink {
+    let forwarder: any AlertForwarder
+
+    var name: String { forwarder.name }
+    var batchLimit: Int { forwarder.batchLimit }
+    var retry: RetryPolicy { forwarder.retry }
+
+    func deliver(_ alerts: [QueuedAlert]) async throws(DeliveryError) {
+        do {
+            try await forwarder.forward(alerts)
+        } catch {
+            throw DeliveryError(.forwardingFailed, "\(error)")
+        }
+    }
+}
+
 /// A sink that delivers one alert per attempt with a ``HookConfiguration`` (webhook, exec).
 protocol HookSink: AlertSink {
     associatedtype Target: Sendable
@@ -45,6 +75,8 @@ struct DeliveryError: Error, CustomStringConvertible, Sendable {
         static let alertLogUnwritable = Code(description: "alert log unwritable")
         /// The alert log's path is a symbolic link or a file that is not an alert log: left untouched.
         static let notAnAlertLog = Code(description: "not an alert log")
+        /// An ``AlertForwarder`` failed.
+        static let forwardingFailed = Code(description: "forwarding failed")
         /// The queued alert is not valid JSON.
         static let invalidAlert = Code(description: "invalid alert")
     }

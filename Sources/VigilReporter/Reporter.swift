@@ -18,6 +18,9 @@ public final class Reporter: Sendable {
         public var alertLog: URL
         public var webhook: WebhookConfiguration?
         public var exec: ExecConfiguration?
+        /// Sinks another module supplies, each from its own position like the others (fleet mode's
+        /// shipping of committed alerts into the cluster database).
+        public var forwarders: [any AlertForwarder] = []
         /// Seconds between looks at an empty queue. The sinks wake at once when this process commits
         /// alerts; this poll only finds what another process commits (`vigil report` delivering from a
         /// queue another process produces into).
@@ -57,6 +60,7 @@ public final class Reporter: Sendable {
         var sinks: [any AlertSink] = [logSink]
         if let webhook = configuration.webhook { sinks.append(WebhookSink(configuration: webhook)) }
         if let exec = configuration.exec { sinks.append(ExecSink(configuration: exec)) }
+        sinks += configuration.forwarders.map { ForwardingSink(forwarder: $0) as any AlertSink }
         self.sinks = sinks
     }
 

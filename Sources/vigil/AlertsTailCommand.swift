@@ -4,10 +4,13 @@ import Foundation
 // Linked with SwiftNIO (VigilHTTP), Linux's `stat` resolves to CDispatch's import of <sys/stat.h>.
 import CDispatch
 #endif
+import Logging
+import VigilPipeline
+import VigilPostgres
 import VigilStore
 
 /// `vigil alerts tail`: the alert log for people, one line per alert, or its raw JSON lines.
-struct AlertsTailCommand: ParsableCommand {
+struct AlertsTailCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tail",
         abstract: "Show the latest alerts from the alert log (local time, camera, kind, zones, peak area).",
@@ -34,7 +37,22 @@ struct AlertsTailCommand: ParsableCommand {
 
     @OptionGroup var log: AlertLogOption
 
-    func run() throws {
+    @Option(help: "A YAML config file; with a cluster section the alerts come from the fleet's database, not an alert log.")
+    var config: String?
+
+    func run() async throws {
+        var cluster: String?
+        try reportingFailures { cluster = try loadConfig(config).cluster.databaseURLFile }
+        if let urlFile = cluster {
+            try await reportingFailures {
+                do {
+                    try await tailCluster(urlFile: urlFile)
+                } catch let error as QueueError {
+                    throw Failure(error.description)
+                }
+            }
+            return
+        }
         try reportingFailures {
             let filter = try makeFilter()
             let path = log.url().path
@@ -59,6 +77,41 @@ struct AlertsTailCommand: ParsableCommand {
                 } while reader.reopenIfReplaced()
             }
         }
+    }
+
+    /// The fleet's alerts, oldest first, from the cluster's `alerts` table; `--follow` waits on its
+    /// commits (LISTEN vigil_alerts, else a poll each second).
+    private func tailCluster(urlFile: String) async throws {
+        let filter = try makeFilter()
+        let database: ClusterDatabase
+        do {
+            database = try await ClusterDatabase.open(urlFile: urlFile, logger: Logger(label: "vigil.alerts"))
+        } catch {
+            throw Failure(error.description)
+        }
+        let store = ClusterAlertStore(database: database, deliver: false)
+        defer { store.close() }
+        let limit = lines ?? (since == nil ? 20 : Int.max)
+        var position: Int64 = 0, latest: [String] = []
+        while true {
+            let batch = try await store.alerts(after: position, limit: 1000)
+            guard let last = batch.last else { break }
+            position = last.sequence
+            latest += batch.compactMap { show($0.line, filter) }
+            if latest.count > limit { latest.removeFirst(latest.count - limit) }
+        }
+        latest.forEach { emit($0) }
+        while follow {
+            let commits = store.commitCount
+            let batch = try await store.alerts(after: position, limit: 1000)
+            guard let last = batch.last else {
+                await store.waitForCommit(after: commits, timeout: .seconds(1))
+                continue
+            }
+            position = last.sequence
+            batch.forEach { if let shown = show($0.line, filter) { emit(shown) } }
+        }
+        await database.close()
     }
 
     private struct Filter {
