@@ -49,7 +49,7 @@ struct ClusterAlertStoreTests {
     @Test("another node's commit wakes a waiting sink through LISTEN, also after the database restarted")
     func otherNodesCommitWakes() async throws {
         let server = try PostgresServer()
-        let url = try DatabaseURL(parsing: server.socketURL(database: try server.createDurableDatabase()))
+        let url = try DatabaseURL(parsing: server.socketURL(database: try server.createDatabase()))
         let producerDatabase = try await ClusterDatabase.open(url, logger: logger)
         let consumerDatabase = try await ClusterDatabase.open(url, logger: logger)
         let producer = ClusterAlertStore(database: producerDatabase, deliver: false, logger: logger)
@@ -89,17 +89,5 @@ struct ClusterAlertStoreTests {
                 "each stored alert comes back as its own JSON line")
         await producerDatabase.close()
         await consumerDatabase.close()
-    }
-}
-
-extension PostgresServer {
-    /// A new database whose commits are on disk before they return. The test server runs with
-    /// `synchronous_commit=off`, which loses the last commits on ``stop()`` (an immediate stop, as a
-    /// crash): the outage tests need the durability a production server has.
-    func createDurableDatabase() throws -> String {
-        let name = try createDatabase()
-        try psql(name, "ALTER DATABASE \(name) SET synchronous_commit = on")
-        try psql(name, "CHECKPOINT")
-        return name
     }
 }

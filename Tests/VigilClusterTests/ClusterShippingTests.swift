@@ -20,7 +20,7 @@ struct ClusterShippingTests {
     @Test("alerts committed while PostgreSQL is down land in the cluster table once each by id, in commit order per camera")
     func shipsThroughAnOutage() async throws {
         let server = try PostgresServer()
-        let name = try server.createDurableDatabase()
+        let name = try server.createDatabase()
         let url = try DatabaseURL(parsing: server.socketURL(database: name))
         let directory = try TemporaryDirectory()
         let queue = try AlertQueue(directory: StateDirectory(option: directory.path + "/state"), access: [.produce, .deliver])
