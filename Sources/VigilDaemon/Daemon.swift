@@ -6,6 +6,7 @@ import UnixSignals
 import VigilDetector
 import VigilIngest
 import VigilPipeline
+import VigilPostgres
 import VigilReporter
 import VigilSQLite
 import VigilStore
@@ -60,6 +61,9 @@ public final class Daemon: Sendable {
     private let reporter: Reporter
     private let bridge: AlertBridge
     private let supervisor: CameraSupervisor
+    /// Fleet mode's camera leases (`cluster:` in the config): the supervisor watches only the cameras
+    /// this node holds; nil on a single server.
+    public let leases: LeaseKeeper?
     /// Where event snapshots are kept; nil when `snapshots: false`.
     public let snapshots: SnapshotStore?
     /// The camera registry.
@@ -94,15 +98,20 @@ public final class Daemon: Sendable {
         }
         let snapshots = configuration.config.daemon.snapshotStore(in: configuration.stateDirectory)
         self.snapshots = snapshots
-        let bridge = AlertBridge(queue: queue, snapshots: snapshots,
+        let leases = configuration.config.cluster.isEnabled ? LeaseKeeper(settings: configuration.config.cluster, logger: logger) : nil
+        self.leases = leases
+        var producer: any AlertProducer = queue
+        if let leases { producer = LeaseStampingProducer(queue: queue, keeper: leases) }
+        let bridge = AlertBridge(queue: producer, snapshots: snapshots,
                                  motionEventsPerMinute: { settings.current.daemon.motionEventsPerMinute },
                                  board: board, logger: logger)
         self.bridge = bridge
         supervisor = CameraSupervisor(
-            registry: registry, timing: { settings.current.daemon.timing(for: $0.id) },
+            registry: leases.map { $0 as any CameraSource } ?? registry, timing: { settings.current.daemon.timing(for: $0.id) },
             pollInterval: .seconds(configuration.config.daemon.registryPoll),
             settings: { settings.detection(for: $0, logger: logger) }, snapshots: snapshots != nil, board: board,
             logger: logger, onEvent: { bridge.publish(camera: $0, worker: $1, event: $2) })
+        leases?.attach(supervisor)
     }
 
     /// Runs until a graceful shutdown (or a service fails), then closes the queue. `additionalServices`
@@ -115,8 +124,11 @@ public final class Daemon: Sendable {
         var services: [any Service] = [
             StatusFileWriter(board: board, url: StatusFile.url(in: configuration.stateDirectory), logger: logger),
             ReporterService(reporter: reporter), DeliveryFigures(queue: queue, reporter: reporter, board: board, logger: logger),
-            bridge, supervisor, health,
+            bridge,
         ]
+        // Before the supervisor, so it stops after the cameras did and can then leave the fleet.
+        if let leases { services.append(leases) }
+        services += [supervisor, health]
         if configuration.reloadOnHangup { services.append(ReloadOnHangup { [self] in reload() }) }
         let registry = registry
         services.append(SnapshotPruner(store: snapshots, queue: queue, state: configuration.stateDirectory,
