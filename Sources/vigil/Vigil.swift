@@ -9,6 +9,6 @@ struct Vigil: AsyncParsableCommand {
         version: "vigil \(BuildInfo.version) (commit \(BuildInfo.commit))",
         subcommands: [RunCommand.self, ReplayCommand.self, EvalCommand.self, CameraCommand.self, RegisterCommand.self,
                       AlertsCommand.self, StatusCommand.self, EvidenceCommand.self, ReportCommand.self, BenchCommand.self,
-                      QueueBenchCommand.self]
+                      QueueBenchCommand.self, ClusterCommand.self]
     )
 }
