@@ -13,17 +13,26 @@ struct ClusterCommand: AsyncParsableCommand {
     )
 }
 
-/// The cluster settings of the config at `path` and the database they name, opened (and migrated)
-/// with a quiet logger; a config without fleet mode or a database that cannot be opened is a `Failure`.
-func openCluster(config path: String) async throws -> (settings: ClusterSettings, database: ClusterDatabase) {
+/// Runs `body` with the cluster settings of the config at `path` and the database they name (opened,
+/// migrated, and closed afterwards); a config without fleet mode or a database failure is a `Failure`.
+func withCluster<T>(config path: String, _ body: (ClusterSettings, ClusterDatabase) async throws(ClusterError) -> T) async throws -> T {
     let settings = try loadConfig(path).cluster
     guard let urlFile = settings.databaseURLFile else {
         throw Failure("\(path) has no cluster.database_url_file; `vigil cluster` needs fleet mode")
     }
+    let database: ClusterDatabase
     do {
-        return (settings, try await ClusterDatabase.open(urlFile: urlFile, logger: quietLogger))
+        database = try await ClusterDatabase.open(urlFile: urlFile, logger: quietLogger)
     } catch {
-        throw Failure("\(error)")
+        throw Failure(error.description)
+    }
+    do {
+        let value = try await body(settings, database)
+        await database.close()
+        return value
+    } catch {
+        await database.close()
+        throw Failure(error.description)
     }
 }
 

@@ -42,16 +42,10 @@ struct ClusterSimulateCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures {
-            let (settings, database) = try await openCluster(config: config)
-            let result: LeaseSimulation.Result
-            do {
-                result = try await LeaseSimulation.run(database: database, nodes: nodes, cameras: cameras,
-                                                       leaseSeconds: leaseSeconds ?? settings.leaseSeconds,
-                                                       seconds: seconds, logger: quietLogger)
-                await database.close()
-            } catch {
-                await database.close()
-                throw Failure("\(error)")
+            let result = try await withCluster(config: config) { settings, database throws(ClusterError) in
+                try await LeaseSimulation.run(database: database, nodes: nodes, cameras: cameras,
+                                              leaseSeconds: leaseSeconds ?? settings.leaseSeconds,
+                                              seconds: seconds, logger: quietLogger)
             }
             if json {
                 try printClusterJSON(result)

@@ -22,14 +22,8 @@ struct ClusterStatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures {
-            let (settings, database) = try await openCluster(config: config)
-            let status: LeaseStatus
-            do {
-                status = try await LeaseStatus.read(from: database, leaseSeconds: settings.leaseSeconds)
-                await database.close()
-            } catch {
-                await database.close()
-                throw Failure("\(error)")
+            let status = try await withCluster(config: config) { settings, database throws(ClusterError) in
+                try await LeaseStatus.read(from: database, leaseSeconds: settings.leaseSeconds)
             }
             if json {
                 try printClusterJSON(status)

@@ -20,6 +20,18 @@ struct CameraLeaseTests {
         return (name, database)
     }
 
+    private func node(_ name: String, _ database: ClusterDatabase, capacity: Int, leaseSeconds: Double) -> CameraLeases {
+        CameraLeases(database: database, node: name, capacity: capacity, leaseSeconds: leaseSeconds, logger: logger)
+    }
+
+    /// Expects every lease of `after` to have a higher epoch than the same camera had in `before`.
+    private func expectEpochsGrew(from before: [CameraLease], to after: [CameraLease]) {
+        let epochs = Dictionary(uniqueKeysWithValues: before.map { ($0.cameraID, $0.epoch) })
+        for lease in after {
+            #expect(lease.epoch > epochs[lease.cameraID] ?? .max, "\(lease.cameraID): epoch \(lease.epoch)")
+        }
+    }
+
     private func owners(_ server: PostgresServer, _ name: String) throws -> [String: String] {
         let rows = try server.psql(name, "SELECT camera_id, node FROM leases WHERE node IS NOT NULL")
         return Dictionary(uniqueKeysWithValues: rows.split(separator: "\n").map {
@@ -78,9 +90,7 @@ struct CameraLeaseTests {
     func spreadByCapacity() async throws {
         let server = try PostgresServer()
         let (name, database) = try await cluster(server, cameras: 12)
-        let nodes = [("a", 20), ("b", 10), ("c", 10)].map {
-            CameraLeases(database: database, node: $0.0, capacity: $0.1, leaseSeconds: 10, logger: logger)
-        }
+        let nodes = [("a", 20), ("b", 10), ("c", 10)].map { node($0.0, database, capacity: $0.1, leaseSeconds: 10) }
         let held = try await settle(nodes, cameras: 12)
         #expect(held.mapValues(\.count) == ["a": 6, "b": 3, "c": 3])
         let owners = try owners(server, name)
@@ -101,8 +111,7 @@ struct CameraLeaseTests {
     func handoverOnJoin() async throws {
         let server = try PostgresServer()
         let (_, database) = try await cluster(server, cameras: 12)
-        let a = CameraLeases(database: database, node: "a", capacity: 100, leaseSeconds: 10, logger: logger)
-        let b = CameraLeases(database: database, node: "b", capacity: 100, leaseSeconds: 10, logger: logger)
+        let (a, b) = (node("a", database, capacity: 100, leaseSeconds: 10), node("b", database, capacity: 100, leaseSeconds: 10))
         let first = try await a.balance()
         #expect(first.held.count == 12 && first.surplus.isEmpty)
         let joined = try await b.balance()
@@ -114,10 +123,7 @@ struct CameraLeaseTests {
         try await a.release(second.surplus.map(\.cameraID))
         let taken = try await b.balance()
         #expect(Set(taken.held.map(\.cameraID)) == Set(second.surplus.map(\.cameraID)))
-        let before = Dictionary(uniqueKeysWithValues: first.held.map { ($0.cameraID, $0.epoch) })
-        for lease in taken.held {
-            #expect(lease.epoch > before[lease.cameraID] ?? .max, "\(lease.cameraID): epoch \(lease.epoch)")
-        }
+        expectEpochsGrew(from: first.held, to: taken.held)
         let kept = try await a.balance()
         #expect(kept.held.count == 6 && kept.surplus.isEmpty && Set(kept.held).isDisjoint(with: Set(taken.held)))
         await database.close()
@@ -127,8 +133,7 @@ struct CameraLeaseTests {
     func takeoverAfterExpiry() async throws {
         let server = try PostgresServer()
         let (_, database) = try await cluster(server, cameras: 6)
-        let dead = CameraLeases(database: database, node: "dead", capacity: 6, leaseSeconds: 3, logger: logger)
-        let survivor = CameraLeases(database: database, node: "survivor", capacity: 6, leaseSeconds: 3, logger: logger)
+        let (dead, survivor) = (node("dead", database, capacity: 6, leaseSeconds: 3), node("survivor", database, capacity: 6, leaseSeconds: 3))
         let last = try await dead.balance()
         let lastRenewal = ContinuousClock.now
         #expect(last.held.count == 6)
@@ -144,8 +149,7 @@ struct CameraLeaseTests {
         print("lease takeover: \(takeover) after the owner's last renewal (lease_seconds 3)")
         #expect(round.held.count == 6, "the survivor holds \(round.held.count) of 6 after \(takeover)")
         #expect(takeover < .seconds(5))
-        let before = Dictionary(uniqueKeysWithValues: last.held.map { ($0.cameraID, $0.epoch) })
-        for lease in round.held { #expect(lease.epoch > before[lease.cameraID] ?? .max) }
+        expectEpochsGrew(from: last.held, to: round.held)
         await database.close()
     }
 
@@ -153,7 +157,7 @@ struct CameraLeaseTests {
     func lostBeforeExpiry() async throws {
         let server = try PostgresServer()
         let (name, database) = try await cluster(server, cameras: 4)
-        let node = CameraLeases(database: database, node: "a", capacity: 4, leaseSeconds: 3, logger: logger)
+        let node = node("a", database, capacity: 4, leaseSeconds: 3)
         let round = try await node.balance()
         #expect(round.held.count == 4)
         let expiries = try server.psql(name, "SELECT extract(epoch FROM min(expires_at)) FROM leases WHERE node = 'a'")
