@@ -65,34 +65,13 @@ struct FleetRunTests {
         let database = try await ClusterDatabase.open(DatabaseURL(parsing: postgres.socketURL(database: name)), logger: Logger(label: "test"))
         await database.close()
         let rtsp = try RTSPTestServer(media: ["street": "two_crossings.mp4"])
-        let encoder = JSONEncoder()
         let cameras = (1...12).map { String(format: "cam%02d", $0) }
-        let values = try cameras.map { id in
-            let camera = Camera(id: id, name: id, streamURL: rtsp.url("street"), latitude: 50.85, longitude: 4.35,
-                                municipality: "Brussel", operatorName: "Stad Brussel", purpose: "test", isPublic: true)
-            let record = String(decoding: try encoder.encode(camera), as: UTF8.self)
-            return "('\(id)', true, true, '\(record)')"
-        }
-        try postgres.psql(name, "INSERT INTO cameras (id, enabled, is_public, record) VALUES \(values.joined(separator: ","))")
+        try Self.addCameras(cameras, url: rtsp.url("street"), to: postgres, database: name)
 
         var nodes: [(name: String, state: TemporaryDirectory, daemon: DaemonProcess)] = []
         for node in ["n1", "n2", "n3"] {
             let state = try TemporaryDirectory()
-            let config = files.url.appendingPathComponent("\(node).yaml").path
-            try """
-                daemon:
-                  open_timeout: 3
-                  read_timeout: 2
-                  offline_after: 4
-                  min_backoff: 0.5
-                  max_backoff: 2
-                  registry_poll: 1
-                cluster:
-                  database_url_file: \(urlFile)
-                  node: \(node)
-                  lease_seconds: \(Self.leaseSeconds)
-                  capacity: 12
-                """.write(toFile: config, atomically: true, encoding: .utf8)
+            let config = try Self.writeConfig(node: node, urlFile: urlFile, in: files)
             nodes.append((node, state, try DaemonProcess(state: state.path, config: config)))
         }
         let watch = Watch()
@@ -195,5 +174,76 @@ struct FleetRunTests {
         let free = try postgres.psql(name, "SELECT count(*) FROM leases WHERE node IS NOT NULL")
         #expect(free.trimmingCharacters(in: .whitespacesAndNewlines) == "0",
                 "leaving nodes keep leases: \(nodes[1].daemon.log.split(separator: "\n").filter { $0.contains("cluster") || $0.contains("camera=cam0") }.suffix(40).joined(separator: "\n"))")
+    }
+
+    /// Registers `ids` as enabled cameras on `url`, straight into the cluster's `cameras` table.
+    static func addCameras(_ ids: [String], url: String, to postgres: PostgresServer, database: String) throws {
+        let values = try ids.map { id in
+            let camera = Camera(id: id, name: id, streamURL: url, latitude: 50.85, longitude: 4.35,
+                                municipality: "Brussel", operatorName: "Stad Brussel", purpose: "test", isPublic: true)
+            return "('\(id)', true, true, '\(String(decoding: try JSONEncoder().encode(camera), as: UTF8.self))')"
+        }
+        try postgres.psql(database, "INSERT INTO cameras (id, enabled, is_public, record) VALUES \(values.joined(separator: ","))")
+    }
+
+    /// A node's config: short daemon timings, the cluster section; returns its path.
+    static func writeConfig(node: String, urlFile: String, in files: TemporaryDirectory,
+                            leaseSeconds: Double = leaseSeconds) throws -> String {
+        let config = files.url.appendingPathComponent("\(node).yaml").path
+        try """
+            daemon:
+              open_timeout: 3
+              read_timeout: 2
+              offline_after: 4
+              min_backoff: 0.5
+              max_backoff: 2
+              registry_poll: 1
+            cluster:
+              database_url_file: \(urlFile)
+              node: \(node)
+              lease_seconds: \(leaseSeconds)
+              capacity: 12
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        return config
+    }
+
+    @Test("a node cut off from the database (TCP fault proxy) stops its cameras before its leases expire (lease_seconds 10)")
+    func partitionedNode() async throws {
+        let postgres = try PostgresServer(listenOnTCP: true)
+        let name = try postgres.createDatabase()
+        let proxy = try TCPFaultProxy(target: postgres.port)
+        let files = try TemporaryDirectory()
+        let urlFile = files.url.appendingPathComponent("database-url").path
+        try postgres.tcpURL(database: name, port: proxy.port).write(toFile: urlFile, atomically: true, encoding: .utf8)
+        let rtsp = try RTSPTestServer(media: ["street": "two_crossings.mp4"])
+        let database = try await ClusterDatabase.open(DatabaseURL(parsing: postgres.socketURL(database: name)), logger: Logger(label: "test"))
+        await database.close()
+        try Self.addCameras(["cam01", "cam02"], url: rtsp.url("street"), to: postgres, database: name)
+        let state = try TemporaryDirectory()
+        let daemon = try DaemonProcess(state: state.path, config: try Self.writeConfig(node: "n1", urlFile: urlFile, in: files, leaseSeconds: 10))
+        let watch = Watch()
+        let clock = ContinuousClock()
+        var watching: Set<String> = []
+        let end = clock.now + .seconds(40)
+        while watching.count < 2, clock.now < end {
+            watching = watch.sample(node: "n1", state: state.path)
+            try await clock.sleep(for: .milliseconds(200))
+        }
+        #expect(watching.count == 2, "\(daemon.log.suffix(2000))")
+        try proxy.cut()
+        let expiry = try #require(Double(postgres.psql(name, "SELECT extract(epoch FROM min(expires_at)) FROM leases WHERE node = 'n1'")
+            .trimmingCharacters(in: .whitespacesAndNewlines)))
+        var stoppedAt: Double?
+        while clock.now < end {
+            // The first snapshot without cameras: taken at most a second after the node dropped them.
+            if watch.sample(node: "n1", state: state.path).isEmpty { stoppedAt = watch.lastTaken["n1"]?.timeIntervalSince1970 }
+            if stoppedAt != nil || Date().timeIntervalSince1970 > expiry + 5 { break }
+            try await clock.sleep(for: .milliseconds(100))
+        }
+        let stopped = try #require(stoppedAt, "the partitioned node kept its cameras: \(daemon.log.suffix(2000))")
+        print("partitioned node: cameras stopped \(String(format: "%.2f", expiry - stopped)) s before its leases expired")
+        #expect(stopped < expiry, "stopped \(stopped - expiry) s after the leases expired")
+        #expect(daemon.log.contains("no lease renewal before the deadline"))
+        daemon.kill()
     }
 }
