@@ -107,6 +107,11 @@ public final class CameraSupervisor: Service, Sendable {
         reloadRequested.store(true, ordering: .relaxed)
     }
 
+    /// Whether a worker for `camera` runs or is still stopping.
+    public func hasWorker(for camera: String) -> Bool {
+        workers.withLock { $0[camera] != nil }
+    }
+
     /// States of the running workers, by camera id.
     public var states: [String: WorkerState] {
         workers.withLock { $0.filter { !$0.value.stopping }.mapValues(\.worker.state) }

@@ -63,6 +63,9 @@ public final class Daemon: Sendable {
     private let fleetReporter: ReporterLease?
     private let bridge: AlertBridge
     private let supervisor: CameraSupervisor
+    /// Fleet mode's camera leases (`cluster:` in the config): the supervisor watches only the cameras
+    /// this node holds; nil on a single server.
+    public let leases: LeaseKeeper?
     /// Where event snapshots are kept; nil when `snapshots: false`.
     public let snapshots: SnapshotStore?
     /// The camera registry.
@@ -115,15 +118,20 @@ public final class Daemon: Sendable {
         }
         let snapshots = configuration.config.daemon.snapshotStore(in: configuration.stateDirectory)
         self.snapshots = snapshots
-        let bridge = AlertBridge(queue: queue, snapshots: snapshots,
+        let leases = configuration.config.cluster.isEnabled ? LeaseKeeper(settings: configuration.config.cluster, logger: logger) : nil
+        self.leases = leases
+        var producer: any AlertProducer = queue
+        if let leases { producer = LeaseStampingProducer(queue: queue, keeper: leases) }
+        let bridge = AlertBridge(queue: producer, snapshots: snapshots,
                                  motionEventsPerMinute: { settings.current.daemon.motionEventsPerMinute },
                                  board: board, logger: logger)
         self.bridge = bridge
         supervisor = CameraSupervisor(
-            registry: registry, timing: { settings.current.daemon.timing(for: $0.id) },
+            registry: leases.map { $0 as any CameraSource } ?? registry, timing: { settings.current.daemon.timing(for: $0.id) },
             pollInterval: .seconds(configuration.config.daemon.registryPoll),
             settings: { settings.detection(for: $0, logger: logger) }, snapshots: snapshots != nil, board: board,
             logger: logger, onEvent: { bridge.publish(camera: $0, worker: $1, event: $2) })
+        leases?.attach(supervisor)
     }
 
     /// Runs until a graceful shutdown (or a service fails), then closes the queue. `additionalServices`
@@ -138,9 +146,12 @@ public final class Daemon: Sendable {
             StatusFileWriter(board: board, url: StatusFile.url(in: configuration.stateDirectory), logger: logger),
             AvailabilityRecorder(store: availability, board: board, logger: logger),
             ReporterService(reporter: reporter), DeliveryFigures(queue: queue, reporter: reporter, board: board, logger: logger),
-            bridge, supervisor, health,
+            bridge,
         ]
         if let fleetReporter { services.append(fleetReporter) }
+        // Before the supervisor, so it stops after the cameras did and can then leave the fleet.
+        if let leases { services.append(leases) }
+        services += [supervisor, health]
         if configuration.reloadOnHangup { services.append(ReloadOnHangup { [self] in reload() }) }
         let registry = registry
         services.append(SnapshotPruner(store: snapshots, queue: queue, state: configuration.stateDirectory,

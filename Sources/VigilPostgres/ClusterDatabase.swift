@@ -33,7 +33,9 @@ public final class ClusterDatabase: Sendable {
         self.url = url
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.client = client
-        runner = Task { await client.run() }
+        // Detached: a task started inside a ServiceGroup would inherit its graceful shutdown, and the pool
+        // would close before a node could release its leases on the way out.
+        runner = Task.detached { await client.run() }
     }
 
     /// Connects, checks the server answers, and brings the schema up to date.
