@@ -24,6 +24,8 @@ public final class LeaseKeeper: Service, CameraSource {
 
     private struct State {
         var leases: CameraLeases?
+        /// The fleet's registry, read for the held cameras' records and connect URLs.
+        var cameras: ClusterRegistry?
         /// The cameras listed for the supervisor, with their epochs.
         var listed: [String: Int64] = [:]
         /// The latest epoch under which this node watched each camera, kept after it stopped (a
@@ -33,7 +35,7 @@ public final class LeaseKeeper: Service, CameraSource {
         var version: Int64 = 0
         /// The registry's generation as the last successful round read it (so that ``generation()``
         /// answers without the database, and a lost database still stops the cameras).
-        var registry: Int64 = 0
+        var registryGeneration: Int64 = 0
         var deadline: ContinuousClock.Instant?
     }
 
@@ -71,11 +73,15 @@ public final class LeaseKeeper: Service, CameraSource {
         let capacity = settings.capacity ?? Self.defaultCapacity
         let leases = CameraLeases(database: database, node: node, capacity: capacity,
                                   leaseSeconds: settings.leaseSeconds, logger: logger)
-        state.withLock { $0.leases = leases }
+        let cameras = ClusterRegistry(database: database, logger: logger)
+        state.withLock {
+            $0.leases = leases
+            $0.cameras = cameras
+        }
         logger.info("cluster: node '\(node)' (capacity \(capacity)) holds camera leases in \(database.url)")
         await withDiscardingTaskGroup { group in
             group.addTask { await self.watchDeadline() }
-            await cancelWhenGracefulShutdown { await self.balanceRounds(leases) }
+            await cancelWhenGracefulShutdown { await self.balanceRounds(leases, cameras: cameras) }
             group.cancelAll()
         }
         do {
@@ -90,15 +96,20 @@ public final class LeaseKeeper: Service, CameraSource {
     /// Cameras a node takes without `capacity`: ten per core (a 1080p main stream costs about 9% of one).
     public static var defaultCapacity: Int { min(10_000, max(1, ProcessInfo.processInfo.activeProcessorCount * 10)) }
 
-    private func balanceRounds(_ leases: CameraLeases) async {
+    private func balanceRounds(_ leases: CameraLeases, cameras: ClusterRegistry) async {
         let clock = ContinuousClock()
         var failing = false
         while !Task.isCancelled {
             let started = clock.now
             do {
                 let round = try await leases.balance()
-                let registry = try await leases.registryGeneration()
-                state.withLock { $0.registry = registry }
+                let registry: RegistryGeneration
+                do {
+                    registry = try await cameras.generation()
+                } catch {
+                    throw ClusterError(.database, error.description)
+                }
+                state.withLock { $0.registryGeneration = registry.value }
                 if failing { logger.info("cluster: the database answers again") }
                 failing = false
                 let surplus = Set(round.surplus.map(\.cameraID))
@@ -157,18 +168,14 @@ public final class LeaseKeeper: Service, CameraSource {
     // MARK: CameraSource
 
     public func watchList() async throws(RegistryError) -> [WatchedCamera] {
-        let (leases, listed) = state.withLock { ($0.leases, $0.listed) }
-        guard let leases, !listed.isEmpty else { return [] }
-        do {
-            return try await leases.watchedCameras(listed.keys.sorted())
-        } catch {
-            throw RegistryError(.database, error.description)
-        }
+        let (cameras, listed) = state.withLock { ($0.cameras, $0.listed) }
+        guard let cameras, !listed.isEmpty else { return [] }
+        return try await cameras.watchList().filter { listed[$0.camera.id] != nil }
     }
 
     /// Moves when the registry moved (as of the last round) or the held cameras changed.
     public func generation() async throws(RegistryError) -> RegistryGeneration {
-        state.withLock { RegistryGeneration($0.registry &* 1_000_003 &+ $0.version) }
+        state.withLock { RegistryGeneration($0.registryGeneration &* 1_000_003 &+ $0.version) }
     }
 }
 
