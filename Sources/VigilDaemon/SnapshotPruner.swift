@@ -7,8 +7,8 @@ import VigilStore
 /// Applies the retention by law at start and then every `interval`, until the group shuts down:
 /// each camera's snapshots and the alerts kept in the queue database go once they are past the
 /// camera's `retention-days` (``SnapshotStore/maxAge`` for snapshots of a camera no longer in the
-/// registry), the snapshot size cap stays as a safety net, and events under an evidence hold are
-/// never touched. Every deletion is recorded in `<state dir>/deletions.jsonl` (``DeletionLog``).
+/// registry), the snapshot size cap stays as a safety net, undelivered motion alerts go after the
+/// queue's maximum age (7 days), and events under an evidence hold are never touched. Every deletion is recorded in `<state dir>/deletions.jsonl` (``DeletionLog``).
 ///
 /// The file work (walking, hashing and removing snapshots, the registry and holds reads, the log's
 /// writes) runs on a serial dispatch queue of its own, never on the cooperative pool.
@@ -113,7 +113,7 @@ public struct SnapshotPruner: Service {
         if let problem = pass.problem { logger.error("retention: \(problem)") }
         if snapshots.removedFiles > 0 || pass.alerts > 0 {
             let removed = "removed \(snapshots.removedFiles) snapshots (\(snapshots.removedBytes / 1_000_000) MB) and "
-                + "\(pass.alerts) queued alerts past their camera's retention or the size cap"
+                + "\(pass.alerts) queued alerts past their camera's retention, the size cap or the queue's maximum age"
             logger.notice("retention: \(removed), recorded in \(DeletionLog.fileName); \(kept)")
         } else {
             logger.debug("retention: nothing to remove; \(kept)")

@@ -286,18 +286,24 @@ public final class AlertQueue: Sendable {
     // MARK: Retention
 
     /// Deletes the alerts kept in the queue database (undelivered ones and dead letters) that are
-    /// past their camera's retention and whose event is not held; returns one ``Deletion`` for each,
-    /// for the deletion log. Needs produce or deliver access.
+    /// past their camera's retention, and the undelivered motion alerts older than the queue's
+    /// ``QueueOptions/maxAge`` (a sink that has not kept up for that long), unless their event is
+    /// held; returns one ``Deletion`` for each, for the deletion log. Health alerts wait for their
+    /// sinks however old they get, within the retention. Needs produce or deliver access.
     public func expire(under policy: RetentionPolicy, now: Date = Date()) async throws(QueueError) -> [Deletion] {
         guard !access.isEmpty else { throw QueueError(.notAllowed, "the alert queue was opened only for reading") }
-        let shortest = min(policy.fallback, Double(policy.days.values.min() ?? Int.max) * 86_400)
+        let maxAge = options.maxAge
+        let shortest = min(policy.fallback, Double(policy.days.values.min() ?? Int.max) * 86_400, maxAge)
         let latestCutoff = AlertTime.format(now.addingTimeInterval(-shortest))
+        let undeliveredCutoff = now.addingTimeInterval(-maxAge)
         return try await database(writing: true) { db in
             var deletions: [Deletion] = []
-            func expired(_ line: String) -> (alert: Alert, reason: String)? {
+            func expired(_ line: String, undelivered: Bool = false) -> (alert: Alert, reason: String)? {
                 guard let alert = try? Alert(jsonLine: line), !policy.isHeld(alert.event) else { return nil }
                 let limit = policy.limit(camera: alert.camera, now: now)
-                return alert.time < limit.cutoff ? (alert, limit.reason) : nil
+                if alert.time < limit.cutoff { return (alert, limit.reason) }
+                guard undelivered, alert.kind.isMotion, alert.time < undeliveredCutoff else { return nil }
+                return (alert, "undelivered for \(QueueOptions.describe(maxAge)) (a sink is not keeping up)")
             }
             func record(_ alert: Alert, _ line: String, _ reason: String) {
                 deletions.append(Deletion(kind: "alert", camera: alert.camera, event: alert.event, alert: alert.id,
@@ -306,7 +312,7 @@ public final class AlertQueue: Sendable {
             }
             for row in try Row.fetchAll(db, sql: "SELECT seq, body FROM alert WHERE time < ?", arguments: [latestCutoff]) {
                 let line: String = row["body"], sequence: Int64 = row["seq"]
-                guard let found = expired(line) else { continue }
+                guard let found = expired(line, undelivered: true) else { continue }
                 try db.execute(sql: "DELETE FROM alert WHERE seq = ?", arguments: [sequence])
                 record(found.alert, line, found.reason)
             }

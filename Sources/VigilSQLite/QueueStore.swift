@@ -94,14 +94,6 @@ struct QueueStore: Sendable {
         try String.fetchAll(db, sql: "SELECT body FROM open_event ORDER BY event").compactMap { try? Alert(jsonLine: $0) }
     }
 
-    /// Drops undelivered motion alerts older than `maxAge`; returns how many.
-    func expireOldMotion(in db: Database, now: Date = Date()) throws -> Int {
-        let cutoff = AlertTime.format(now.addingTimeInterval(-options.maxAge))
-        try db.execute(sql: "DELETE FROM alert WHERE kind IN (?, ?) AND time < ?",
-                       arguments: [AlertKind.motionStarted.rawValue, AlertKind.motionEnded.rawValue, cutoff])
-        return db.changesCount
-    }
-
     /// Writes coalesced counts back as alerts when the queue has room again; returns whether any wait.
     func writeCoalescedIfRoom(in db: Database) throws -> Bool {
         if try room(in: db, needed: 0) > 0 { try writeCoalesced(camera: nil, in: db) }

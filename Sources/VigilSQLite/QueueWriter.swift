@@ -37,9 +37,9 @@ final class QueueWriter: @unchecked Sendable {
     private var abandoned = false
     private var finished = false
     private var status = QueueStatus()
-    /// Coalesced counts wait in the database for room; the writer checks for room every second.
-    private var coalescedWaiting = false
-    private var nextExpiry = Date()
+    /// Coalesced counts wait in the database for room; the writer checks for room every second
+    /// (and at its first commit, for counts a previous run left).
+    private var coalescedWaiting = true
 
     private static let maxBatch = 512
     private static let retryInterval: TimeInterval = 1
@@ -164,13 +164,13 @@ final class QueueWriter: @unchecked Sendable {
     private func run() {
         condition.lock()
         while true {
-            while entries.isEmpty, !stopping, !maintenanceDue {
+            while entries.isEmpty, !stopping, !coalescedWaiting {
                 _ = condition.wait(until: Date().addingTimeInterval(Self.retryInterval))
             }
             if abandoned || (stopping && entries.isEmpty) { break }
             inFlight = min(entries.count, Self.maxBatch)
             let batch = entries[0..<inFlight].map(\.alert)
-            let maintain = maintenanceDue
+            let maintain = coalescedWaiting
             condition.unlock()
             let result = Result { try pool.write { db in try commit(batch, maintain: maintain, in: db) } }
             if case .success = result { commits.signal() }
@@ -186,11 +186,9 @@ final class QueueWriter: @unchecked Sendable {
                 inFlight = 0
                 status.committed += batch.count
                 status.coalesced += stored.coalescedCount
-                status.expired += stored.expired
                 status.lastCommit = Date()
                 if maintain {
                     coalescedWaiting = stored.coalescedWaiting
-                    nextExpiry = Date().addingTimeInterval(min(60, store.options.maxAge / 4))
                 } else if stored.coalescedCount > 0 {
                     coalescedWaiting = true
                 }
@@ -218,22 +216,9 @@ final class QueueWriter: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// "45 s", "10 min", "7 d".
-    private static func describe(_ seconds: TimeInterval) -> String {
-        switch seconds {
-        case ..<120: "\(Int(seconds)) s"
-        case ..<7200: "\(Int(seconds / 60)) min"
-        case ..<172_800: "\(Int(seconds / 3600)) h"
-        default: "\(Int(seconds / 86_400)) d"
-        }
-    }
-
-    private var maintenanceDue: Bool { coalescedWaiting || Date() >= nextExpiry }
-
     private struct Committed {
         var outcomes: [EnqueueOutcome]
         var coalescedCount: Int
-        var expired = 0
         var coalescedWaiting = false
     }
 
@@ -241,10 +226,6 @@ final class QueueWriter: @unchecked Sendable {
         let stored = try store.store(batch, in: db)
         var committed = Committed(outcomes: stored.outcomes, coalescedCount: stored.coalescedCount)
         if maintain {
-            committed.expired = try store.expireOldMotion(in: db)
-            if committed.expired > 0 {
-                logger.warning("alert queue: dropped \(committed.expired) undelivered motion alerts older than \(Self.describe(store.options.maxAge)) (a sink is not keeping up); health alerts are kept")
-            }
             committed.coalescedWaiting = try store.writeCoalescedIfRoom(in: db)
         }
         return committed

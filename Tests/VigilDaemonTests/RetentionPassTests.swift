@@ -22,7 +22,11 @@ struct RetentionPassTests {
                    operatorName: "Stad Gent", purpose: "traffic", retentionDays: retention, isPublic: true)
         }
         try registry.add([(camera("short", retention: 7), nil), (camera("month", retention: nil), nil)])
-        let queue = try AlertQueue(directory: state, access: [.produce, .deliver])
+        // Undelivered motion alerts 10 days old would go after the queue's 7-day maximum age
+        // (QueueBoundsTests): this pass is about each camera's retention.
+        var options = QueueOptions()
+        options.maxAge = 30 * Self.day
+        let queue = try AlertQueue(directory: state, access: [.produce, .deliver], options: options)
         defer { queue.close() }
         let store = SnapshotStore(directory: state.file("snapshots"), maxAge: .seconds(30 * Self.day), maxBytes: 1 << 30)
         let now = Date()

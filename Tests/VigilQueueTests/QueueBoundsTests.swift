@@ -110,21 +110,23 @@ struct QueueBoundsTests {
         queue.close()
     }
 
-    @Test("undelivered motion alerts older than the maximum age are dropped; health alerts are kept")
+    @Test("undelivered motion alerts older than the maximum age are deleted and recorded, unless held; health alerts are kept")
     func maxAge() async throws {
         let state = try TestState()
         let old = Date().addingTimeInterval(-10 * 86_400)
         let motion = Alert(kind: .motionEnded, camera: "a", time: old, event: AlertID.make(), peakArea: 0.1)
+        let held = Alert(kind: .motionStarted, camera: "a", time: old, event: AlertID.make())
         let health = Alert(kind: .cameraCovered, camera: "a", time: old)
         let fresh = TestAlerts.ended(TestAlerts.started("a"))
-        let first = try state.queue(.produce)
-        for alert in [motion, health, fresh] { #expect(try await first.enqueue(alert) == .enqueued) }
-        let expiredByFirst = first.status().expired
-        first.close()
-        // The writer looks for old alerts when it starts, then every max_age / 4 (at most every minute).
         let queue = try state.queue(.produce) { $0.maxAge = 86_400 }
-        #expect(await eventually(within: 10) { expiredByFirst + queue.status().expired == 1 })
-        #expect(try await queue.alerts(after: 0, limit: 5).map(\.id) == [health.id, fresh.id])
+        for alert in [motion, held, health, fresh] { #expect(try await queue.enqueue(alert) == .enqueued) }
+        // Within the camera's 30-day retention: only the queue's one-day maximum age applies.
+        let policy = RetentionPolicy(days: ["a": 30], held: [held.event!])
+        let deletions = try await queue.expire(under: policy)
+        #expect(deletions.map(\.alert) == [motion.id])
+        #expect(deletions.first?.reason == "undelivered for 24 h (a sink is not keeping up)")
+        #expect(deletions.first?.sha256 == AlertChain.hash(motion.jsonLine().utf8))
+        #expect(try await queue.alerts(after: 0, limit: 5).map(\.id) == [held.id, health.id, fresh.id])
         queue.close()
     }
 

@@ -22,8 +22,6 @@ public struct QueueStatus: Sendable, Equatable {
     public var coalesced = 0
     /// Enqueue calls that returned before their commit, because of the timeout.
     public var delayed = 0
-    /// Undelivered motion alerts dropped for being older than the maximum age.
-    public var expired = 0
     /// When the last transaction committed.
     public var lastCommit: Date?
     /// Why the queue cannot write now ("cannot write to ...: database or disk is full"), nil when it can.

@@ -19,8 +19,8 @@ public struct QueueOptions: Sendable, Equatable {
     public var maxAlerts = 100_000
     /// Size of the queue's database file (live pages) at which the queue counts as full.
     public var maxBytes = 256 << 20
-    /// Undelivered motion alerts older than this (seconds) are dropped, and the log says so.
-    /// Health alerts are kept however old they get.
+    /// Undelivered motion alerts older than this (seconds) are deleted by the retention pass (unless
+    /// their event is held) and recorded in the deletion log. Health alerts are kept however old they get.
     public var maxAge: TimeInterval = 7 * 86_400
     /// The longest ``AlertProducer/enqueue(_:)`` waits for its commit before returning ``EnqueueOutcome/delayed``.
     public var enqueueTimeout: TimeInterval = 0.25
@@ -31,4 +31,16 @@ public struct QueueOptions: Sendable, Equatable {
     public var maxHeldInMemory = 10_000
 
     public init() {}
+}
+
+extension QueueOptions {
+    /// A duration as the logs and the deletion log show it: "45 s", "10 min", "3 h", "7 days".
+    public static func describe(_ seconds: TimeInterval) -> String {
+        switch seconds {
+        case ..<120: "\(Int(seconds)) s"
+        case ..<7200: "\(Int(seconds / 60)) min"
+        case ..<172_800: "\(Int(seconds / 3600)) h"
+        default: "\(Int(seconds / 86_400)) days"
+        }
+    }
 }
