@@ -120,15 +120,36 @@ struct Routes: Sendable {
         PublicRegister(cameras: try await registryCameras())
     }
 
+    /// How long a request waits for the registry: in fleet mode the cluster database's pool would
+    /// hold a read for as long as it keeps trying to reconnect (up to a minute) while the server is down.
+    static let registryDeadline: Duration = .seconds(5)
+
     /// The registry's cameras; a registry that cannot be read (its file, or the cluster database in
-    /// fleet mode) is a 503 with a generic message, the reason goes to the log.
+    /// fleet mode) or does not answer within ``registryDeadline`` is a 503 with a generic message, the
+    /// reason goes to the log.
     private func registryCameras() async throws -> [Camera] {
-        do {
-            return try await sources.registry.cameras()
-        } catch {
-            logger.error("http: cannot read the registry: \(error.description)")
-            throw HTTPError(.serviceUnavailable, message: "the camera registry cannot be read right now")
+        let registry = sources.registry
+        let answer = await withTaskGroup(of: Result<[Camera], RegistryError>?.self) { group in
+            group.addTask {
+                do throws(RegistryError) { return .success(try await registry.cameras()) } catch { return .failure(error) }
+            }
+            group.addTask {
+                try? await Task.sleep(for: Self.registryDeadline)
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
         }
+        switch answer {
+        case .success(let cameras):
+            return cameras
+        case .failure(let error):
+            logger.error("http: cannot read the registry: \(error.description)")
+        case nil:
+            logger.error("http: the registry did not answer within \(Self.registryDeadline)")
+        }
+        throw HTTPError(.serviceUnavailable, message: "the camera registry cannot be read right now")
     }
 
     /// Every registry camera with its state on the board (`unknown` while the daemon does not watch it yet).

@@ -36,11 +36,15 @@ struct FleetReadsTests {
 
         let config = try String(contentsOfFile: fixture.config, encoding: .utf8)
         try (config + "http:\n  listen: 127.0.0.1:0\n").write(toFile: fixture.config, atomically: true, encoding: .utf8)
-        let node = try DaemonProcess(state: state.path, config: fixture.config)
-        let prefix = "http: serving on http://127.0.0.1:"
-        #expect(await poll(30) { node.log.contains(prefix) || !node.isRunning })
-        let line = try #require(node.log.components(separatedBy: "\n").first { $0.contains(prefix) }, "\(node.log)")
-        let port = try #require(Int(line.components(separatedBy: prefix)[1].prefix { $0.isNumber }))
+        /// Starts `vigil run` and waits for its HTTP port.
+        func startNode() async throws -> (DaemonProcess, Int) {
+            let node = try DaemonProcess(state: state.path, config: fixture.config)
+            let prefix = "http: serving on http://127.0.0.1:"
+            #expect(await poll(30) { node.log.contains(prefix) || !node.isRunning })
+            let line = try #require(node.log.components(separatedBy: "\n").first { $0.contains(prefix) }, "\(node.log)")
+            return (node, try #require(Int(line.components(separatedBy: prefix)[1].prefix { $0.isNumber })))
+        }
+        var (node, port) = try await startNode()
         func get(_ path: String) async throws -> (status: Int, body: String) {
             let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)\(path)")!)
             return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
@@ -79,15 +83,32 @@ struct FleetReadsTests {
             #expect(!transcript.contains(secret), "the HTTP surface showed \(secret)")
         }
         #expect(!node.log.contains(ClusterCLITests.password), "the node logged the camera password")
+
+        // The database down: the register answers 503 within the HTTP surface's deadline (not after the
+        // pool's minute of reconnecting), then 200 again once it is back.
+        (node, port) = try await startNode()
+        #expect(try await get("/register.json").status == 200)
+        try fixture.server.stop()
+        let clock = ContinuousClock()
+        let asked = clock.now
+        let down = try await get("/register.json")
+        let waited = clock.now - asked
+        print("the public register with the database down: HTTP \(down.status) after \(waited)")
+        #expect(down.status == 503 && waited < .seconds(8), "\(down) after \(waited)")
+        try fixture.server.start()
+        #expect(await poll(30) { (try? await get("/register.json").status) == 200 }, "\(node.log.suffix(2000))")
+        // Killed, not stopped: after a database restart the fleet reporter's graceful stop can hang
+        // (ReporterLease; reported), which is not what this test is about.
+        node.kill()
     }
 
     /// Polls `condition` every 100 ms for up to `seconds`.
-    private func poll(_ seconds: Double, _ condition: () -> Bool) async -> Bool {
+    private func poll(_ seconds: Double, _ condition: () async -> Bool) async -> Bool {
         let end = ContinuousClock.now + .seconds(seconds)
         while ContinuousClock.now < end {
-            if condition() { return true }
+            if await condition() { return true }
             try? await Task.sleep(for: .milliseconds(100))
         }
-        return condition()
+        return await condition()
     }
 }
