@@ -152,7 +152,7 @@ struct ClusterCLITests {
         #expect(missing.status == 1 && missing.stderrText.hasPrefix("vigil: no registry in"), "\(missing.stderrText)")
     }
 
-    @Test("with cluster: in the config, register publish/diff/check, evidence export and alerts dead read the fleet's database")
+    @Test("with cluster: in the config, register publish/diff/check, evidence export, alerts dead and alerts tail -f read the fleet's database")
     func fleetReadingCommands() async throws {
         let fixture = try ClusterCLIFixture()
         let state = try TemporaryDirectory()
@@ -225,6 +225,26 @@ struct ClusterCLITests {
         let letter = try #require(try JSONSerialization.jsonObject(with: Data(json.stdoutText.utf8)) as? [String: Any])
         #expect(letter["sink"] as? String == "webhook" && (letter["alert"] as? [String: Any])?["id"] as? String == alert.id)
         #expect(!(try vigil(["alerts", "dead"], cluster: false).stdoutText.contains(alert.id)))
+
+        // alerts tail: the fleet's alerts table, and -f follows a commit from another process (LISTEN).
+        let tail = try vigil(["alerts", "tail", "--json"])
+        #expect(tail.status == 0 && tail.stderrText.isEmpty && tail.stdoutText == alert.jsonLine() + "\n",
+                "\(tail.stdoutText)\(tail.stderrText)")
+        let later = try await ClusterDatabase.open(DatabaseURL(parsing: fixture.server.socketURL(database: fixture.database)),
+                                                   logger: Logger(label: "test"))
+        let producer = ClusterAlertStore(database: later, deliver: false)
+        let first = StoreContract.alert("station", "offline"), second = StoreContract.alert("station", "offline again")
+        _ = try await producer.enqueue(first)
+        let follower = try TestProcess(vigilExecutable, ["alerts", "tail", "-f", "--json", "--camera", "station", "--config", fixture.config])
+        defer { follower.kill() }
+        #expect(await eventually(within: 10) { follower.stdoutText.contains(first.id) }, "\(follower.stderrText)")
+        _ = try await producer.enqueue(StoreContract.alert("korenmarkt", "filtered out"))
+        _ = try await producer.enqueue(second)
+        producer.close()
+        await later.close()
+        #expect(await eventually(within: 10) { follower.stdoutText.contains(second.id) }, "\(follower.stdoutText)\(follower.stderrText)")
+        #expect(follower.stdoutText == first.jsonLine() + "\n" + second.jsonLine() + "\n" && follower.stderrText.isEmpty,
+                "\(follower.stdoutText)\(follower.stderrText)")
 
         for secret in [Self.password, "viewer"] {
             #expect(!transcript.contains(secret), "a command showed \(secret)")

@@ -40,7 +40,7 @@ struct FleetReadsTests {
         func startNode() async throws -> (DaemonProcess, Int) {
             let node = try DaemonProcess(state: state.path, config: fixture.config)
             let prefix = "http: serving on http://127.0.0.1:"
-            #expect(await poll(30) { node.log.contains(prefix) || !node.isRunning })
+            #expect(await eventually(within: 30) { node.log.contains(prefix) || !node.isRunning })
             let line = try #require(node.log.components(separatedBy: "\n").first { $0.contains(prefix) }, "\(node.log)")
             return (node, try #require(Int(line.components(separatedBy: prefix)[1].prefix { $0.isNumber })))
         }
@@ -69,7 +69,7 @@ struct FleetReadsTests {
         #expect(page.status == 200 && page.body.contains("station") && page.body.contains("korenmarkt"))
 
         // The retention pass at start used the cluster's 7 days for korenmarkt.
-        #expect(await poll(10) { !FileManager.default.fileExists(atPath: snapshot) }, "\(node.log.suffix(2000))")
+        #expect(await eventually(within: 10) { !FileManager.default.fileExists(atPath: snapshot) }, "\(node.log.suffix(2000))")
         let deletions = try String(contentsOfFile: state.path + "/" + DeletionLog.fileName, encoding: .utf8).split(separator: "\n")
             .map { try JSONDecoder().decode(Deletion.self, from: Data($0.utf8)) }
         #expect(deletions.map { "\($0.camera) \($0.reason)" } == ["korenmarkt retention 7 days"])
@@ -96,19 +96,9 @@ struct FleetReadsTests {
         print("the public register with the database down: HTTP \(down.status) after \(waited)")
         #expect(down.status == 503 && waited < .seconds(8), "\(down) after \(waited)")
         try fixture.server.start()
-        #expect(await poll(30) { (try? await get("/register.json").status) == 200 }, "\(node.log.suffix(2000))")
+        #expect(await eventually(within: 30, every: .milliseconds(200)) { (try? await get("/register.json").status) == 200 }, "\(node.log.suffix(2000))")
         // Killed, not stopped: after a database restart the fleet reporter's graceful stop can hang
         // (ReporterLease; reported), which is not what this test is about.
         node.kill()
-    }
-
-    /// Polls `condition` every 100 ms for up to `seconds`.
-    private func poll(_ seconds: Double, _ condition: () async -> Bool) async -> Bool {
-        let end = ContinuousClock.now + .seconds(seconds)
-        while ContinuousClock.now < end {
-            if await condition() { return true }
-            try? await Task.sleep(for: .milliseconds(100))
-        }
-        return await condition()
     }
 }
