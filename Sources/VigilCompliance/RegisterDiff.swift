@@ -1,4 +1,5 @@
 import Foundation
+import VigilStore
 
 /// The cameras added, removed and changed between two published registers, by camera id.
 public struct RegisterDiff: Sendable, Equatable {
@@ -28,8 +29,22 @@ public struct RegisterDiff: Sendable, Equatable {
 
     /// Compares the `register.json` of two publications (directories) or two JSON registers (files).
     public init(old: String, new: String) throws(Failure) {
-        let before = try Self.records(at: old)
-        let after = try Self.records(at: new)
+        self.init(before: try Self.records(at: old), after: try Self.records(at: new))
+    }
+
+    /// Compares a publication (or JSON register) with `current`, the registry's public cameras now:
+    /// what `vigil register publish` would change.
+    public init(old: String, current: PublicRegister) throws(Failure) {
+        let data: Data
+        do {
+            data = try current.render(.json)
+        } catch {
+            throw Failure(description: "cannot render the current register: \(error)")
+        }
+        self.init(before: try Self.records(at: old), after: try Self.records(in: data, file: "the current register"))
+    }
+
+    private init(before: [String: [String: String]], after: [String: [String: String]]) {
         added = after.keys.filter { before[$0] == nil }.sorted()
         removed = before.keys.filter { after[$0] == nil }.sorted()
         changed = after.keys.sorted().compactMap { id in
@@ -61,6 +76,10 @@ public struct RegisterDiff: Sendable, Equatable {
         guard let data = FileManager.default.contents(atPath: file) else {
             throw Failure(description: "cannot read \(file): missing or unreadable")
         }
+        return try records(in: data, file: file)
+    }
+
+    private static func records(in data: Data, file: String) throws(Failure) -> [String: [String: String]] {
         guard let list = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]] else {
             throw Failure(description: "\(file) is not a JSON register (a list of cameras)")
         }

@@ -68,8 +68,12 @@ public final class Daemon: Sendable {
     public let leases: LeaseKeeper?
     /// Where event snapshots are kept; nil when `snapshots: false`.
     public let snapshots: SnapshotStore?
-    /// The camera registry.
-    public let registry: CameraRegistry
+    /// The camera registry: the state directory's SQLite registry, or in fleet mode the cluster's
+    /// (read by the HTTP surface and the retention pass).
+    public let registry: any CameraStore
+    /// Fleet mode: the cluster database the registry and the lease keeper share, opened on first
+    /// use and closed when ``run(additionalServices:)`` returns; nil on a single server.
+    private let cluster: SharedClusterDatabase?
     /// Each camera's watched and blind seconds per UTC day, kept across restarts.
     private let availability: AvailabilityFile
     private let logger: Logger
@@ -84,13 +88,18 @@ public final class Daemon: Sendable {
         self.settings = settings
         let board = CameraStatusBoard()
         self.board = board
-        let registry: CameraRegistry
-        do {
-            registry = try CameraRegistry(directory: configuration.stateDirectory)
-        } catch {
-            throw DaemonError(error.description)
+        if let urlFile = configuration.config.cluster.databaseURLFile {
+            let cluster = SharedClusterDatabase(urlFile: urlFile, logger: logger)
+            self.cluster = cluster
+            registry = ClusterRegistry(shared: cluster, logger: logger)
+        } else {
+            cluster = nil
+            do {
+                registry = try CameraRegistry(directory: configuration.stateDirectory)
+            } catch {
+                throw DaemonError(error.description)
+            }
         }
-        self.registry = registry
         do {
             availability = try AvailabilityFile(directory: configuration.stateDirectory)
         } catch {
@@ -118,7 +127,7 @@ public final class Daemon: Sendable {
         }
         let snapshots = configuration.config.daemon.snapshotStore(in: configuration.stateDirectory)
         self.snapshots = snapshots
-        let leases = configuration.config.cluster.isEnabled ? LeaseKeeper(settings: configuration.config.cluster, logger: logger) : nil
+        let leases = cluster.map { LeaseKeeper(settings: configuration.config.cluster, database: $0, logger: logger) }
         self.leases = leases
         var producer: any AlertProducer = queue
         if let leases { producer = LeaseStampingProducer(queue: queue, keeper: leases) }
@@ -153,9 +162,8 @@ public final class Daemon: Sendable {
         if let leases { services.append(leases) }
         services += [supervisor, health]
         if configuration.reloadOnHangup { services.append(ReloadOnHangup { [self] in reload() }) }
-        let registry = registry
         services.append(SnapshotPruner(store: snapshots, queue: queue, state: configuration.stateDirectory,
-                                       cameras: { try registry.cameras() }, logger: logger))
+                                       registry: registry, logger: logger))
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: services + additionalServices,
             gracefulShutdownSignals: configuration.gracefulShutdownSignals, logger: logger))
@@ -170,9 +178,11 @@ public final class Daemon: Sendable {
         } catch {
             logger.error("stopping after an error: \(error)")
             _ = queue.close(timeout: 2)
+            await cluster?.close()
             throw error
         }
         let unsent = queue.close(timeout: 2)
+        await cluster?.close()
         logger.info("stopped\(unsent > 0 ? "; \(unsent) alerts were not yet committed" : "")")
     }
 

@@ -18,6 +18,7 @@ import VigilStore
 /// On graceful shutdown (after the supervisor stopped every worker) the node leaves the fleet.
 public final class LeaseKeeper: Service, CameraSource {
     private let settings: ClusterSettings
+    private let database: SharedClusterDatabase
     private let logger: Logger
     private let state = Mutex<State>(State())
     private let supervisor = Mutex<CameraSupervisor?>(nil)
@@ -39,8 +40,10 @@ public final class LeaseKeeper: Service, CameraSource {
         var deadline: ContinuousClock.Instant?
     }
 
-    public init(settings: ClusterSettings, logger: Logger) {
+    /// Leases cameras in `database` (the daemon's, which it closes after ``run()`` returned).
+    public init(settings: ClusterSettings, database: SharedClusterDatabase, logger: Logger) {
         self.settings = settings
+        self.database = database
         self.logger = logger
     }
 
@@ -68,8 +71,8 @@ public final class LeaseKeeper: Service, CameraSource {
     }
 
     public func run() async throws {
-        guard let urlFile = settings.databaseURLFile, let node = settings.node else { return }
-        let database = try await ClusterDatabase.open(urlFile: urlFile, logger: logger)
+        guard let node = settings.node else { return }
+        let database = try await self.database.database()
         let capacity = settings.capacity ?? Self.defaultCapacity
         let leases = CameraLeases(database: database, node: node, capacity: capacity,
                                   leaseSeconds: settings.leaseSeconds, logger: logger)
@@ -90,7 +93,6 @@ public final class LeaseKeeper: Service, CameraSource {
         } catch {
             logger.warning("\(error.description)")
         }
-        await database.close()
     }
 
     /// Cameras a node takes without `capacity`: ten per core (a 1080p main stream costs about 9% of one).

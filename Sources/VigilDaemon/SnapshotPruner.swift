@@ -10,27 +10,26 @@ import VigilStore
 /// registry), the snapshot size cap stays as a safety net, undelivered motion alerts go after the
 /// queue's maximum age (7 days), and events under an evidence hold are never touched. Every deletion is recorded in `<state dir>/deletions.jsonl` (``DeletionLog``).
 ///
-/// The file work (walking, hashing and removing snapshots, the registry and holds reads, the log's
-/// writes) runs on a serial dispatch queue of its own, never on the cooperative pool.
+/// The file work (walking, hashing and removing snapshots, the holds read, the log's writes) runs on a
+/// serial dispatch queue of its own, never on the cooperative pool.
 public struct SnapshotPruner: Service {
     private let store: SnapshotStore?
     private let queue: (any AlertDeliveryStore)?
     private let state: StateDirectory
-    private let cameras: @Sendable () throws -> [Camera]
+    private let registry: any CameraStore
     private let interval: Duration
     private let logger: Logger
     private let io = DispatchQueue(label: "vigil.retention")
 
     /// `store` nil: snapshots are off, only queued alerts are pruned; `queue` nil: only snapshots.
-    /// `cameras` reads the registry at each pass (a failed read skips the pass: nothing is deleted
-    /// on a guess).
+    /// `registry` (SQLite, or the cluster's in fleet mode) is read at each pass for the cameras'
+    /// retention (a failed read skips the pass: nothing is deleted on a guess).
     public init(store: SnapshotStore?, queue: (any AlertDeliveryStore)?, state: StateDirectory,
-                cameras: @escaping @Sendable () throws -> [Camera], interval: Duration = .seconds(3600),
-                logger: Logger) {
+                registry: any CameraStore, interval: Duration = .seconds(3600), logger: Logger) {
         self.store = store
         self.queue = queue
         self.state = state
-        self.cameras = cameras
+        self.registry = registry
         self.interval = interval
         self.logger = logger
     }
@@ -54,17 +53,24 @@ public struct SnapshotPruner: Service {
     /// One pass at `now`; logs what it removed.
     @discardableResult
     public func pass(now: Date = Date()) async -> Pass {
-        let (store, state, cameras) = (self.store, self.state, self.cameras)
+        let (store, state) = (self.store, self.state)
         let fallback = store.map { Double($0.maxAge.components.seconds) } ?? Double(Camera.defaultRetentionDays) * 86_400
+        var result = Pass()
+        let cameras: [Camera]
+        do {
+            cameras = try await registry.cameras()
+        } catch {
+            result.problem = "retention pass skipped, nothing deleted: \(error)"
+            return report(result)
+        }
         let prepared: Result<RetentionPolicy, Failure> = await onIOThread {
             do {
                 let held = try EvidenceHolds.existing(in: state)?.heldEvents(at: now) ?? []
-                return .success(RetentionPolicy(cameras: try cameras(), fallback: fallback, held: held))
+                return .success(RetentionPolicy(cameras: cameras, fallback: fallback, held: held))
             } catch {
                 return .failure(Failure(message: "retention pass skipped, nothing deleted: \(error)"))
             }
         }
-        var result = Pass()
         guard case .success(let policy) = prepared else {
             if case .failure(let failure) = prepared { result.problem = failure.message }
             return report(result)

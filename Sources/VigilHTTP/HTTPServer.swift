@@ -13,8 +13,9 @@ import VigilStore
 public struct HTTPSources: Sendable {
     /// Each camera's state.
     public var board: CameraStatusBoard
-    /// The cameras' records (the public register and each camera's public fields).
-    public var registry: CameraRegistry
+    /// The cameras' records (the public register and each camera's public fields): the SQLite
+    /// registry, or the cluster's in fleet mode.
+    public var registry: any CameraStore
     /// The committed alerts.
     public var queue: AlertQueue
     /// The alert log (JSON Lines), for alert history.
@@ -24,7 +25,7 @@ public struct HTTPSources: Sendable {
     /// Why the daemon is not ready (one line), or nil when store and queue are open and the reporter progresses.
     public var notReady: @Sendable () -> String?
 
-    public init(board: CameraStatusBoard, registry: CameraRegistry, queue: AlertQueue, alertLog: URL,
+    public init(board: CameraStatusBoard, registry: any CameraStore, queue: AlertQueue, alertLog: URL,
                 snapshots: SnapshotStore?, notReady: @escaping @Sendable () -> String?) {
         self.board = board
         self.registry = registry

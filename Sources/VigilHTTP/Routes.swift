@@ -37,21 +37,21 @@ struct Routes: Sendable {
             return Response.body(Array("ready\n".utf8), type: "text/plain; charset=utf-8")
         }
         router.get("/register") { _, _ in
-            Response.body(Array(Pages.register(try publicRegister()).utf8), type: "text/html; charset=utf-8")
+            Response.body(Array(Pages.register(try await publicRegister()).utf8), type: "text/html; charset=utf-8")
         }
         for (format, type) in [(PublicRegister.Format.json, "application/json"), (.csv, "text/csv; charset=utf-8"),
                                (.geojson, "application/geo+json")] {
             router.get("/register.\(format.rawValue)") { _, _ in
-                Response.body(try publicRegister().render(format), type: type)
+                Response.body(try await publicRegister().render(format), type: type)
             }
         }
         router.get("/metrics") { _, _ in
             Response.body(metrics.exposition(), type: "text/plain; version=0.0.4; charset=utf-8")
         }
-        router.get("/api/v1/cameras") { _, _ in Response.json(["cameras": try cameraViews()]) }
+        router.get("/api/v1/cameras") { _, _ in Response.json(["cameras": try await cameraViews()]) }
         router.get("/api/v1/cameras/:id") { _, context in
             let id = try context.parameters.require("id")
-            guard let camera = try cameraViews().first(where: { $0.id == id }) else {
+            guard let camera = try await cameraViews().first(where: { $0.id == id }) else {
                 throw HTTPError(.notFound, message: "no camera with this id in the registry")
             }
             return Response.json(camera)
@@ -62,7 +62,7 @@ struct Routes: Sendable {
             try snapshot(camera: context.parameters.require("camera"), file: context.parameters.require("file"))
         }
         router.get("/") { _, _ in
-            Response.body(Array(Pages.status(cameras: try cameraViews(), kinds: AlertKind.known.map(\.rawValue),
+            Response.body(Array(Pages.status(cameras: try await cameraViews(), kinds: AlertKind.known.map(\.rawValue),
                                              canLogOut: sessions != nil).utf8),
                           type: "text/html; charset=utf-8")
         }
@@ -116,24 +116,45 @@ struct Routes: Sendable {
 
     // MARK: Register and cameras
 
-    private func publicRegister() throws -> PublicRegister {
-        do {
-            return PublicRegister(cameras: try sources.registry.cameras())
-        } catch {
-            logger.error("http: cannot read the registry: \(error.description)")
-            throw HTTPError(.serviceUnavailable, message: "the camera registry cannot be read right now")
+    private func publicRegister() async throws -> PublicRegister {
+        PublicRegister(cameras: try await registryCameras())
+    }
+
+    /// How long a request waits for the registry: in fleet mode the cluster database's pool would
+    /// hold a read for as long as it keeps trying to reconnect (up to a minute) while the server is down.
+    static let registryDeadline: Duration = .seconds(5)
+
+    /// The registry's cameras; a registry that cannot be read (its file, or the cluster database in
+    /// fleet mode) or does not answer within ``registryDeadline`` is a 503 with a generic message, the
+    /// reason goes to the log.
+    private func registryCameras() async throws -> [Camera] {
+        let registry = sources.registry
+        let answer = await withTaskGroup(of: Result<[Camera], RegistryError>?.self) { group in
+            group.addTask {
+                do throws(RegistryError) { return .success(try await registry.cameras()) } catch { return .failure(error) }
+            }
+            group.addTask {
+                try? await Task.sleep(for: Self.registryDeadline)
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
         }
+        switch answer {
+        case .success(let cameras):
+            return cameras
+        case .failure(let error):
+            logger.error("http: cannot read the registry: \(error.description)")
+        case nil:
+            logger.error("http: the registry did not answer within \(Self.registryDeadline)")
+        }
+        throw HTTPError(.serviceUnavailable, message: "the camera registry cannot be read right now")
     }
 
     /// Every registry camera with its state on the board (`unknown` while the daemon does not watch it yet).
-    func cameraViews() throws -> [CameraView] {
-        let cameras: [Camera]
-        do {
-            cameras = try sources.registry.cameras()
-        } catch {
-            logger.error("http: cannot read the registry: \(error.description)")
-            throw HTTPError(.serviceUnavailable, message: "the camera registry cannot be read right now")
-        }
+    func cameraViews() async throws -> [CameraView] {
+        let cameras = try await registryCameras()
         let snapshot = sources.board.snapshot()
         let statuses = Dictionary(snapshot.cameras.map { ($0.id, $0) }, uniquingKeysWith: { $1 })
         let availability = sources.board.availability()

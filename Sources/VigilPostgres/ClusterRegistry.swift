@@ -12,13 +12,20 @@ import VigilStore
 /// runs in one transaction; ``generation()`` reads the counter the tables' triggers move, so a node's
 /// supervisor sees a change made by any node or CLI.
 public final class ClusterRegistry: CameraStore {
-    private let database: ClusterDatabase
+    private let database: @Sendable () async throws(ClusterError) -> ClusterDatabase
     private let logger: Logger
 
     /// The registry of `database` (opened, and so migrated, with ``ClusterDatabase/open(_:logger:)``),
     /// which the caller keeps open while using it and closes afterwards.
     public init(database: ClusterDatabase, logger: Logger) {
-        self.database = database
+        self.database = { () async throws(ClusterError) in database }
+        self.logger = logger
+    }
+
+    /// The registry of a database opened on first use (a fleet node's): a read while it cannot be
+    /// opened fails with the open's one-line error, and the next read tries again.
+    public init(shared: SharedClusterDatabase, logger: Logger) {
+        database = { () async throws(ClusterError) in try await shared.database() }
         self.logger = logger
     }
 
@@ -172,21 +179,30 @@ public final class ClusterRegistry: CameraStore {
     /// Runs `body` on the pool; a ``RegistryError`` it throws passes through, a database failure
     /// becomes one line naming what was done ("cannot `doing` the cluster ...").
     private func run<T>(_ doing: String, _ body: (PostgresClient, Logger) async throws -> T) async throws(RegistryError) -> T {
+        let database = try await opened()
         do {
             return try await body(database.client, logger)
         } catch {
-            throw registryError(error, doing: doing)
+            throw registryError(error, doing: "cannot \(doing) the cluster \(database.url)")
         }
     }
 
     /// Runs `body` in one transaction, rolled back when it throws.
     private func transaction(_ doing: String,
                              _ body: (PostgresConnection, Logger) async throws -> Void) async throws(RegistryError) {
-        let logger = logger
+        let logger = logger, database = try await opened()
         do {
             try await database.client.withTransaction(logger: logger) { connection in try await body(connection, logger) }
         } catch {
-            throw registryError(error, doing: doing)
+            throw registryError(error, doing: "cannot \(doing) the cluster \(database.url)")
+        }
+    }
+
+    private func opened() async throws(RegistryError) -> ClusterDatabase {
+        do {
+            return try await database()
+        } catch {
+            throw RegistryError(.database, error.description)
         }
     }
 
@@ -195,6 +211,6 @@ public final class ClusterRegistry: CameraStore {
         if let transaction = error as? PostgresTransactionError, let registryError = transaction.closureError as? RegistryError {
             return registryError
         }
-        return RegistryError(.database, ClusterError(doing: "cannot \(doing) the cluster \(database.url)", error).description)
+        return RegistryError(.database, ClusterError(doing: doing, error).description)
     }
 }

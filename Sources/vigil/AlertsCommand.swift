@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import VigilPipeline
+import VigilPostgres
 import VigilReporter
 import VigilSQLite
 import VigilStore
@@ -13,32 +15,53 @@ struct AlertsCommand: ParsableCommand {
     )
 }
 
-/// `vigil alerts dead`: the dead letters, alerts a webhook or exec sink gave up on after its retries.
-struct AlertsDeadCommand: ParsableCommand {
+/// `vigil alerts dead`: the dead letters, alerts a webhook or exec sink gave up on after its retries:
+/// the state directory's queue, or in fleet mode (`--config` with `cluster:`) the fleet's, whose
+/// webhook and exec sinks run over the cluster's alerts.
+struct AlertsDeadCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dead",
-        abstract: "List the alerts a webhook or exec sink gave up on after its retries."
+        abstract: "List the alerts a webhook or exec sink gave up on after its retries.",
+        discussion: "With --config naming a config with a cluster: section, the fleet's dead letters (the cluster "
+            + "database's dead_letters table); otherwise those of the state directory's queue."
     )
 
     @OptionGroup var state: StateDirectoryOption
 
+    @Option(help: "A YAML config file; with a cluster section the dead letters are the fleet's, from its database.")
+    var config: String?
+
     @Flag(help: "One JSON object per dead letter: sink, failures, reason, dead_at and the alert.")
     var json = false
 
-    func run() throws {
-        try reportingFailures {
-            let letters: [DeadLetter]
-            do throws(QueueError) {
-                let queue = try AlertQueue(directory: state.directory, access: .read)
-                letters = try queue.deadLetters()
-            } catch {
-                throw Failure(error.description)
-            }
+    func run() async throws {
+        try await reportingFailures {
+            let (letters, place) = try await deadLetters()
             if letters.isEmpty, !json {
-                print("no dead letters in \(state.directory.path)")
+                print("no dead letters in \(place)")
             }
             for letter in letters {
                 print(json ? jsonLine(letter) : humanLine(letter))
+            }
+        }
+    }
+
+    /// The dead letters and where they were read (for "no dead letters in ...").
+    private func deadLetters() async throws -> ([DeadLetter], String) {
+        guard let urlFile = try loadConfig(config).cluster.databaseURLFile else {
+            do throws(QueueError) {
+                return (try AlertQueue(directory: state.directory, access: .read).deadLetters(), state.directory.path)
+            } catch {
+                throw Failure(error.description)
+            }
+        }
+        return try await withClusterDatabase(urlFile: urlFile) { database in
+            let store = ClusterAlertStore(database: database, deliver: false, logger: clusterCommandLogger)
+            defer { store.close() }
+            do throws(QueueError) {
+                return (try await store.deadLetters(), "the cluster \(database.url)")
+            } catch {
+                throw Failure(error.description)
             }
         }
     }
@@ -73,7 +96,9 @@ struct AlertsVerifyCommand: ParsableCommand {
         abstract: "Check the alert log's hash chain: no line changed, removed, inserted or reordered.",
         discussion: "Give rotated files oldest first (--alert-log alerts.jsonl.1 --alert-log alerts.jsonl): each file's "
             + "first line must link to the last line of the one before. Exits 0 when the chain holds, 1 at the first "
-            + "problem."
+            + "problem. It reads files on this machine only: in fleet mode, run it on each node for its own alert "
+            + "log (and fleet-alerts.jsonl where the node delivered the fleet's alerts); the cluster database holds "
+            + "no chain."
     )
 
     @OptionGroup var logs: AlertLogFilesOption

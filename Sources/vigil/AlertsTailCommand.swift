@@ -4,7 +4,6 @@ import Foundation
 // Linked with SwiftNIO (VigilHTTP), Linux's `stat` resolves to CDispatch's import of <sys/stat.h>.
 import CDispatch
 #endif
-import Logging
 import VigilPipeline
 import VigilPostgres
 import VigilStore
@@ -83,13 +82,11 @@ struct AlertsTailCommand: AsyncParsableCommand {
     /// commits (LISTEN vigil_alerts, else a poll each second).
     private func tailCluster(urlFile: String) async throws {
         let filter = try makeFilter()
-        let database: ClusterDatabase
-        do {
-            database = try await ClusterDatabase.open(urlFile: urlFile, logger: Logger(label: "vigil.alerts"))
-        } catch {
-            throw Failure(error.description)
-        }
-        let store = ClusterAlertStore(database: database, deliver: false)
+        try await withClusterDatabase(urlFile: urlFile) { try await tail($0, filter) }
+    }
+
+    private func tail(_ database: ClusterDatabase, _ filter: Filter) async throws {
+        let store = ClusterAlertStore(database: database, deliver: false, logger: clusterCommandLogger)
         defer { store.close() }
         let limit = lines ?? (since == nil ? 20 : Int.max)
         var position: Int64 = 0, latest: [String] = []
@@ -111,7 +108,6 @@ struct AlertsTailCommand: AsyncParsableCommand {
             position = last.sequence
             batch.forEach { if let shown = show($0.line, filter) { emit(shown) } }
         }
-        await database.close()
     }
 
     private struct Filter {

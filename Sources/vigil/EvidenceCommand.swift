@@ -9,11 +9,15 @@ import VigilReporter
 import VigilSQLite
 import VigilStore
 
-/// `vigil evidence`: keep events as evidence past their retention, and export bundles.
+/// `vigil evidence`: keep events as evidence past their retention, and export bundles. Snapshots,
+/// alert logs and holds are a machine's own files, so in fleet mode these commands run on the node that
+/// watched the camera; only `export` reads the camera's record from the fleet's registry (`--config`).
 struct EvidenceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "evidence",
         abstract: "Hold events as evidence (never pruned while held) and export self-contained bundles.",
+        discussion: "Holds, snapshots and alert logs are this machine's (the state directory's): in fleet mode, run "
+            + "these commands on the node that watched the camera (each node keeps what it recorded).",
         subcommands: [EvidenceHoldCommand.self, EvidenceReleaseCommand.self, EvidenceListCommand.self,
                       EvidenceExportCommand.self]
     )
@@ -207,14 +211,16 @@ struct EvidenceListCommand: ParsableCommand {
 }
 
 /// `vigil evidence export --camera ID --from T --to T --output DIR`.
-struct EvidenceExportCommand: ParsableCommand {
+struct EvidenceExportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
         abstract: "Write a self-contained, verifiable bundle of a camera's snapshots and alerts over a period.",
         discussion: "The bundle holds snapshots/, alerts.jsonl (lines as in the alert log), chain.jsonl (the hash "
             + "chain linking them to the log), camera.json (the public record) and manifest.json (SHA-256 of each "
             + "file). The same export over the same data writes the same bytes. Times: 2026-05-03, "
-            + "2026-05-03T14:00 (local time) or 2026-05-03T12:00:00Z; --from included, --to excluded."
+            + "2026-05-03T14:00 (local time) or 2026-05-03T12:00:00Z; --from included, --to excluded. With "
+            + "--config naming a config with a cluster: section, the camera's record comes from the fleet's registry; "
+            + "the snapshots and the alert log are always this node's."
     )
 
     @Option(help: "The camera's id.")
@@ -226,17 +232,18 @@ struct EvidenceExportCommand: ParsableCommand {
     @Option(help: "A new (or empty) directory to write the bundle into.")
     var output: String
     @OptionGroup var logs: AlertLogFilesOption
-    @OptionGroup var state: StateDirectoryOption
+    @OptionGroup var registry: RegistryOptions
 
-    func run() throws {
-        try reportingFailures {
+    func run() async throws {
+        try await reportingFailures {
             let start = try Self.time(from, flag: "--from"), end = try Self.time(to, flag: "--to")
             guard end > start else {
                 throw Failure("--to \(to) is not after --from \(from); give the end of the period after its start")
             }
-            guard let record = try state.openRegistryForReading().camera(id: camera) else {
+            guard let record = try await registry.withRegistry(reading: true, { [camera] in try await $0.camera(id: camera) }) else {
                 throw RegistryError.unknownCamera(camera)
             }
+            let state = registry.state
             let bundle = EvidenceBundle(camera: record, from: start, to: end,
                                         snapshotDirectory: state.directory.file("snapshots"),
                                         alertLogs: try logs.read(state: state.directory, optional: true))

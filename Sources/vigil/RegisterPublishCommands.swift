@@ -29,24 +29,25 @@ struct RegisterKeygen: ParsableCommand {
 }
 
 /// `vigil register publish`: a new signed version of the register, when it changed.
-struct RegisterPublish: ParsableCommand {
+struct RegisterPublish: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "publish",
         abstract: "Write the register (JSON, CSV, GeoJSON) with a signed, chained manifest into a directory.",
         discussion: "Writes register.json, register.csv, register.geojson, manifest.json (version, time, the SHA-256 "
             + "of each file and of the previous manifest) and manifest.json.sig, plus a copy of all five under "
-            + "history/<version>/. Writes nothing when the register equals the last published version."
+            + "history/<version>/. Writes nothing when the register equals the last published version. With "
+            + "--config naming a config with a cluster: section, the register is the fleet's (its database's cameras)."
     )
 
     @Option(help: "The private key from `vigil register keygen`.")
     var key: String
     @Option(help: "The publication directory (created if missing).")
     var output: String
-    @OptionGroup var state: StateDirectoryOption
+    @OptionGroup var registry: RegistryOptions
 
-    func run() throws {
-        try reportingFailures {
-            let register = PublicRegister(cameras: try state.openRegistry().cameras())
+    func run() async throws {
+        try await reportingFailures {
+            let register = PublicRegister(cameras: try await registry.withRegistry(reading: true) { try await $0.cameras() })
             do {
                 let signingKey = try RegisterSigningKey.privateKey(file: key)
                 switch try RegisterPublication.publish(register, key: signingKey, to: URL(fileURLWithPath: output)) {
@@ -93,26 +94,39 @@ struct RegisterVerify: ParsableCommand {
     }
 }
 
-/// `vigil register diff`: which cameras two published registers add, remove or change.
-struct RegisterDiffCommand: ParsableCommand {
+/// `vigil register diff`: which cameras two published registers add, remove or change; without NEW,
+/// what publishing the registry now (SQLite, or the fleet's with `--config`) would change.
+struct RegisterDiffCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "diff",
         abstract: "Show the cameras added (+), removed (-) and changed (~) between two published registers.",
         discussion: "OLD and NEW are publication directories (or history/<version> folders, or register.json files). "
+            + "Without NEW, OLD is compared with the current register: the public cameras of the registry (the "
+            + "state directory's, or the fleet's with --config naming a config with a cluster: section), what "
+            + "`vigil register publish` would publish. "
             + "Exits 0 when they are the same, 1 when they differ (like diff(1)), 2 on an error."
     )
 
     @Argument(help: "The older register.")
     var old: String
-    @Argument(help: "The newer register.")
-    var new: String
+    @Argument(help: "The newer register (default: the current register, from the registry).")
+    var new: String?
+    @OptionGroup var registry: RegistryOptions
 
-    func run() throws {
+    func run() async throws {
         let diff: RegisterDiff
         do {
-            diff = try RegisterDiff(old: old, new: new)
+            if let new {
+                diff = try RegisterDiff(old: old, new: new)
+            } else {
+                let cameras = try await registry.withRegistry(reading: true) { try await $0.cameras() }
+                diff = try RegisterDiff(old: old, current: PublicRegister(cameras: cameras))
+            }
+        } catch let failure as Failure {
+            printError("vigil: \(failure.message)")
+            throw ExitCode(2)
         } catch {
-            printError("vigil: \(error.description)")
+            printError("vigil: \(error)")
             throw ExitCode(2)
         }
         for line in diff.lines { print(line) }
@@ -121,28 +135,30 @@ struct RegisterDiffCommand: ParsableCommand {
 }
 
 /// `vigil register check`: what each camera lacks for its declaration, or what is overdue.
-struct RegisterCheck: ParsableCommand {
+struct RegisterCheck: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
         abstract: "List what each enabled camera lacks for its declaration (date, pictogram, fields) or has overdue, "
             + "and its evidence holds.",
-        discussion: "Exits 0 when every enabled camera is in order, 1 when one needs attention."
+        discussion: "Exits 0 when every enabled camera is in order, 1 when one needs attention. With --config naming "
+            + "a config with a cluster: section, the cameras are the fleet's; the evidence holds are always this "
+            + "machine's (the state directory's), as they guard the snapshots kept here."
     )
 
     @Flag(help: "One JSON object per camera that needs attention.")
     var json = false
-    @OptionGroup var state: StateDirectoryOption
+    @OptionGroup var registry: RegistryOptions
 
-    func run() throws {
+    func run() async throws {
         var failing: [DeclarationCheck.Finding] = []
-        try reportingFailures {
+        try await reportingFailures {
             let holds: [EvidenceHold]
             do throws(EvidenceHolds.Failure) {
-                holds = try EvidenceHolds.existing(in: state.directory)?.all().filter { $0.isActive(at: Date()) } ?? []
+                holds = try EvidenceHolds.existing(in: registry.state.directory)?.all().filter { $0.isActive(at: Date()) } ?? []
             } catch {
                 throw Failure(error.description)
             }
-            let check = DeclarationCheck(cameras: try state.openRegistryForReading().cameras(),
+            let check = DeclarationCheck(cameras: try await registry.withRegistry(reading: true) { try await $0.cameras() },
                                          holds: Dictionary(grouping: holds, by: \.camera).mapValues(\.count))
             failing = check.failing
             // Cameras in order are listed only when they hold evidence.

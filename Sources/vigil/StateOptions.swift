@@ -65,15 +65,7 @@ struct RegistryOptions: ParsableArguments {
         guard let cluster = try loadConfig(config).cluster.databaseURLFile else {
             return try await body(reading ? state.openRegistryForReading() : state.openRegistry())
         }
-        let database = try await openClusterDatabase(urlFile: cluster)
-        do {
-            let result = try await body(ClusterRegistry(database: database, logger: clusterCommandLogger))
-            await database.close()
-            return result
-        } catch {
-            await database.close()
-            throw error
-        }
+        return try await withClusterDatabase(urlFile: cluster) { try await body(ClusterRegistry(database: $0, logger: clusterCommandLogger)) }
     }
 }
 
@@ -87,5 +79,18 @@ func openClusterDatabase(urlFile: String) async throws -> ClusterDatabase {
         return try await ClusterDatabase.open(urlFile: urlFile, logger: clusterCommandLogger)
     } catch {
         throw Failure(error.description)
+    }
+}
+
+/// Runs `body` with the fleet's database open (``openClusterDatabase(urlFile:)``), and closes it afterwards.
+func withClusterDatabase<T>(urlFile: String, _ body: (ClusterDatabase) async throws -> T) async throws -> T {
+    let database = try await openClusterDatabase(urlFile: urlFile)
+    do {
+        let result = try await body(database)
+        await database.close()
+        return result
+    } catch {
+        await database.close()
+        throw error
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Testing
 import VigilPostgres
 import VigilSQLite
@@ -149,5 +150,104 @@ struct ClusterCLITests {
 
         let missing = try runVigil(["cluster", "migrate", "--from-state-dir", fixture.files.path, "--config", fixture.config])
         #expect(missing.status == 1 && missing.stderrText.hasPrefix("vigil: no registry in"), "\(missing.stderrText)")
+    }
+
+    @Test("with cluster: in the config, register publish/diff/check, evidence export, alerts dead and alerts tail -f read the fleet's database")
+    func fleetReadingCommands() async throws {
+        let fixture = try ClusterCLIFixture()
+        let state = try TemporaryDirectory()
+        let passwordFile = try fixture.file("camera-password", Self.password)
+        var transcript = ""
+        func vigil(_ arguments: [String], cluster: Bool = true) throws -> ProcessOutput {
+            let output = cluster ? try fixture.vigil(arguments, state: state) : try runVigil(arguments + ["--state-dir", state.path])
+            transcript += output.stdoutText + output.stderrText
+            return output
+        }
+        #expect(try vigil(Self.addArguments("korenmarkt", visibility: "--public")
+                          + ["--username", "viewer", "--password-file", passwordFile]).status == 0)
+        #expect(try vigil(Self.addArguments("depot", visibility: "--private")).status == 0)
+        let key = fixture.files.url.appendingPathComponent("register.key").path
+        let published = fixture.files.url.appendingPathComponent("public").path
+        #expect(try runVigil(["register", "keygen", "--output", key]).status == 0)
+
+        // publish: the fleet's public cameras, signed.
+        let publish = try vigil(["register", "publish", "--key", key, "--output", published])
+        #expect(publish.status == 0 && publish.stdoutText.contains("published version 1 of the register (1 public cameras)"),
+                "\(publish.stderrText)")
+        let register = try String(contentsOfFile: published + "/register.json", encoding: .utf8)
+        #expect(register.contains("korenmarkt") && !register.contains("depot"))
+        #expect(try runVigil(["register", "verify", published, "--public-key", key + ".pub"]).status == 0)
+
+        // diff without NEW: the publication against the registry now.
+        let same = try vigil(["register", "diff", published])
+        #expect(same.status == 0 && same.stdoutText.isEmpty, "\(same.stdoutText)\(same.stderrText)")
+        #expect(try vigil(Self.addArguments("station", visibility: "--public")).status == 0)
+        let changed = try vigil(["register", "diff", published])
+        #expect(changed.status == 1 && changed.stdoutText == "+ station\n", "\(changed.stdoutText)\(changed.stderrText)")
+        let local = try vigil(["register", "diff", published], cluster: false)
+        #expect(local.status == 1 && local.stdoutText == "- korenmarkt\n", "the state directory's registry is empty: \(local.stdoutText)")
+
+        // check: the fleet's enabled cameras (none declared yet).
+        let check = try vigil(["register", "check", "--json"])
+        let checked = check.stdoutText.split(separator: "\n").compactMap {
+            (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["camera"] as? String
+        }
+        #expect(check.status == 1 && checked == ["depot", "korenmarkt", "station"], "\(check.stdoutText)\(check.stderrText)")
+
+        // evidence export: the record from the fleet, the (empty) snapshots and alert log of this node.
+        let bundle = fixture.files.url.appendingPathComponent("bundle").path
+        let export = ["evidence", "export", "--camera", "korenmarkt", "--from", "2026-01-01", "--to", "2026-02-01", "--output", bundle]
+        #expect(try vigil(export, cluster: false).stderrText.hasPrefix("vigil: no camera 'korenmarkt'"))
+        let exported = try vigil(export)
+        #expect(exported.status == 0 && exported.stdoutText.contains("0 alerts, 0 snapshots of camera korenmarkt"),
+                "\(exported.stderrText)")
+        let record = try String(contentsOfFile: bundle + "/camera.json", encoding: .utf8)
+        transcript += record
+        #expect(record.contains("Camera korenmarkt"))
+
+        // alerts dead: the fleet's dead letters (the fleet's webhook runs over the cluster's alerts).
+        let none = try vigil(["alerts", "dead"])
+        #expect(none.status == 0 && none.stdoutText.hasPrefix("no dead letters in the cluster database \(fixture.database) on "), "\(none.stdoutText)\(none.stderrText)")
+        let database = try await ClusterDatabase.open(DatabaseURL(parsing: fixture.server.socketURL(database: fixture.database)),
+                                                      logger: Logger(label: "test"))
+        let store = ClusterAlertStore(database: database, deliver: true)
+        let start = try #require(try await store.registerSinks(["webhook"])["webhook"])
+        let alert = StoreContract.alert("korenmarkt", "offline")
+        _ = try await store.enqueue(alert)
+        let queued = try await store.alerts(after: start, limit: 10)
+        try await store.deadLetter(try #require(queued.first), sink: "webhook", failures: 5, reason: "HTTP 500")
+        store.close()
+        await database.close()
+        let dead = try vigil(["alerts", "dead"])
+        #expect(dead.status == 0 && dead.stdoutText.contains("webhook gave up after 5 attempts (HTTP 500) on alert \(alert.id)"),
+                "\(dead.stdoutText)\(dead.stderrText)")
+        let json = try vigil(["alerts", "dead", "--json"])
+        let letter = try #require(try JSONSerialization.jsonObject(with: Data(json.stdoutText.utf8)) as? [String: Any])
+        #expect(letter["sink"] as? String == "webhook" && (letter["alert"] as? [String: Any])?["id"] as? String == alert.id)
+        #expect(!(try vigil(["alerts", "dead"], cluster: false).stdoutText.contains(alert.id)))
+
+        // alerts tail: the fleet's alerts table, and -f follows a commit from another process (LISTEN).
+        let tail = try vigil(["alerts", "tail", "--json"])
+        #expect(tail.status == 0 && tail.stderrText.isEmpty && tail.stdoutText == alert.jsonLine() + "\n",
+                "\(tail.stdoutText)\(tail.stderrText)")
+        let later = try await ClusterDatabase.open(DatabaseURL(parsing: fixture.server.socketURL(database: fixture.database)),
+                                                   logger: Logger(label: "test"))
+        let producer = ClusterAlertStore(database: later, deliver: false)
+        let first = StoreContract.alert("station", "offline"), second = StoreContract.alert("station", "offline again")
+        _ = try await producer.enqueue(first)
+        let follower = try TestProcess(vigilExecutable, ["alerts", "tail", "-f", "--json", "--camera", "station", "--config", fixture.config])
+        defer { follower.kill() }
+        #expect(await eventually(within: 10) { follower.stdoutText.contains(first.id) }, "\(follower.stderrText)")
+        _ = try await producer.enqueue(StoreContract.alert("korenmarkt", "filtered out"))
+        _ = try await producer.enqueue(second)
+        producer.close()
+        await later.close()
+        #expect(await eventually(within: 10) { follower.stdoutText.contains(second.id) }, "\(follower.stdoutText)\(follower.stderrText)")
+        #expect(follower.stdoutText == first.jsonLine() + "\n" + second.jsonLine() + "\n" && follower.stderrText.isEmpty,
+                "\(follower.stdoutText)\(follower.stderrText)")
+
+        for secret in [Self.password, "viewer"] {
+            #expect(!transcript.contains(secret), "a command showed \(secret)")
+        }
     }
 }

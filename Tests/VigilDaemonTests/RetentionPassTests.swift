@@ -44,7 +44,7 @@ struct RetentionPassTests {
         try EvidenceHolds(directory: state).place(EvidenceHold(event: events["short-held"]!, camera: "short",
                                                                reason: "PV 12", until: nil, since: now))
         let logs = InMemoryLogHandler()
-        let pruner = SnapshotPruner(store: store, queue: queue, state: state, cameras: { try registry.cameras() },
+        let pruner = SnapshotPruner(store: store, queue: queue, state: state, registry: registry,
                                     logger: Logger(label: "vigil") { _ in logs })
         let pass = await pruner.pass(now: now)
         #expect(pass.problem == nil && pass.snapshots.removedFiles == 1 && pass.snapshots.heldFiles == 1 && pass.alerts == 1)
