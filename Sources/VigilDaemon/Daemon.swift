@@ -88,6 +88,12 @@ public final class Daemon: Sendable {
         self.settings = settings
         let board = CameraStatusBoard()
         self.board = board
+        do {
+            // Also in fleet mode, where no registry file creates it: the queue and availability live there.
+            try configuration.stateDirectory.prepare()
+        } catch {
+            throw DaemonError(error.description)
+        }
         if let urlFile = configuration.config.cluster.databaseURLFile {
             let cluster = SharedClusterDatabase(urlFile: urlFile, logger: logger)
             self.cluster = cluster
