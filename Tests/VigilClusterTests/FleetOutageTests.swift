@@ -1,8 +1,11 @@
 import Foundation
 import Logging
 import Testing
+import VigilDaemon
 import VigilPipeline
 import VigilPostgres
+import VigilReporter
+import VigilSQLite
 import VigilStore
 import VigilTestSupport
 import VigilTesting
@@ -213,5 +216,41 @@ struct FleetOutageTests {
             let status = FileManager.default.contents(atPath: node.state.path + "/" + StatusFile.name) ?? Data()
             #expect(!String(decoding: status, as: UTF8.self).contains(Self.password))
         }
+    }
+
+    @Test("a fleet node leaves no connection open when it stops: the cluster sink's pool is closed with the daemon")
+    func closesTheSinkPool() async throws {
+        let postgres = try PostgresServer()
+        let name = try postgres.createDatabase()
+        let files = try TemporaryDirectory(), state = try TemporaryDirectory()
+        let urlFile = files.url.appendingPathComponent("database-url").path
+        try postgres.socketURL(database: name).write(toFile: urlFile, atomically: true, encoding: .utf8)
+        try await ClusterDatabase.open(DatabaseURL(parsing: postgres.socketURL(database: name)), logger: Logger(label: "test")).close()
+        let configPath = files.url.appendingPathComponent("vigil.yaml").path
+        try "cluster:\n  database_url_file: \(urlFile)\n  node: n1\n  lease_seconds: 3\n".write(toFile: configPath, atomically: true, encoding: .utf8)
+        let daemon = try Daemon(configuration: Daemon.Configuration(
+            stateDirectory: StateDirectory(option: state.path), config: VigilConfig.load(path: configPath), configPath: configPath,
+            reporter: Reporter.Configuration(alertLog: state.url.appendingPathComponent("alerts.jsonl"))), logger: Logger(label: "test"))
+        let running = Task { try await daemon.run() }
+        // The sink opens its pool at its first batch.
+        let alert = StoreContract.alert("cam01", "shipped")
+        try await daemon.queue.enqueue(alert)
+        func count(_ sql: String) throws -> Int {
+            Int(try postgres.psql(name, sql).trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+        }
+        let clock = ContinuousClock()
+        var end = clock.now + .seconds(30)
+        while try count("SELECT count(*) FROM alerts WHERE id = '\(alert.id)'") != 1, clock.now < end {
+            try await clock.sleep(for: .milliseconds(100))
+        }
+        #expect(try count("SELECT count(*) FROM alerts") == 1, "the cluster sink shipped the alert")
+        await daemon.triggerGracefulShutdown()
+        try await running.value
+        let others = "SELECT count(*) FROM pg_stat_activity WHERE datname = '\(name)' AND pid <> pg_backend_pid()"
+        end = clock.now + .seconds(5)
+        while try count(others) != 0, clock.now < end {
+            try await clock.sleep(for: .milliseconds(100))
+        }
+        #expect(try count(others) == 0, "connections left open by the stopped daemon")
     }
 }
