@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 import VigilPostgres
 import VigilReporter
 import VigilStore
@@ -13,25 +14,39 @@ import VigilStore
 /// and only then acknowledges it, so a batch shipped but not acknowledged (a crash, a lost answer)
 /// is shipped again and stored once: at least once plus idempotent is exactly once in the table.
 /// Batches go in local commit order and are retried until they succeed (never dead-lettered), so
-/// each camera's alerts keep their order in the table. The database is opened on the first batch,
-/// and again after a failure, so a node starts (and keeps its alerts) while the database is down.
+/// each camera's alerts keep their order in the table.
+///
+/// Opening the database and each insert fail after ``attemptLimit`` without an answer, so an
+/// outage shows as the sink's failures (`vigil status`, `/readyz`) while the alerts wait in the
+/// local queue. After a failure the sink closes its connection pool and opens a new one at the next
+/// attempt: a pool that lost its server reconnects with a backoff growing to a minute, a new one
+/// connects as soon as the server answers. So a node also starts while the database is down.
 public actor ClusterShippingSink: AlertForwarder {
     public nonisolated let name = "cluster"
     public nonisolated let batchLimit = 200
     /// Retries forever, at most 5 s apart, so that shipping resumes soon after the database returns.
     public nonisolated let retry = RetryPolicy(initialBackoff: 0.5, maxBackoff: 5, deadLetterAfter: nil)
+    /// How long one attempt may take: opening the database and inserting a batch of ``batchLimit``.
+    public nonisolated let attemptLimit: Duration
     private let open: @Sendable () async throws -> ClusterDatabase
     private let logger: Logger
     private var database: ClusterDatabase?
 
+    /// What the sink's errors call the database (never its password).
+    private let target: String
+
     /// Ships into the database `cluster.database_url_file` names.
     public init(urlFile: String, logger: Logger) {
-        self.init(open: { try await ClusterDatabase.open(urlFile: urlFile, logger: logger) }, logger: logger)
+        let target = (try? DatabaseURL(file: urlFile)).map { "the cluster \($0)" } ?? "the cluster database of \(urlFile)"
+        self.init(open: { try await ClusterDatabase.open(urlFile: urlFile, logger: logger) }, target: target, logger: logger)
     }
 
-    /// Ships into the database `open` opens (tests pass a URL of their own server).
-    public init(open: @escaping @Sendable () async throws -> ClusterDatabase, logger: Logger) {
+    /// Ships into the database `open` opens (tests pass a URL of their own server); `target` names it in errors.
+    public init(open: @escaping @Sendable () async throws -> ClusterDatabase, target: String = "the cluster database",
+                attemptLimit: Duration = ClusterDatabase.answerLimit, logger: Logger) {
         self.open = open
+        self.target = target
+        self.attemptLimit = attemptLimit
         self.logger = logger
     }
 
@@ -45,19 +60,67 @@ public actor ClusterShippingSink: AlertForwarder {
                 logger.error("cluster: alert \(queued.id) in the local queue is not valid JSON; not shipped")
             }
         }
-        try await ClusterAlertTable.insert(parsed, into: try await currentDatabase(), logger: logger)
+        let (logger, batch) = (logger, parsed)
+        do {
+            let database = try await currentDatabase()
+            _ = try await ClusterDatabase.bounded(attemptLimit, doing: "cannot ship \(parsed.count) alerts into \(target)") {
+                try await ClusterAlertTable.insert(batch, into: database, logger: logger)
+            }
+        } catch {
+            await close()
+            throw error
+        }
     }
 
-    private func currentDatabase() async throws -> ClusterDatabase {
+    /// The open database, or a new one (within ``attemptLimit``).
+    private func currentDatabase() async throws(ClusterError) -> ClusterDatabase {
         if let database { return database }
-        let opened = try await open()
-        database = opened
-        return opened
+        let open = open, slot = Handover()
+        do {
+            let opened = try await ClusterDatabase.bounded(attemptLimit, doing: "cannot connect to \(target)") {
+                let database = try await open()
+                guard slot.keep(database) else {
+                    await database.close()
+                    throw CancellationError()
+                }
+                return database
+            }
+            database = opened
+            return opened
+        } catch {
+            // Opened after the limit: closed here, or by the opening task when it ends after this.
+            await slot.abandon()?.close()
+            throw error
+        }
     }
 
-    /// Closes the database connections.
+    /// Closes the database connections (the daemon does when it stops).
     public func close() async {
         await database?.close()
         database = nil
+    }
+}
+
+/// A database opened by a task the caller may have stopped waiting for: whichever side comes
+/// second closes it, so an attempt that timed out while opening leaks no pool.
+private final class Handover: Sendable {
+    private let state = Mutex<(database: ClusterDatabase?, abandoned: Bool)>((nil, false))
+
+    /// The opening task's database; false when the caller gave up (the task closes it).
+    func keep(_ database: ClusterDatabase) -> Bool {
+        state.withLock { state in
+            guard !state.abandoned else { return false }
+            state.database = database
+            return true
+        }
+    }
+
+    /// The caller gives up: returns the database the task opened already, for the caller to close.
+    func abandon() -> ClusterDatabase? {
+        state.withLock { state in
+            state.abandoned = true
+            defer { state.database = nil }
+            return state.database
+        }
     }
 }

@@ -61,6 +61,8 @@ public final class Daemon: Sendable {
     private let reporter: Reporter
     /// Fleet mode: the fleet's sinks, run while this node holds the reporter lease.
     private let fleetReporter: ReporterLease?
+    /// Fleet mode: the reporter's sink that ships the local queue into the cluster; closed on the way out.
+    private let shipper: ClusterShippingSink?
     private let bridge: AlertBridge
     private let supervisor: CameraSupervisor
     /// Fleet mode's camera leases (`cluster:` in the config): the supervisor watches only the cameras
@@ -123,9 +125,12 @@ public final class Daemon: Sendable {
                 fleetReporter = ReporterLease(open: { try await ClusterDatabase.open(urlFile: urlFile, logger: logger) },
                                               configuration: ReporterLease.fleetSinks(of: reporting), logger: logger)
                 (reporting.webhook, reporting.exec) = (nil, nil)
-                reporting.forwarders.append(ClusterShippingSink(urlFile: urlFile, logger: logger))
+                let shipper = ClusterShippingSink(urlFile: urlFile, logger: logger)
+                reporting.forwarders.append(shipper)
+                self.shipper = shipper
             } else {
                 fleetReporter = nil
+                shipper = nil
             }
             reporter = try Reporter(queue: queue, configuration: reporting, logger: logger)
         } catch {
@@ -183,10 +188,12 @@ public final class Daemon: Sendable {
             try await group.run()
         } catch {
             logger.error("stopping after an error: \(error)")
+            await shipper?.close()
             _ = queue.close(timeout: 2)
             await cluster?.close()
             throw error
         }
+        await shipper?.close()
         let unsent = queue.close(timeout: 2)
         await cluster?.close()
         logger.info("stopped\(unsent > 0 ? "; \(unsent) alerts were not yet committed" : "")")
@@ -201,10 +208,7 @@ public final class Daemon: Sendable {
         if let summary = queue.writerProgress().summary { return summary }
         let sinks = reporter.status()
         if sinks.isEmpty { return "the reporter has not started yet" }
-        if let failing = sinks.first(where: { $0.failures > 0 }) {
-            return "the \(failing.name) sink failed \(failing.failures) times in a row"
-        }
-        return nil
+        return sinks.lazy.compactMap(\.failureSummary).first
     }
 
     /// Starts a graceful shutdown, as SIGTERM does; before ``run(additionalServices:)``, makes it return at once.

@@ -42,7 +42,8 @@ public struct DeliveryFigures: Service {
         let now = Date()
         let sinks = reporter.status().map {
             SinkFigures(name: $0.name, backlog: backlog[$0.name] ?? 0,
-                        lagSeconds: $0.oldestWaiting.map { max(0, now.timeIntervalSince($0)) }, deadLetters: $0.deadLettered)
+                        lagSeconds: $0.oldestWaiting.map { max(0, now.timeIntervalSince($0)) }, deadLetters: $0.deadLettered,
+                        failing: $0.failureSummary)
         }
         board.setDelivery(sinks: sinks, queueProblem: queue.status().problem)
     }

@@ -90,12 +90,15 @@ public struct SinkFigures: Sendable, Equatable, Codable {
     /// Age of the oldest undelivered alert, in seconds; nil when nothing waits.
     public var lagSeconds: Double?
     public var deadLetters: Int
+    /// While the sink's deliveries fail: how often in a row and the last reason, in one line; nil otherwise.
+    public var failing: String?
 
-    public init(name: String, backlog: Int, lagSeconds: Double? = nil, deadLetters: Int = 0) {
+    public init(name: String, backlog: Int, lagSeconds: Double? = nil, deadLetters: Int = 0, failing: String? = nil) {
         self.name = name
         self.backlog = backlog
         self.lagSeconds = lagSeconds
         self.deadLetters = deadLetters
+        self.failing = failing
     }
 }
 

@@ -11,7 +11,8 @@ import VigilStore
 /// under an advisory lock held until commit, so positions follow commit order (the invariant of
 /// ``AlertDeliveryStore``) with any number of nodes inserting at once. Sinks wait for commits on
 /// `LISTEN vigil_alerts`; while that connection is down (the database restarts) the wait's timeout
-/// is the poll.
+/// is the poll. Every operation fails after ``ClusterDatabase/answerLimit`` without an answer (the
+/// pool would otherwise wait for a minute while the database is down), so a sink counts failures.
 ///
 /// Unlike the SQLite queue, an alert every sink acknowledged is kept until its retention
 /// (``expire(under:now:)``): the table is also the fleet's alert history (`vigil alerts`), and an
@@ -62,12 +63,15 @@ public final class ClusterAlertStore: Sendable {
         }
     }
 
-    private func query<T: Sendable>(_ doing: String,
+    /// Runs `work` on the pool, failing after `limit` (``ClusterDatabase/answerLimit``) instead of
+    /// waiting as long as the pool cannot connect: a sink then counts a failure and retries.
+    private func query<T: Sendable>(_ doing: String, limit: Duration = ClusterDatabase.answerLimit,
                                     _ work: @escaping @Sendable (PostgresClient) async throws -> T) async throws(QueueError) -> T {
+        let client = database.client
         do {
-            return try await work(database.client)
+            return try await ClusterDatabase.bounded(limit, doing: "\(doing) \(database.url)") { try await work(client) }
         } catch {
-            throw QueueError(.database, ClusterError(doing: "\(doing) \(database.url)", error).description)
+            throw QueueError(.database, error.description)
         }
     }
 
@@ -101,8 +105,11 @@ extension ClusterAlertStore: AlertProducer {
     @discardableResult
     public func enqueue(_ alert: Alert) async throws(QueueError) -> EnqueueOutcome {
         if let problem = alert.problem { throw QueueError(.invalidAlert, problem) }
+        let database = database, logger = logger
         do {
-            try await ClusterAlertTable.insert([alert], into: database, logger: logger)
+            _ = try await ClusterDatabase.bounded(doing: "cannot store an alert in the cluster \(database.url)") {
+                try await ClusterAlertTable.insert([alert], into: database, logger: logger)
+            }
         } catch {
             throw QueueError(.database, error.description)
         }
@@ -184,7 +191,7 @@ extension ClusterAlertStore: AlertDeliveryStore {
 
     public func acknowledge(sink: String, through position: Int64) async throws(QueueError) {
         try requireDelivery()
-        try await query("cannot acknowledge alerts in") { client in
+        _ = try await query("cannot acknowledge alerts in") { client in
             try await client.query("UPDATE sink_cursors SET position = GREATEST(position, \(position)) WHERE sink = \(sink)")
         }
     }
@@ -230,7 +237,8 @@ extension ClusterAlertStore: AlertDeliveryStore {
         let shortest = min(policy.fallback, Double(policy.days.values.min() ?? Int.max) * 86_400)
         let latestCutoff = now.addingTimeInterval(-shortest)
         let logger = logger
-        return try await query("cannot expire alerts in") { client in
+        // A retention pass deletes one row at a time, in one transaction: it may take longer.
+        return try await query("cannot expire alerts in", limit: .seconds(300)) { client in
             try await client.withTransaction(logger: logger) { connection in
                 var deletions: [Deletion] = []
                 func expired(_ body: String) -> (alert: Alert, line: String, reason: String)? {

@@ -22,6 +22,13 @@ public struct SinkStatus: Sendable, Equatable {
     public init(name: String) {
         self.name = name
     }
+
+    /// `the cluster sink failed 3 times in a row: <last error>` while it fails, else nil: one line for
+    /// `/readyz`, `vigil status` and the status file.
+    public var failureSummary: String? {
+        guard failures > 0 else { return nil }
+        return "the \(name) sink failed \(failures) times in a row" + (lastError.map { ": \($0)" } ?? "")
+    }
 }
 
 /// Feeds one sink from its position in the queue: fetch, deliver, acknowledge; on failure wait the

@@ -84,6 +84,7 @@ struct StatusScreen {
         lines.append("")
         let sinks = snapshot.sinks.map { [$0.name, "\($0.backlog)", "\($0.deadLetters)"] }
         lines += table([["SINK", "BACKLOG", "DEAD LETTERS"]] + sinks, colouredColumn: nil)
+        lines += snapshot.sinks.compactMap(\.failing)
         return lines.joined(separator: "\n")
     }
 
