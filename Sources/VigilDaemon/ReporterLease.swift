@@ -17,8 +17,8 @@ import VigilStore
 /// as on one server). The holder checks its connection every `checkInterval` and stops delivering as
 /// soon as it fails.
 public final class ReporterLease: Service, Sendable {
-    /// The `pg_try_advisory_lock` key of the fleet's reporter.
-    static let lockKey: Int64 = 0x76_69_67_69_6C_02
+    /// The advisory lock key of the fleet's reporter (`pg_locks` shows its holder).
+    public static let lockKey: Int64 = 0x76_69_67_69_6C_02
     private let open: @Sendable () async throws -> ClusterDatabase
     private let configuration: Reporter.Configuration
     private let retryInterval: Duration
