@@ -168,6 +168,62 @@ struct ReporterLeaseTests {
         await database.close()
     }
 
+    @Test("the delivering node cut off from the database (TCP fault proxy) stops delivering; the server frees the lock for the other")
+    func partitionedHolder() async throws {
+        let server = try PostgresServer(listenOnTCP: true)
+        let name = try server.createDatabase()
+        let proxy = try TCPFaultProxy(target: server.port)
+        let direct = try DatabaseURL(parsing: server.socketURL(database: name))
+        let urls = [try DatabaseURL(parsing: server.tcpURL(database: name, port: proxy.port)), direct]
+        let directory = try TemporaryDirectory()
+        let logger = logger
+        let producerDatabase = try await ClusterDatabase.open(direct, logger: logger)
+        let producer = ClusterAlertStore(database: producerDatabase, deliver: false, logger: logger)
+        defer { producer.close() }
+        let logs = ["a", "b"].map { directory.url.appendingPathComponent("\($0).jsonl") }
+        let nodes = zip(urls, logs).map { url, log in
+            ReporterLease(open: { try await ClusterDatabase.open(url, logger: logger) },
+                          configuration: Reporter.Configuration(alertLog: log),
+                          retryInterval: .milliseconds(200), checkInterval: .milliseconds(200), logger: logger)
+        }
+        let cutOff = Task { try await nodes[0].run() }
+        try await poll("the node behind the proxy delivering") { nodes[0].isDelivering }
+        let other = Task { try await nodes[1].run() }
+        for _ in 0..<10 {
+            #expect(!nodes[1].isDelivering, "two nodes deliver")
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        try proxy.cut()
+        let clock = ContinuousClock()
+        let cut = clock.now
+        var stopped: Duration?
+        var taken: Duration?
+        var both = 0
+        while taken == nil, clock.now - cut < .seconds(20) {
+            if stopped == nil, !nodes[0].isDelivering { stopped = clock.now - cut }
+            if nodes[1].isDelivering { taken = clock.now - cut }
+            if nodes[0].isDelivering && nodes[1].isDelivering { both += 1 }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        print("the delivering node cut off from the database stopped delivering after \(stopped.map { "\($0)" } ?? "never"); the other delivers after \(taken.map { "\($0)" } ?? "never") (check every 0.2 s)")
+        let stop = try #require(stopped, "the cut-off node still delivers")
+        let take = try #require(taken, "the lock of the cut-off node was never freed")
+        #expect(stop < take && both == 0, "both nodes delivered at \(both) samples")
+        // No answer within two checks: it stops; the server ends its session after five checks of silence.
+        #expect(stop < .seconds(1) && take < .seconds(2), "stopped after \(stop), taken over after \(take)")
+        let alert = StoreContract.alert("cam", "after the cut")
+        try await producer.enqueue(alert)
+        try await poll("the other node delivering a new alert") {
+            ((try? String(contentsOf: logs[1], encoding: .utf8)) ?? "").contains(alert.id)
+        }
+        try proxy.pass()
+        for task in [other, cutOff] {
+            task.cancel()
+            try await task.value
+        }
+        await producerDatabase.close()
+    }
+
     /// Waits until `condition` holds (checked every 50 ms); records an issue after `seconds`.
     func poll(_ what: String, seconds: Double = 30, _ condition: () async throws -> Bool) async throws {
         let deadline = Date().addingTimeInterval(seconds)
