@@ -20,16 +20,10 @@ struct ReporterLeaseTests {
         let server = try PostgresServer()
         let url = try DatabaseURL(parsing: server.socketURL(database: try server.createDatabase()))
         let directory = try TemporaryDirectory()
-        let logger = logger
         let producerDatabase = try await ClusterDatabase.open(url, logger: logger)
         let producer = ClusterAlertStore(database: producerDatabase, deliver: false, logger: logger)
         defer { producer.close() }
-        let logs = ["a", "b"].map { directory.url.appendingPathComponent("\($0).jsonl") }
-        let nodes = logs.map { log in
-            ReporterLease(open: { try await ClusterDatabase.open(url, logger: logger) },
-                          configuration: Reporter.Configuration(alertLog: log),
-                          retryInterval: .milliseconds(200), checkInterval: .milliseconds(200), logger: logger)
-        }
+        let (nodes, logs) = reporters([url, url], in: directory)
         let tasks = nodes.map { node in Task { try await node.run() } }
 
         func logged(_ index: Int) -> String { (try? String(contentsOf: logs[index], encoding: .utf8)) ?? "" }
@@ -176,16 +170,10 @@ struct ReporterLeaseTests {
         let direct = try DatabaseURL(parsing: server.socketURL(database: name))
         let urls = [try DatabaseURL(parsing: server.tcpURL(database: name, port: proxy.port)), direct]
         let directory = try TemporaryDirectory()
-        let logger = logger
         let producerDatabase = try await ClusterDatabase.open(direct, logger: logger)
         let producer = ClusterAlertStore(database: producerDatabase, deliver: false, logger: logger)
         defer { producer.close() }
-        let logs = ["a", "b"].map { directory.url.appendingPathComponent("\($0).jsonl") }
-        let nodes = zip(urls, logs).map { url, log in
-            ReporterLease(open: { try await ClusterDatabase.open(url, logger: logger) },
-                          configuration: Reporter.Configuration(alertLog: log),
-                          retryInterval: .milliseconds(200), checkInterval: .milliseconds(200), logger: logger)
-        }
+        let (nodes, logs) = reporters(urls, in: directory)
         let cutOff = Task { try await nodes[0].run() }
         try await poll("the node behind the proxy delivering") { nodes[0].isDelivering }
         let other = Task { try await nodes[1].run() }
@@ -222,6 +210,19 @@ struct ReporterLeaseTests {
             try await task.value
         }
         await producerDatabase.close()
+    }
+
+    /// In-process nodes' fleet reporters, one on each URL, each with its own alert log in `directory`;
+    /// they try for the lock and check it every 0.2 s.
+    func reporters(_ urls: [DatabaseURL], in directory: TemporaryDirectory) -> (nodes: [ReporterLease], logs: [URL]) {
+        let logger = logger
+        let logs = urls.indices.map { directory.url.appendingPathComponent("node\($0).jsonl") }
+        let nodes = zip(urls, logs).map { url, log in
+            ReporterLease(open: { try await ClusterDatabase.open(url, logger: logger) },
+                          configuration: Reporter.Configuration(alertLog: log),
+                          retryInterval: .milliseconds(200), checkInterval: .milliseconds(200), logger: logger)
+        }
+        return (nodes, logs)
     }
 
     /// Waits until `condition` holds (checked every 50 ms); records an issue after `seconds`.
