@@ -212,6 +212,37 @@ struct ReporterLeaseTests {
         await producerDatabase.close()
     }
 
+    @Test("the database restarts between two checks of the holder: afterwards exactly one node delivers")
+    func restartedDatabase() async throws {
+        let server = try PostgresServer()
+        let url = try DatabaseURL(parsing: server.socketURL(database: try server.createDatabase()))
+        let directory = try TemporaryDirectory()
+        let (nodes, logs) = reporters([url, url], in: directory)
+        let tasks = nodes.map { node in Task { try await node.run() } }
+        try await poll("a node delivering") { nodes.contains(where: \.isDelivering) }
+        try server.stop()
+        try server.start()
+        // The holder's connection closed while idle: its next check must fail, not wait for ever.
+        var samples = 0
+        try await poll("exactly one node delivering for 20 samples in a row after the restart") {
+            samples = nodes.filter(\.isDelivering).count == 1 ? samples + 1 : 0
+            return samples >= 20
+        }
+        let producerDatabase = try await ClusterDatabase.open(url, logger: logger)
+        let producer = ClusterAlertStore(database: producerDatabase, deliver: false, logger: logger)
+        defer { producer.close() }
+        let alert = StoreContract.alert("cam", "after the restart")
+        try await producer.enqueue(alert)
+        try await poll("the alert delivered") {
+            logs.contains { ((try? String(contentsOf: $0, encoding: .utf8)) ?? "").contains(alert.id) }
+        }
+        for task in tasks {
+            task.cancel()
+            try await task.value
+        }
+        await producerDatabase.close()
+    }
+
     /// In-process nodes' fleet reporters, one on each URL, each with its own alert log in `directory`;
     /// they try for the lock and check it every 0.2 s.
     func reporters(_ urls: [DatabaseURL], in directory: TemporaryDirectory) -> (nodes: [ReporterLease], logs: [URL]) {
