@@ -12,13 +12,15 @@ import VigilStore
 ///
 /// Every node runs this service; the one whose connection holds the session advisory lock
 /// ``lockKey`` delivers, the others try again every `retryInterval`. The lock belongs to that one
-/// connection: when the node stops, dies or loses the database, PostgreSQL releases it with the
-/// session and another node takes over from the sinks' positions in `sink_cursors` (at least once,
-/// as on one server). The holder checks its connection every `checkInterval` and stops delivering as
-/// soon as it fails.
+/// connection: when the node stops or dies, PostgreSQL releases it with the session at once, and
+/// another node takes over from the sinks' positions in `sink_cursors` (at least once, as on one
+/// server). The holder checks its connection every `checkInterval` and stops delivering when a check
+/// fails or gets no answer within two intervals. A holder that goes silent without its connection
+/// closing (its machine lost power, the network is cut) is ended by the server: the session runs with
+/// `idle_session_timeout` at five intervals, so the lock is free by then, after the holder stopped.
 public final class ReporterLease: Service, Sendable {
-    /// The `pg_try_advisory_lock` key of the fleet's reporter.
-    static let lockKey: Int64 = 0x76_69_67_69_6C_02
+    /// The advisory lock key of the fleet's reporter (`pg_locks` shows its holder).
+    public static let lockKey: Int64 = 0x76_69_67_69_6C_02
     private let open: @Sendable () async throws -> ClusterDatabase
     private let configuration: Reporter.Configuration
     private let retryInterval: Duration
@@ -71,34 +73,90 @@ public final class ReporterLease: Service, Sendable {
     private func deliverWhileHolding(_ database: ClusterDatabase) async throws {
         let (logger, configuration, checkInterval) = (logger, configuration, checkInterval)
         try await database.client.withConnection { connection in
-            var locked = false
-            for try await value in try await connection.query("SELECT pg_try_advisory_lock(\(Self.lockKey))", logger: logger)
-                .decode(Bool.self) {
-                locked = value
+            let patience = checkInterval * 2
+            let locked = try await Self.answer(connection, within: patience) {
+                var locked = false
+                for try await value in try await connection.query("SELECT pg_try_advisory_lock(\(Self.lockKey))", logger: logger)
+                    .decode(Bool.self) {
+                    locked = value
+                }
+                return locked
             }
             guard locked else { return }
+            let silence = String(Int(checkInterval * 5 / .milliseconds(1)))
+            try await Self.answer(connection, within: patience) {
+                for try await _ in try await connection.query("SELECT set_config('idle_session_timeout', \(silence), false)", logger: logger) {}
+            }
             let store = ClusterAlertStore(database: database, deliver: true, logger: logger)
             defer { store.close() }
             let reporter = try Reporter(queue: store, configuration: configuration, logger: logger)
             logger.info("fleet reporter: this node delivers the fleet's alerts")
             self.delivering.withLock { $0 = true }
-            defer { self.delivering.withLock { $0 = false } }
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await reporter.run() }
                 group.addTask {
                     while !Task.isCancelled {
                         try await Task.sleep(for: checkInterval)
-                        try await connection.query("SELECT 1", logger: logger)
+                        try await Self.answer(connection, within: patience) {
+                            for try await _ in try await connection.query("SELECT 1", logger: logger) {}
+                        }
                     }
                 }
                 defer {
+                    self.delivering.withLock { $0 = false }
                     reporter.stop()
                     group.cancelAll()
                 }
                 try await group.next()
             }
             logger.info("fleet reporter: this node stopped delivering the fleet's alerts")
-            _ = try? await connection.query("SELECT pg_advisory_unlock(\(Self.lockKey))", logger: logger)
+            _ = try? await Self.answer(connection, within: patience) {
+                for try await _ in try await connection.query(
+                    "SELECT pg_advisory_unlock(\(Self.lockKey)), set_config('idle_session_timeout', '0', false)", logger: logger) {}
+            }
         }
+    }
+
+    /// `work` (queries on `connection`), failing when the connection is closed or no answer came within
+    /// `patience`. postgres-nio 1.33 never answers a query written after its connection closed (the
+    /// server restarted or ended the session), and a cut-off connection answers nothing: such a query is
+    /// never waited for; the connection is closed (so the pool drops it) and the query left behind.
+    @discardableResult
+    private static func answer<T: Sendable>(_ connection: PostgresConnection, within patience: Duration,
+                                            _ work: @escaping @Sendable () async throws -> T) async throws -> T {
+        guard !connection.isClosed else { throw ClusterError(.unreachable, "fleet reporter: the lock's connection is closed") }
+        return try await withCheckedThrowingContinuation { continuation in
+            let waiting = Waiting(continuation)
+            let timer = Task {
+                try? await Task.sleep(for: patience)
+                if waiting.resume(with: .failure(ClusterError(.unreachable, "fleet reporter: no answer from the database within \(patience)"))) {
+                    let _: EventLoopFuture<Void> = connection.close()
+                }
+            }
+            Task {
+                do {
+                    _ = waiting.resume(with: .success(try await work()))
+                } catch {
+                    _ = waiting.resume(with: .failure(error))
+                }
+                timer.cancel()
+            }
+        }
+    }
+}
+
+/// A continuation resumed by whichever comes first (an answer or a timeout), once.
+private final class Waiting<T: Sendable>: Sendable {
+    private let continuation: Mutex<CheckedContinuation<T, any Error>?>
+
+    init(_ continuation: CheckedContinuation<T, any Error>) {
+        self.continuation = Mutex(continuation)
+    }
+
+    /// Whether this call resumed it (it was the first).
+    func resume(with result: Result<T, any Error>) -> Bool {
+        guard let continuation = continuation.withLock({ $0.take() }) else { return false }
+        continuation.resume(with: result)
+        return true
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PostgresNIO
 import Testing
 import VigilPostgres
 import VigilTesting
@@ -53,5 +54,59 @@ struct ClusterDatabaseTests {
                 #expect(!error.description.contains("\n"), "\(url): \(error.description)")
             }
         }
+    }
+
+    @Test("a failed transaction names its cause (the constraint it broke); a session the server ends is unreachable; never the password")
+    func describedCauses() async throws {
+        let server = try PostgresServer()
+        let name = try server.createDatabase()
+        // Trust authentication ignores the password; it is there to be kept out of the messages.
+        let url = try DatabaseURL(parsing: server.socketURL(database: name).replacingOccurrences(of: "@", with: ":s3cret-pw@"))
+        let database = try await ClusterDatabase.open(url, logger: logger)
+        try server.psql(name, "CREATE TABLE things (id int PRIMARY KEY)")
+        let logger = logger
+        var messages: [ClusterError] = []
+        func failure(_ work: () async throws -> Void) async {
+            do {
+                try await work()
+                Issue.record("it did not fail")
+            } catch {
+                messages.append(ClusterError(doing: "cannot store things in the cluster \(url)", error))
+            }
+        }
+        await failure {
+            try await database.client.withTransaction(logger: logger) { connection in
+                try await connection.query("INSERT INTO things VALUES (1)", logger: logger)
+                try await connection.query("INSERT INTO things VALUES (1)", logger: logger)
+            }
+        }
+        // An administrator ends the session while its query runs, then the server stops while another runs.
+        for end in ["SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(10)'", nil] {
+            let ending = Task {
+                try await Task.sleep(for: .milliseconds(500))
+                if let end { try server.psql(name, end) } else { try server.stop() }
+            }
+            await failure {
+                try await database.client.withConnection { connection in
+                    for try await _ in try await connection.query("SELECT pg_sleep(10)", logger: logger) {}
+                }
+            }
+            try await ending.value
+        }
+        print("errors described: \(messages.map(\.description))")
+        try #require(messages.count == 3)
+        #expect(messages[0].code == .database)
+        #expect(messages[0].description.contains(#"duplicate key value violates unique constraint "things_pkey" (SQLSTATE 23505)"#),
+                "\(messages[0])")
+        #expect(messages[1].code == .unreachable && messages[1].description.contains("administrator command (SQLSTATE 57P01)"),
+                "\(messages[1])")
+        #expect(messages[2].code == .unreachable, "\(messages[2])")
+        for message in messages {
+            #expect(message.description.hasPrefix("cannot store things in the cluster database \(name) on "), "\(message)")
+            #expect(!message.description.contains("PSQLError"), "\(message)")
+            #expect(!message.description.contains("s3cret-pw") && !message.description.contains("\n"), "\(message)")
+        }
+        try server.start()
+        await database.close()
     }
 }
