@@ -88,7 +88,10 @@ public final class ReporterLease: Service, Sendable {
                 group.addTask {
                     while !Task.isCancelled {
                         try await Task.sleep(for: checkInterval)
-                        try await connection.query("SELECT 1", logger: logger)
+                        // Bounded: a query on a connection the server closed never returns (postgres-nio 1.33).
+                        try await ClusterDatabase.bounded(doing: "fleet reporter: its connection to \(database.url)") {
+                            _ = try await connection.query("SELECT 1", logger: logger)
+                        }
                     }
                 }
                 defer {
@@ -98,7 +101,9 @@ public final class ReporterLease: Service, Sendable {
                 try await group.next()
             }
             logger.info("fleet reporter: this node stopped delivering the fleet's alerts")
-            _ = try? await connection.query("SELECT pg_advisory_unlock(\(Self.lockKey))", logger: logger)
+            _ = try? await ClusterDatabase.bounded(doing: "fleet reporter: unlock") {
+                _ = try await connection.query("SELECT pg_advisory_unlock(\(Self.lockKey))", logger: logger)
+            }
         }
     }
 }
