@@ -70,22 +70,14 @@ struct FleetOutageTests {
         let httpPort = try closedPort()  // n1's HTTP server, for /readyz
         for node in ["n1", "n2"] {
             let state = try TemporaryDirectory()
-            let config = files.url.appendingPathComponent("\(node).yaml").path
             // capacity 2: each node claims its two cameras at its first round, no handover to wait for.
-            try """
-                daemon:
-                  open_timeout: 3
-                  read_timeout: 2
-                  offline_after: 4
-                  min_backoff: 0.5
-                  max_backoff: 2
-                  registry_poll: 1
-                cluster:
-                  database_url_file: \(urlFile)
-                  node: \(node)
-                  lease_seconds: \(Self.leaseSeconds)
-                  capacity: 2
-                """.appending(node == "n1" ? "\nhttp:\n  listen: 127.0.0.1:\(httpPort)\n" : "").write(toFile: config, atomically: true, encoding: .utf8)
+            let config = try FleetRunTests.writeConfig(node: node, urlFile: urlFile, in: files, leaseSeconds: Self.leaseSeconds, capacity: 2)
+            if node == "n1" {
+                let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: config))
+                try handle.seekToEnd()
+                try handle.write(contentsOf: Data("\nhttp:\n  listen: 127.0.0.1:\(httpPort)\n".utf8))
+                try handle.close()
+            }
             nodes.append(Node(name: node, state: state, daemon: try DaemonProcess(state: state.path, config: config)))
         }
         let clock = ContinuousClock()

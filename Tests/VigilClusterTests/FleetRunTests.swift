@@ -188,7 +188,7 @@ struct FleetRunTests {
 
     /// A node's config: short daemon timings, the cluster section; returns its path.
     static func writeConfig(node: String, urlFile: String, in files: TemporaryDirectory,
-                            leaseSeconds: Double = leaseSeconds) throws -> String {
+                            leaseSeconds: Double = leaseSeconds, capacity: Int = 12) throws -> String {
         let config = files.url.appendingPathComponent("\(node).yaml").path
         try """
             daemon:
@@ -202,7 +202,7 @@ struct FleetRunTests {
               database_url_file: \(urlFile)
               node: \(node)
               lease_seconds: \(leaseSeconds)
-              capacity: 12
+              capacity: \(capacity)
             """.write(toFile: config, atomically: true, encoding: .utf8)
         return config
     }
