@@ -120,43 +120,17 @@ public final class ReporterLease: Service, Sendable {
     /// `work` (queries on `connection`), failing when the connection is closed or no answer came within
     /// `patience`. postgres-nio 1.33 never answers a query written after its connection closed (the
     /// server restarted or ended the session), and a cut-off connection answers nothing: such a query is
-    /// never waited for; the connection is closed (so the pool drops it) and the query left behind.
+    /// never waited for (``ClusterDatabase/bounded(_:doing:_:)``); the connection is closed, so the pool
+    /// drops it and the server frees the lock, and the query is left behind.
     @discardableResult
     private static func answer<T: Sendable>(_ connection: PostgresConnection, within patience: Duration,
                                             _ work: @escaping @Sendable () async throws -> T) async throws -> T {
         guard !connection.isClosed else { throw ClusterError(.unreachable, "fleet reporter: the lock's connection is closed") }
-        return try await withCheckedThrowingContinuation { continuation in
-            let waiting = Waiting(continuation)
-            let timer = Task {
-                try? await Task.sleep(for: patience)
-                if waiting.resume(with: .failure(ClusterError(.unreachable, "fleet reporter: no answer from the database within \(patience)"))) {
-                    let _: EventLoopFuture<Void> = connection.close()
-                }
-            }
-            Task {
-                do {
-                    _ = waiting.resume(with: .success(try await work()))
-                } catch {
-                    _ = waiting.resume(with: .failure(error))
-                }
-                timer.cancel()
-            }
+        do {
+            return try await ClusterDatabase.bounded(patience, doing: "fleet reporter: the lock's connection", work)
+        } catch {
+            let _: EventLoopFuture<Void> = connection.close()
+            throw error
         }
-    }
-}
-
-/// A continuation resumed by whichever comes first (an answer or a timeout), once.
-private final class Waiting<T: Sendable>: Sendable {
-    private let continuation: Mutex<CheckedContinuation<T, any Error>?>
-
-    init(_ continuation: CheckedContinuation<T, any Error>) {
-        self.continuation = Mutex(continuation)
-    }
-
-    /// Whether this call resumed it (it was the first).
-    func resume(with result: Result<T, any Error>) -> Bool {
-        guard let continuation = continuation.withLock({ $0.take() }) else { return false }
-        continuation.resume(with: result)
-        return true
     }
 }

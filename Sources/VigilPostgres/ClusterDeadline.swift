@@ -2,7 +2,7 @@ import Foundation
 import Synchronization
 
 extension ClusterDatabase {
-    /// How long one operation of the fleet's alert stores may take before it fails as unanswered.
+    /// How long one operation of the fleet's alert stores and sinks may take before it fails as unanswered.
     public static let answerLimit: Duration = .seconds(10)
 
     /// Runs `work`, failing with a ``ClusterError`` (`unreachable`) once it took `limit`.
@@ -14,10 +14,10 @@ extension ClusterDatabase {
     /// A thrown ``ClusterError`` passes through; any other error becomes one, described as `doing`.
     public static func bounded<T: Sendable>(_ limit: Duration = answerLimit, doing: String,
                                             _ work: @escaping @Sendable () async throws -> T) async throws(ClusterError) -> T {
-        let race = Race<T>()
+        let race = Race<T>(doing: doing)
         let outcome = await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-                race.start(continuation, limit: limit, doing: doing, work)
+                race.start(continuation, limit: limit, work)
             }
         } onCancel: {
             race.cancel()
@@ -35,9 +35,15 @@ private final class Race<T: Sendable>: Sendable {
     }
 
     private let state = Mutex(State())
+    private let doing: String
 
-    func start(_ continuation: CheckedContinuation<Result<T, ClusterError>, Never>, limit: Duration, doing: String,
+    init(doing: String) {
+        self.doing = doing
+    }
+
+    func start(_ continuation: CheckedContinuation<Result<T, ClusterError>, Never>, limit: Duration,
                _ work: @escaping @Sendable () async throws -> T) {
+        let doing = doing
         state.withLock { $0.waiting = continuation }
         let worker = Task {
             do {
@@ -79,6 +85,6 @@ private final class Race<T: Sendable>: Sendable {
     /// The caller was cancelled: the work is cancelled and the caller resumes at once.
     func cancel() {
         state.withLock { $0.cancelled = true }
-        finish(.failure(ClusterError(.database, "cancelled")))
+        finish(.failure(ClusterError(.database, "\(doing): cancelled")))
     }
 }

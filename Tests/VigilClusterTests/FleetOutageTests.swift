@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Logging
 import Testing
 import VigilDaemon
@@ -64,24 +67,17 @@ struct FleetOutageTests {
         try FleetRunTests.addCameras(cameras, url: rtsp.url("street"), to: postgres, database: name)
 
         var nodes: [Node] = []
+        let httpPort = try closedPort()  // n1's HTTP server, for /readyz
         for node in ["n1", "n2"] {
             let state = try TemporaryDirectory()
-            let config = files.url.appendingPathComponent("\(node).yaml").path
             // capacity 2: each node claims its two cameras at its first round, no handover to wait for.
-            try """
-                daemon:
-                  open_timeout: 3
-                  read_timeout: 2
-                  offline_after: 4
-                  min_backoff: 0.5
-                  max_backoff: 2
-                  registry_poll: 1
-                cluster:
-                  database_url_file: \(urlFile)
-                  node: \(node)
-                  lease_seconds: \(Self.leaseSeconds)
-                  capacity: 2
-                """.write(toFile: config, atomically: true, encoding: .utf8)
+            let config = try FleetRunTests.writeConfig(node: node, urlFile: urlFile, in: files, leaseSeconds: Self.leaseSeconds, capacity: 2)
+            if node == "n1" {
+                let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: config))
+                try handle.seekToEnd()
+                try handle.write(contentsOf: Data("\nhttp:\n  listen: 127.0.0.1:\(httpPort)\n".utf8))
+                try handle.close()
+            }
             nodes.append(Node(name: node, state: state, daemon: try DaemonProcess(state: state.path, config: config)))
         }
         let clock = ContinuousClock()
@@ -94,6 +90,10 @@ struct FleetOutageTests {
             }
             Issue.record("\(what) within \(timeout): \(nodes.map { "\($0.name): \($0.daemon.log.suffix(1500))" })")
             return false
+        }
+        func readiness() async throws -> (status: Int, body: String) {
+            let (body, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(httpPort)/readyz")!)
+            return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: body, as: UTF8.self))
         }
         func shipped() throws -> [(id: String, camera: String)] {
             try postgres.psql(name, "SELECT id || '|' || camera_id FROM alerts ORDER BY position").split(separator: "\n").map {
@@ -135,6 +135,7 @@ struct FleetOutageTests {
         var failing: [String: String] = [:]
         var waiting: [String: Int] = [:]
         var statusScreen = ""
+        var notReady: (status: Int, body: String)?
         while clock.now < down + Self.outage {
             for node in nodes {
                 if stoppedAt[node.name] == nil, let seen = node.watching, seen.cameras.isEmpty, seen.taken > downAt {
@@ -147,6 +148,7 @@ struct FleetOutageTests {
             }
             if statusScreen.isEmpty, failing.count == 2 {
                 statusScreen = try runVigil(["status", "--state-dir", nodes[0].state.path]).stdoutText
+                notReady = try await readiness()
             }
             try await clock.sleep(for: .milliseconds(200))
         }
@@ -172,6 +174,7 @@ struct FleetOutageTests {
         }
         print("the cluster sink during the outage: \(failing["n1"] ?? "")")
         #expect(statusScreen.contains("the cluster sink failed"), "vigil status: \(statusScreen)")
+        #expect(notReady?.status == 503 && notReady?.body.contains("the cluster sink failed") == true, "/readyz: \(String(describing: notReady))")
 
         // The database is back: the nodes take cameras again and ship what waited.
         var watchedAgain: Duration?
@@ -192,6 +195,8 @@ struct FleetOutageTests {
         print("after the database returned: every camera watched again in \(seconds(watchedAgain)), "
             + "the cluster sinks caught up in \(seconds(caughtUp))")
         #expect(recovered)
+        let ready = try await readiness()
+        #expect(ready.status == 200, "/readyz after the return: \(ready)")
 
         // Every alert committed locally is in the table once, in its node's commit order per camera.
         let table = try shipped()

@@ -244,7 +244,7 @@ struct FleetRunTests {
     /// A node's config: short daemon timings, the cluster section, then `more` (top-level YAML
     /// sections such as `reporter:`); returns its path.
     static func writeConfig(node: String, urlFile: String, in files: TemporaryDirectory,
-                            leaseSeconds: Double = leaseSeconds, more: String = "") throws -> String {
+                            leaseSeconds: Double = leaseSeconds, capacity: Int = 12, more: String = "") throws -> String {
         let config = files.url.appendingPathComponent("\(node).yaml").path
         try """
             daemon:
@@ -258,7 +258,7 @@ struct FleetRunTests {
               database_url_file: \(urlFile)
               node: \(node)
               lease_seconds: \(leaseSeconds)
-              capacity: 12
+              capacity: \(capacity)
             \(more)
             """.write(toFile: config, atomically: true, encoding: .utf8)
         return config
