@@ -2,8 +2,9 @@
 """Where a live camera's CPU goes, stage by stage, and how it scales (part of `make bench`).
 
 The project's RTSP server serves MAIN (the 1080p15 constant-bit-rate street with one crossing a minute, see
-`fixtures/generate.py --bench-duty`) and SUB (its 360p detection sub-stream) on 127.0.0.1, each from one shared
-media factory, so any number of clients get the same live stream.
+`fixtures/generate.py --bench-duty`; `bench/stages.sh --duty/--rate-control` pick another stream of it) and SUB
+(its 360p detection sub-stream) on 127.0.0.1, each from one shared media factory, so any number of clients get
+the same live stream.
 
 1. Stages: the daemon (`vigil run`, defaults: adaptive decoding) watches one camera of MAIN while three ffmpeg
    clients of the same stream run beside it: demux only (`-c copy -f null`), keyframes only (`-skip_frame nokey`)
@@ -330,7 +331,8 @@ def main() -> int:
     try:
         if not args.skip_stages:
             print(f"\n== Where one camera's CPU goes: {args.main.name} over RTSP on 127.0.0.1 "
-                  f"(1080p15, constant 4 Mbit/s, GOP 50, {100 * duty:.0f}% motion), the daemon's defaults")
+                  f"({truth['description']}; 1080p15, GOP 50, {100 * duty:.0f}% motion, "
+                  f"{8 * args.main.stat().st_size / clip_seconds / 1e6:.2f} Mbit/s), the daemon's defaults")
             print_stages(run(args.vigil, server, 1, "main", args.seconds, intervals, references=True),
                          duty, events_per_second)
             for variant in args.variant:
