@@ -165,6 +165,14 @@ public final class FrameFeed {
     private var catchUpEnd: Double?
     /// A wake-up by the packet sizes whose frames have not shown anything yet.
     private var unprovenWakeUp = false
+    /// How far the last frame returned was behind the live edge of the wake-up it is caught up for
+    /// (0 when it was not a catch-up frame), in seconds of media time.
+    private var lastCatchUpLag = 0.0
+    /// Motion the catch-up after a size wake-up finds further back than this (seconds before the
+    /// packet that woke it) was announced late by the sizes: it counts as a miss, as motion a
+    /// keyframe check finds does. Measured (docs/benchmarks-stages.md): on time, the sizes wake
+    /// within half a second; a noisy stream near the share limit woke 3 s after the walker entered.
+    static let lateWakeUpSeconds = 1.0
     private var holdOff: PacketWakeUpHoldOff
     /// Presentation time of the newest packet demuxed (the live edge).
     public private(set) var newestPacketTime: Double?
@@ -286,6 +294,7 @@ public final class FrameFeed {
         framesSkippedBefore = 0
         packetsForLastFrame = 0
         lastFrameWasKeyframeCheck = false
+        lastCatchUpLag = 0
         while true {
             if isDecodingEveryFrame {
                 // Buffered packets first (the catch-up), then read on; a stream that sends no
@@ -294,6 +303,7 @@ public final class FrameFeed {
                 packetsForLastFrame += 1
                 passed(isKeyframe: frame.isKeyframe, at: frame.presentationTime)
                 if let time = frame.presentationTime, let catchUpEnd, time < catchUpEnd {
+                    lastCatchUpLag = catchUpEnd - time
                     return frame  // still catching up: its packets were judged already
                 }
                 catchUpEnd = nil
@@ -372,7 +382,11 @@ public final class FrameFeed {
             quietFrames = 0
             if unprovenWakeUp {
                 unprovenWakeUp = false
-                holdOff.proven()
+                if lastCatchUpLag > Self.lateWakeUpSeconds {
+                    holdOff.missed(framesPerSecond: framesPerSecond)  // woken, but late
+                } else {
+                    holdOff.proven()
+                }
                 monitor.thresholdScale = holdOff.thresholdScale
             }
             if !isDecodingEveryFrame {
@@ -414,7 +428,8 @@ public final class FrameFeed {
 /// alert came up to a GOP late) keeps every frame decoded for `firstAfterMiss` seconds, doubling with
 /// each miss in a row up to a day: where the sizes follow noise, rain or the rate control rather than the
 /// picture (a constant bit rate), keyframe checks alone would find motion a GOP late. A wake-up by
-/// the sizes that showed motion resets both.
+/// the sizes whose catch-up shows the motion more than `FrameFeed.lateWakeUpSeconds` before it
+/// counts as a miss too; one that showed motion on time resets both.
 struct PacketWakeUpHoldOff {
     static let desensitizingWakeUps = 3
     static let first = 30.0

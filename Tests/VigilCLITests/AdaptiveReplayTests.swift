@@ -122,6 +122,47 @@ struct AdaptiveReplayTests {
         #expect(zip(after, after.dropFirst()).allSatisfy { $1 - $0 < 0.1 }, "a gap in full decoding after the miss")
     }
 
+    @Test("a size wake-up whose catch-up shows the motion seconds back counts as a miss: every frame decoded next time")
+    func lateWakeUpHoldsOff() throws {
+        let directory = try TemporaryDirectory()
+        // The 1080p noisy street at constant quality (CRF 24): its P-frames are 4.9% of a keyframe, under the
+        // share limit, and a crossing adds about 13% to them, so the sizes wake about 3 s after the walker
+        // enters (docs/benchmarks-stages.md). Two loops: crossings from 30 s and from 90 s.
+        let clip = directory.url.appendingPathComponent("crf.mp4").path
+        let generated = try runProcess("/usr/bin/python3", [
+            Fixtures.projectRoot.appendingPathComponent("fixtures/generate.py").path, "--bench-duty", clip,
+            "--rate-control", "crf",
+        ])
+        try #require(generated.status == 0, "generate.py: \(generated.stderrText)")
+        let looped = directory.url.appendingPathComponent("crf-twice.mp4").path
+        let joined = try runProcess("/usr/bin/ffmpeg", ["-hide_banner", "-loglevel", "error", "-stream_loop", "1", "-i", clip,
+                                                        "-c", "copy", looped])
+        try #require(joined.status == 0, "ffmpeg: \(joined.stderrText)")
+        // The walker shows from the frame after the keyframes at 30.0 and 90.0 s (`vigil replay`: from 30.067 s).
+        let crossings: [ClosedRange<Double>] = [30.05...36.0, 90.05...96.0]
+        let source = try MediaSource(url: looped, options: SourceOptions(openTimeout: .zero, readTimeout: .zero,
+                                                                         skipLoopFilter: true))
+        let feed = FrameFeed(source: source, adaptive: AdaptiveDecoding())
+        var wantsEveryFrame = false
+        var decodedAt: [Double] = []
+        while let frame = try? feed.nextFrame(wantsEveryFrame: wantsEveryFrame) {
+            let time = frame.presentationTime ?? 0
+            decodedAt.append(time)
+            wantsEveryFrame = crossings.contains { $0.contains(time) }  // what the analysis would ask for
+        }
+        // Some crossing was announced by the sizes (not by a keyframe check), and adaptive decoding was
+        // skipping frames before it.
+        #expect(feed.packetWakeUps >= 1 && feed.keyframeWakeUps == 0,
+                "\(feed.packetWakeUps) size wake-ups, \(feed.keyframeWakeUps) by keyframe")
+        let gaps = zip(decodedAt, decodedAt.dropFirst()).filter { $1 - $0 > 0.1 }
+        #expect(gaps.contains { $0.0 > 40 && $0.1 < 90 }, "adaptive decoding never engaged between the crossings")
+        // After the second crossing's late wake-up every frame stays decoded; without the rule, decoding
+        // would drop to keyframes 5 s after the crossing (from about 101 s).
+        let afterSecond = gaps.filter { $0.0 >= 96 }
+        #expect(afterSecond.isEmpty, "frames skipped after the late wake-up: \(afterSecond.prefix(3))")
+        #expect((decodedAt.last ?? 0) > 119, "the clip was not read to its end: \(decodedAt.last ?? 0)")
+    }
+
     @Test("B-frames: every keyframe check analyses the keyframe, not a picture held back from the GOP before")
     func bFramesKeyframeChecks() throws {
         let directory = try TemporaryDirectory()
