@@ -70,11 +70,7 @@ struct AdaptiveReplayTests {
     /// `clip` after a 10.4 s quiet lead-in at a constant 450 kbit/s with a GOP of 50 (3.3 s), from
     /// `generate.py`: the P-frame sizes follow the rate control, not the walker.
     func constantBitRate(_ clip: String, in directory: TemporaryDirectory) throws -> String {
-        let generated = try runProcess("/usr/bin/python3", [
-            Fixtures.projectRoot.appendingPathComponent("fixtures/generate.py").path, "--lead-in", "10.4",
-            "--gop", "50", "--cbr", "450", "--clip", clip, "--out", directory.url.path,
-        ])
-        try #require(generated.status == 0, "generate.py: \(generated.stderrText)")
+        try Fixtures.generate(["--lead-in", "10.4", "--gop", "50", "--cbr", "450", "--clip", clip, "--out", directory.url.path])
         return directory.url.appendingPathComponent("\(clip).mp4").path
     }
 
@@ -129,11 +125,7 @@ struct AdaptiveReplayTests {
         // share limit, and a crossing adds about 13% to them, so the sizes wake about 3 s after the walker
         // enters (docs/benchmarks-stages.md). Two loops: crossings from 30 s and from 90 s.
         let clip = directory.url.appendingPathComponent("crf.mp4").path
-        let generated = try runProcess("/usr/bin/python3", [
-            Fixtures.projectRoot.appendingPathComponent("fixtures/generate.py").path, "--bench-duty", clip,
-            "--rate-control", "crf",
-        ])
-        try #require(generated.status == 0, "generate.py: \(generated.stderrText)")
+        try Fixtures.generate(["--bench-duty", clip, "--rate-control", "crf"])
         let looped = directory.url.appendingPathComponent("crf-twice.mp4").path
         let joined = try runProcess("/usr/bin/ffmpeg", ["-hide_banner", "-loglevel", "error", "-stream_loop", "1", "-i", clip,
                                                         "-c", "copy", looped])

@@ -80,10 +80,7 @@ struct ReplayTests {
     func farWalkerAt1080p() throws {
         let directory = try TemporaryDirectory()
         let clip = directory.url.appendingPathComponent("far_walker.mp4").path
-        let generated = try runProcess("/usr/bin/python3", [
-            Fixtures.projectRoot.appendingPathComponent("fixtures/generate.py").path, "--far-walker", clip,
-        ])
-        #expect(generated.status == 0, "\(generated.stderrText)")
+        try Fixtures.generate(["--far-walker", clip])
         let output = try runVigil(["replay", clip, "--adaptive", "--skip-loop-filter"])
         let events = try parseLines(output)
         #expect(events.count == 1, "\(output.stdoutText)")

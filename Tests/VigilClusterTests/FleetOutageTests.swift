@@ -55,12 +55,9 @@ struct FleetOutageTests {
 
     @Test("PostgreSQL down 60 s under load: local alerts go on, cameras stop before their leases expire, every alert shipped once, in order, after")
     func databaseOutage() async throws {
-        let postgres = try PostgresServer()
-        let name = try postgres.createDatabase()
-        let files = try TemporaryDirectory()
-        let urlFile = files.url.appendingPathComponent("database-url").path
-        let url = postgres.socketURL(database: name).replacingOccurrences(of: "@/", with: ":\(Self.password)@/")
-        try url.write(toFile: urlFile, atomically: true, encoding: .utf8)
+        let server = try FleetDatabase { $0.replacingOccurrences(of: "@/", with: ":\(Self.password)@/") }
+        let (postgres, name, files, urlFile) = (server.postgres, server.name, server.files, server.urlFile)
+        let url = try String(contentsOfFile: urlFile, encoding: .utf8)
         try await ClusterDatabase.open(DatabaseURL(parsing: url), logger: Logger(label: "test")).close()
         let rtsp = try RTSPTestServer(media: ["street": "two_crossings.mp4"])
         let cameras = (1...4).map { String(format: "cam%02d", $0) }
@@ -225,11 +222,8 @@ struct FleetOutageTests {
 
     @Test("a fleet node leaves no connection open when it stops: the cluster sink's pool is closed with the daemon")
     func closesTheSinkPool() async throws {
-        let postgres = try PostgresServer()
-        let name = try postgres.createDatabase()
-        let files = try TemporaryDirectory(), state = try TemporaryDirectory()
-        let urlFile = files.url.appendingPathComponent("database-url").path
-        try postgres.socketURL(database: name).write(toFile: urlFile, atomically: true, encoding: .utf8)
+        let server = try FleetDatabase(), state = try TemporaryDirectory()
+        let (postgres, name, files, urlFile) = (server.postgres, server.name, server.files, server.urlFile)
         try await ClusterDatabase.open(DatabaseURL(parsing: postgres.socketURL(database: name)), logger: Logger(label: "test")).close()
         let configPath = files.url.appendingPathComponent("vigil.yaml").path
         try "cluster:\n  database_url_file: \(urlFile)\n  node: n1\n  lease_seconds: 3\n".write(toFile: configPath, atomically: true, encoding: .utf8)

@@ -60,11 +60,8 @@ struct FleetRunTests {
 
     @Test("three nodes, twelve cameras: each watched by one node; SIGKILL one: its cameras watched again within lease_seconds + a reconnect; restart it: rebalanced")
     func killOneNode() async throws {
-        let postgres = try PostgresServer()
-        let name = try postgres.createDatabase()
-        let files = try TemporaryDirectory()
-        let urlFile = files.url.appendingPathComponent("database-url").path
-        try postgres.socketURL(database: name).write(toFile: urlFile, atomically: true, encoding: .utf8)
+        let server = try FleetDatabase()
+        let (postgres, name, files, urlFile) = (server.postgres, server.name, server.files, server.urlFile)
         let database = try await ClusterDatabase.open(DatabaseURL(parsing: postgres.socketURL(database: name)), logger: Logger(label: "test"))
         await database.close()
         let rtsp = try RTSPTestServer(media: ["street": "two_crossings.mp4"])

@@ -55,11 +55,8 @@ struct ReporterLeaseTests {
 
     @Test("vigil run nodes: SIGKILL the node delivering to the webhook; the other takes over at once, every alert of the cluster delivered")
     func sigkillTakeover() async throws {
-        let postgres = try PostgresServer()
-        let name = try postgres.createDatabase()
-        let files = try TemporaryDirectory()
-        let urlFile = files.url.appendingPathComponent("database-url").path
-        try postgres.socketURL(database: name).write(toFile: urlFile, atomically: true, encoding: .utf8)
+        let server = try FleetDatabase()
+        let (postgres, name, files, urlFile) = (server.postgres, server.name, server.files, server.urlFile)
         let database = try await ClusterDatabase.open(DatabaseURL(parsing: postgres.socketURL(database: name)), logger: logger)
         let producer = ClusterAlertStore(database: database, deliver: false, logger: logger)
         defer { producer.close() }

@@ -27,12 +27,14 @@ public enum Fixtures {
     /// when given; returns the clip's path.
     public static func leadInVariant(_ name: String, seconds: Int, gop: Int? = nil,
                                      in directory: TemporaryDirectory) throws -> String {
-        let output = try runProcess("/usr/bin/python3", [
-            projectRoot.appendingPathComponent("fixtures/generate.py").path, "--lead-in", "\(seconds)",
-            "--out", directory.path, "--clip", name,
-        ] + (gop.map { ["--gop", "\($0)"] } ?? []))
-        guard output.status == 0 else { throw SupportError("generate.py --lead-in: \(output.stderrText)") }
+        try generate(["--lead-in", "\(seconds)", "--out", directory.path, "--clip", name] + (gop.map { ["--gop", "\($0)"] } ?? []))
         return directory.url.appendingPathComponent("\(name).mp4").path
+    }
+
+    /// Runs `fixtures/generate.py` with `arguments`; throws its stderr when it fails.
+    public static func generate(_ arguments: [String]) throws {
+        let output = try runProcess("/usr/bin/python3", [projectRoot.appendingPathComponent("fixtures/generate.py").path] + arguments)
+        guard output.status == 0 else { throw SupportError("generate.py \(arguments.first ?? ""): \(output.stderrText)") }
     }
 
     public static func groundTruth(for jsonName: String) throws -> GroundTruth {
