@@ -88,7 +88,7 @@ public final class LeaseKeeper: Service, CameraSource {
             group.cancelAll()
         }
         do {
-            try await leases.leave()
+            try await ClusterDatabase.bounded(doing: "cluster: leaving the fleet") { try await leases.leave() }
             logger.info("cluster: node '\(node)' left the fleet, its camera leases are free")
         } catch {
             logger.warning("\(error.description)")
@@ -104,7 +104,8 @@ public final class LeaseKeeper: Service, CameraSource {
         while !Task.isCancelled {
             let started = clock.now
             do {
-                let round = try await leases.balance()
+                // Bounded: a transaction the server cut off can wait for ever (postgres-nio 1.33).
+                let round = try await ClusterDatabase.bounded(doing: "cluster: lease round") { try await leases.balance() }
                 let registry: RegistryGeneration
                 do {
                     registry = try await cameras.generation()
@@ -137,7 +138,7 @@ public final class LeaseKeeper: Service, CameraSource {
             try await clock.sleep(for: .milliseconds(50))
         }
         let stopped = cameras.filter { !isRunning($0) }
-        try await leases.release(Array(stopped))
+        try await ClusterDatabase.bounded(doing: "cluster: releasing handed-over cameras") { try await leases.release(Array(stopped)) }
     }
 
     /// Takes every camera off the list once the last successful round's deadline passed.
