@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import Synchronization
 import VigilPostgres
 import VigilReporter
 import VigilStore
@@ -21,22 +20,22 @@ import VigilStore
 /// local queue. After a failure the sink closes its connection pool and opens a new one at the next
 /// attempt: a pool that lost its server reconnects with a backoff growing to a minute, a new one
 /// connects as soon as the server answers. So a node also starts while the database is down.
-public actor ClusterShippingSink: AlertForwarder {
-    public nonisolated let name = "cluster"
-    public nonisolated let batchLimit = 200
+public final class ClusterShippingSink: AlertForwarder, Sendable {
+    public let name = "cluster"
+    public let batchLimit = 200
     /// Retries forever, at most 5 s apart, so that shipping resumes soon after the database returns.
-    public nonisolated let retry = RetryPolicy(initialBackoff: 0.5, maxBackoff: 5, deadLetterAfter: nil)
+    public let retry = RetryPolicy(initialBackoff: 0.5, maxBackoff: 5, deadLetterAfter: nil)
     /// How long one attempt may take: opening the database and inserting a batch of ``batchLimit``.
-    public nonisolated let attemptLimit: Duration
-    private let open: @Sendable () async throws -> ClusterDatabase
+    public let attemptLimit: Duration
+    /// Opened at the first attempt, dropped after a failure (``SharedClusterDatabase/reopen()``).
+    private let database: SharedClusterDatabase
     private let logger: Logger
-    private var database: ClusterDatabase?
 
     /// What the sink's errors call the database (never its password).
     private let target: String
 
     /// Ships into the database `cluster.database_url_file` names.
-    public init(urlFile: String, logger: Logger) {
+    public convenience init(urlFile: String, logger: Logger) {
         let target = (try? DatabaseURL(file: urlFile)).map { "the cluster \($0)" } ?? "the cluster database of \(urlFile)"
         self.init(open: { try await ClusterDatabase.open(urlFile: urlFile, logger: logger) }, target: target, logger: logger)
     }
@@ -44,7 +43,15 @@ public actor ClusterShippingSink: AlertForwarder {
     /// Ships into the database `open` opens (tests pass a URL of their own server); `target` names it in errors.
     public init(open: @escaping @Sendable () async throws -> ClusterDatabase, target: String = "the cluster database",
                 attemptLimit: Duration = ClusterDatabase.answerLimit, logger: Logger) {
-        self.open = open
+        database = SharedClusterDatabase { () async throws(ClusterError) in
+            do {
+                return try await open()
+            } catch let error as ClusterError {
+                throw error
+            } catch {
+                throw ClusterError(doing: "cannot connect to \(target)", error)
+            }
+        }
         self.target = target
         self.attemptLimit = attemptLimit
         self.logger = logger
@@ -60,67 +67,23 @@ public actor ClusterShippingSink: AlertForwarder {
                 logger.error("cluster: alert \(queued.id) in the local queue is not valid JSON; not shipped")
             }
         }
-        let (logger, batch) = (logger, parsed)
+        let (logger, batch, shared) = (logger, parsed, database)
         do {
-            let database = try await currentDatabase()
+            // After a failure the pool is dropped; an open that outlived the limit is closed when it ends.
+            let database = try await ClusterDatabase.bounded(attemptLimit, doing: "cannot connect to \(target)") {
+                try await shared.database()
+            }
             _ = try await ClusterDatabase.bounded(attemptLimit, doing: "cannot ship \(parsed.count) alerts into \(target)") {
                 try await ClusterAlertTable.insert(batch, into: database, logger: logger)
             }
         } catch {
-            await close()
-            throw error
-        }
-    }
-
-    /// The open database, or a new one (within ``attemptLimit``).
-    private func currentDatabase() async throws(ClusterError) -> ClusterDatabase {
-        if let database { return database }
-        let open = open, slot = Handover()
-        do {
-            let opened = try await ClusterDatabase.bounded(attemptLimit, doing: "cannot connect to \(target)") {
-                let database = try await open()
-                guard slot.keep(database) else {
-                    await database.close()
-                    throw CancellationError()
-                }
-                return database
-            }
-            database = opened
-            return opened
-        } catch {
-            // Opened after the limit: closed here, or by the opening task when it ends after this.
-            await slot.abandon()?.close()
+            shared.reopen()
             throw error
         }
     }
 
     /// Closes the database connections (the daemon does when it stops).
     public func close() async {
-        await database?.close()
-        database = nil
-    }
-}
-
-/// A database opened by a task the caller may have stopped waiting for: whichever side comes
-/// second closes it, so an attempt that timed out while opening leaks no pool.
-private final class Handover: Sendable {
-    private let state = Mutex<(database: ClusterDatabase?, abandoned: Bool)>((nil, false))
-
-    /// The opening task's database; false when the caller gave up (the task closes it).
-    func keep(_ database: ClusterDatabase) -> Bool {
-        state.withLock { state in
-            guard !state.abandoned else { return false }
-            state.database = database
-            return true
-        }
-    }
-
-    /// The caller gives up: returns the database the task opened already, for the caller to close.
-    func abandon() -> ClusterDatabase? {
-        state.withLock { state in
-            state.abandoned = true
-            defer { state.database = nil }
-            return state.database
-        }
+        await database.close()
     }
 }

@@ -48,6 +48,18 @@ public final class SharedClusterDatabase: Sendable {
         }
     }
 
+    /// Drops the database (closing its pool, in the background) so that the next ``database()`` opens
+    /// a new one: a pool that lost its server reconnects with a backoff growing to a minute, a new one
+    /// connects as soon as the server answers. For a part that is the database's only user.
+    public func reopen() {
+        let opening = state.withLock { state in
+            defer { state.opening = nil }
+            return state.opening
+        }
+        guard let opening else { return }
+        Task { if case .success(let database) = await opening.value { await database.close() } }
+    }
+
     /// Closes the database if it was opened; later calls of ``database()`` fail.
     public func close() async {
         let opening = state.withLock { state in
